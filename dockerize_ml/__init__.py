@@ -1,0 +1,25 @@
+"""dockerize-ml: turn a Python or ML repository into a Docker image the way an expert would.
+
+The public API is small: :func:`inspect_project` (scan + detect), :func:`make_plan`,
+:func:`render` and :func:`write_files`. Everything else is internal.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+# Imported after __version__, which the plan records in every generated file.
+from dockerize_ml.detect import inspect_project  # noqa: E402
+from dockerize_ml.plan import BuildPlan, Settings, make_plan  # noqa: E402
+from dockerize_ml.render import render  # noqa: E402
+from dockerize_ml.write import write_files  # noqa: E402
+
+__all__ = [
+    "BuildPlan",
+    "Settings",
+    "__version__",
+    "inspect_project",
+    "make_plan",
+    "render",
+    "write_files",
+]

@@ -1,0 +1,5 @@
+"""``python -m dockerize_ml``."""
+
+from dockerize_ml.cli import main
+
+main()

@@ -1,0 +1,201 @@
+"""The command line: parse, call the library, print, exit. The only module that prints or exits."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dockerize_ml import __version__
+from dockerize_ml.detect import inspect_project
+from dockerize_ml.errors import DockerizeError, ExitCode
+from dockerize_ml.plan import INSTALLERS, Settings, make_plan
+from dockerize_ml.profile import ProjectProfile
+from dockerize_ml.render import render
+from dockerize_ml.write import write_files
+
+app = typer.Typer(
+    name="dockerize-ml",
+    help="Turn a Python or ML repository into a Docker image the way an expert would.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+PathArg = Annotated[
+    Path,
+    typer.Argument(help="The project folder (default: the current folder).", show_default=False),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"dockerize-ml {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Turn a Python or ML repository into a Docker image the way an expert would."""
+
+
+def _describe(profile: ProjectProfile) -> str:
+    """The human-readable report of ``detect``: each fact with its evidence."""
+    lines = [f"Project {profile.name} at {profile.root}"]
+    evidence = ", ".join(str(e) for e in profile.python_version_evidence) or "no file names one"
+    lines.append(f"  Python        {profile.python_version}  ({evidence})")
+    used = [s for s in profile.dependency_sources if s.used]
+    ignored = [s for s in profile.dependency_sources if not s.used]
+    source = ", ".join(f"{s.path} ({s.kind})" for s in used) or "none declared"
+    lines.append(f"  Dependencies  {len(profile.dependencies)} from {source}")
+    for dep in profile.dependencies:
+        where = f"{dep.source}:{dep.line}" if dep.line else dep.source
+        spec = f"{dep.name}{dep.specifier}" + (f"; {dep.markers}" if dep.markers else "")
+        lines.append(f"                  {spec:<40} {where}")
+    for src in ignored:
+        lines.append(f"                  not used: {src.path} ({src.kind})")
+    if profile.package is not None:
+        lines.append(
+            f"  Package       installed after the code with {profile.package.build_backend}"
+            f"  ({profile.package.evidence})"
+        )
+    if profile.frameworks:
+        lines.append(f"  Frameworks    {', '.join(profile.frameworks)}")
+    gpu = "yes" if profile.gpu.uses_cuda else "no"
+    gpu_why = ", ".join(str(e) for e in profile.gpu.evidence)
+    lines.append(f"  CUDA          {gpu}" + (f"  ({gpu_why})" if gpu_why else ""))
+    if profile.entrypoint is not None:
+        ep = profile.entrypoint
+        why = ", ".join(str(e) for e in ep.evidence)
+        lines.append(f"  Entry point   {shlex.join(ep.command)}  ({why})")
+        for alt in profile.entrypoint_alternatives:
+            lines.append(f"    or          {shlex.join(alt.command)}  ({alt.kind})")
+    else:
+        lines.append("  Entry point   none found (pass --entry)")
+    if profile.ports:
+        lines.append(f"  Ports         {', '.join(map(str, profile.ports))}")
+    if profile.notebooks:
+        lines.append(f"  Notebooks     {len(profile.notebooks)}: {', '.join(profile.notebooks[:5])}")
+    if profile.data_dirs:
+        lines.append(f"  Data          {', '.join(profile.data_dirs)} (mounted read-only)")
+    if profile.output_dirs:
+        lines.append(f"  Outputs       {', '.join(profile.output_dirs)} (mounted writable)")
+    if profile.env_files:
+        lines.append(f"  Secrets       {', '.join(profile.env_files)} (kept out of the image)")
+    for path, ev in zip(profile.runtime_files, profile.runtime_file_evidence, strict=True):
+        lines.append(f"  Runtime file  {path} stays in the image  ({ev})")
+    for warning in profile.warnings:
+        lines.append(f"warning: {warning}")
+    return "\n".join(lines)
+
+
+@app.command()
+def detect(
+    path: PathArg = Path(),
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the profile as JSON (a stable contract).")
+    ] = False,
+) -> None:
+    """Inspect the project and report what was found, with evidence for each fact."""
+    profile = inspect_project(path)
+    if as_json:
+        typer.echo(json.dumps(profile.to_dict(), indent=2))
+    else:
+        typer.echo(_describe(profile))
+
+
+_VERBS = {"create": "created", "replace": "replaced", "unchanged": "unchanged"}
+_DRY_RUN_VERBS = {"create": "would create", "replace": "would replace", "unchanged": "unchanged"}
+
+
+@app.command()
+def init(
+    path: PathArg = Path(),
+    python: Annotated[
+        str | None, typer.Option("--python", help="Python version X.Y for the image.")
+    ] = None,
+    entry: Annotated[
+        str | None,
+        typer.Option("--entry", help='The command the container runs, e.g. "python train.py".'),
+    ] = None,
+    port: Annotated[
+        list[int] | None, typer.Option("--port", help="A port the app listens on (repeatable).")
+    ] = None,
+    base_image: Annotated[
+        str | None, typer.Option("--base-image", help="Base image (default python:X.Y-slim).")
+    ] = None,
+    installer: Annotated[
+        str, typer.Option("--installer", help=f"Dependency installer: {', '.join(INSTALLERS)}.")
+    ] = "uv",
+    no_buildkit: Annotated[
+        bool,
+        typer.Option("--no-buildkit", help="A Dockerfile the classic builder accepts (no mounts)."),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be written; write nothing.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace existing files that differ.")
+    ] = False,
+) -> None:
+    """Write Dockerfile, .dockerignore, docker/build.sh and docker/run.sh for the project."""
+    profile = inspect_project(path)
+    try:
+        entry_argv = tuple(shlex.split(entry)) if entry else None
+    except ValueError as exc:
+        raise typer.BadParameter(f"cannot split {entry!r}: {exc}", param_hint="--entry") from None
+    settings = Settings(
+        python=python,
+        entry=entry_argv,
+        ports=tuple(port or ()),
+        base_image=base_image,
+        buildkit=not no_buildkit,
+        installer=installer,
+    )
+    plan = make_plan(profile, settings)
+    files = render(plan)
+    results = write_files(path, files, force=force, dry_run=dry_run)
+    for warning in profile.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    verbs = _DRY_RUN_VERBS if dry_run else _VERBS
+    for result in results:
+        action = verbs[result.action]
+        typer.echo(f"{action:<13} {path / result.path}")
+    if dry_run:
+        for rel, text in files.items():
+            typer.echo(f"\n--- {rel}\n{text}", nl=False)
+    else:
+        typer.echo(f"next: {path / 'docker/build.sh'} && {path / 'docker/run.sh'}")
+
+
+def main() -> None:
+    """Console-script entry: user errors become one line and their own exit code.
+
+    Typer's standalone mode already turns usage errors into exit code 2 and Ctrl-C into
+    "Aborted!"; everything dockerize-ml raises is handled here, never as a traceback.
+    """
+    try:
+        app()
+    except DockerizeError as exc:
+        hint = f" (hint: {exc.hint})" if exc.hint else ""
+        typer.echo(f"error: {exc.message}{hint}", err=True)
+        sys.exit(int(exc.exit_code))
+    except Exception as exc:
+        if os.environ.get("DOCKERIZE_ML_DEBUG"):
+            raise
+        typer.echo(
+            f"error: internal error: {type(exc).__name__}: {exc} "
+            "(hint: please report it; DOCKERIZE_ML_DEBUG=1 shows the traceback)",
+            err=True,
+        )
+        sys.exit(int(ExitCode.INTERNAL))

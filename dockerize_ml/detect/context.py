@@ -1,0 +1,174 @@
+"""The build context: what must stay out of the image, and what the code needs inside it.
+
+Datasets, outputs, experiment logs, weights and secrets stay out of the context (the run
+script mounts data and outputs instead). A file the code names in a string literal is a
+*runtime file*: it stays in, even inside a data folder or when it looks like weights.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import posixpath
+from dataclasses import dataclass, field
+
+from dockerize_ml import knowledge
+from dockerize_ml.profile import ContextRule, Evidence
+from dockerize_ml.scan import Scan
+
+#: A file larger than this that nothing references is excluded by name.
+LARGE_FILE_BYTES = 20 * 1024 * 1024
+#: A referenced file larger than this is not baked into the image; mount it instead.
+MAX_RUNTIME_FILE_BYTES = 100 * 1024 * 1024
+
+
+@dataclass
+class ContextFacts:
+    """What the build-context detector found."""
+
+    data_dirs: list[str] = field(default_factory=list)
+    output_dirs: list[str] = field(default_factory=list)
+    env_files: list[str] = field(default_factory=list)
+    runtime_files: list[str] = field(default_factory=list)
+    runtime_evidence: list[Evidence] = field(default_factory=list)
+    rules: list[ContextRule] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _holds_code(scan: Scan, folder: str) -> bool:
+    return any(e.path.endswith(".py") for e in scan.files_under(folder))
+
+
+def _is_secret(name: str, patterns: list[str], exceptions: list[str]) -> bool:
+    if name in exceptions:
+        return False
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def _string_literals(scan: Scan, rel: str) -> list[tuple[str, int]]:
+    text = scan.read_text(rel)
+    if text is None:
+        return []
+    try:
+        tree = ast.parse(text, filename=rel)
+    except SyntaxError as exc:
+        scan.warnings.append(f"{rel}:{exc.lineno or 0}: syntax error, file not analysed")
+        return []
+    return [
+        (node.value, node.lineno)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and 0 < len(node.value) < 300
+        and "\n" not in node.value
+    ]
+
+
+def _referenced_files(scan: Scan) -> dict[str, Evidence]:
+    """Project files named by string literals in the code, relative to the root or the file."""
+    found: dict[str, Evidence] = {}
+    for rel in scan.glob(".py"):
+        folder = posixpath.dirname(rel)
+        for value, line in _string_literals(scan, rel):
+            candidate = value.strip().removeprefix("./")
+            if not candidate or candidate.startswith("/") or "." not in candidate:
+                continue
+            for base in ("", folder) if folder else ("",):
+                path = posixpath.normpath(posixpath.join(base, candidate))
+                entry = scan.files.get(path) or scan.skipped.get(path)
+                if entry is not None and not entry.is_dir and path not in found:
+                    found[path] = Evidence(rel, line, f"names {value!r}")
+    return found
+
+
+def detect_context(scan: Scan) -> ContextFacts:
+    """Decide the .dockerignore rules and the folders to mount."""
+    layout = knowledge.load("layout")
+    ctx = layout["context"]
+    facts = ContextFacts()
+    rules = facts.rules
+
+    def add(section: str, *patterns: str) -> None:
+        for pattern in patterns:
+            if all(r.pattern != pattern for r in rules):
+                rules.append(ContextRule(pattern, section))
+
+    section = "Version control, editors and OS clutter"
+    add(section, ".git", ".hg", ".svn", ".idea", ".vscode", "**/.DS_Store")
+
+    section = "Python caches, builds and virtualenvs (the image has its own)"
+    add(section, "**/__pycache__", "**/*.py[cod]", ".pytest_cache", ".mypy_cache")
+    add(section, ".ruff_cache", ".tox", ".nox", "build", "dist", "**/*.egg-info")
+    add(section, ".venv", "venv")
+    for entry in scan.top_level():
+        if entry.is_dir and entry.reason == "virtualenv":
+            add(section, entry.path)
+
+    add("Notebook checkpoints", "**/.ipynb_checkpoints")
+
+    present = {e.path: e for e in scan.top_level() if e.is_dir}
+
+    section = "Experiment logs and tracking runs"
+    for name in layout["context"]["experiment_dirs"]:
+        if not (name in present and _holds_code(scan, name)):
+            add(section, name)
+
+    section = "Datasets: mounted read-only by docker/run.sh instead"
+    for name in ctx["data_dirs"]:
+        if name in present and not _holds_code(scan, name):
+            facts.data_dirs.append(name)
+            add(section, name)
+
+    section = "Run outputs: mounted writable by docker/run.sh instead"
+    for name in ctx["output_dirs"]:
+        if name in present and not _holds_code(scan, name):
+            facts.output_dirs.append(name)
+            add(section, name)
+
+    section = "Model weights and large data files"
+    add(section, *(f"**/{p}" for p in ctx["weight_patterns"]))
+
+    secrets, exceptions = ctx["secret_patterns"], ctx["secret_exceptions"]
+    section = "Secrets: never baked into an image (docker/run.sh passes .env at run time)"
+    add(section, *(f"**/{p}" for p in secrets))
+    add(section, *(f"!**/{p}" for p in exceptions))
+    for entry in scan.top_level():
+        if not entry.is_dir and entry.path.startswith(".env") and entry.path not in exceptions:
+            facts.env_files.append(entry.path)
+
+    add("Generated by dockerize-ml, not needed inside the image", "docker/build.sh", "docker/run.sh")
+
+    excluded_dirs = [r.pattern for r in rules if not r.pattern.startswith(("*", "!"))]
+    weight_globs = ctx["weight_patterns"]
+
+    def excluded(path: str) -> bool:
+        name = posixpath.basename(path)
+        return any(path == d or path.startswith(d + "/") for d in excluded_dirs) or any(
+            fnmatch.fnmatchcase(name, g) for g in weight_globs
+        )
+
+    for path, evidence in sorted(_referenced_files(scan).items()):
+        name = posixpath.basename(path)
+        entry = scan.files.get(path) or scan.skipped[path]
+        if _is_secret(name, secrets, exceptions):
+            facts.warnings.append(
+                f"{evidence}: the code reads {path}, a secret; it stays out of the image "
+                "(docker/run.sh passes .env files at run time; mount others)"
+            )
+            continue
+        if not excluded(path):
+            continue
+        if entry.size > MAX_RUNTIME_FILE_BYTES:
+            facts.warnings.append(
+                f"{evidence}: {path} is {entry.size // (1024 * 1024)} MiB; too large to bake "
+                "into the image, mount it at run time"
+            )
+            continue
+        facts.runtime_files.append(path)
+        facts.runtime_evidence.append(evidence)
+        add("Files the code reads at run time: kept in on purpose", f"!{path}")
+
+    for rel, entry in sorted(scan.files.items()):
+        if entry.size >= LARGE_FILE_BYTES and not excluded(rel) and rel not in facts.runtime_files:
+            add("Large files nothing in the code names", rel)
+    return facts

@@ -1,0 +1,47 @@
+"""Reading project files out of the scan, with errors that name the file and line."""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Any
+
+from dockerize_ml.errors import InvalidProjectFileError
+from dockerize_ml.scan import Scan
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def read_toml(scan: Scan, rel: str) -> dict[str, Any] | None:
+    """Parse ``rel`` as TOML; None when the file is absent.
+
+    Raises :class:`InvalidProjectFileError` naming the file and line when it is not valid TOML.
+    """
+    if rel not in scan.files:
+        return None
+    text = scan.read_text(rel)
+    if text is None:
+        raise InvalidProjectFileError(
+            f"{rel} cannot be read as UTF-8 text", "save it as UTF-8 and run again"
+        )
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = _TOML_POSITION.search(str(exc))
+        where = f"{rel}:{match.group(1)}" if match else rel
+        reason = _TOML_POSITION.sub("", str(exc)).strip()
+        raise InvalidProjectFileError(
+            f"{where}: not valid TOML: {reason}",
+            f"fix {rel} (a TOML checker such as `python -m tomllib` helps), then run again",
+        ) from None
+
+
+def line_of(text: str, needle: str) -> int:
+    """The 1-based line on which ``needle`` first occurs in ``text``, or 0."""
+    index = text.find(needle)
+    return text.count("\n", 0, index) + 1 if index >= 0 else 0

@@ -1,0 +1,125 @@
+"""Which Python the image runs: from the project's own files, strongest first."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from dockerize_ml import knowledge
+from dockerize_ml.detect.files import line_of
+from dockerize_ml.profile import Evidence
+from dockerize_ml.scan import Scan
+
+_X_Y = re.compile(r"^\s*(?:python-?|cpython-?)?(\d+)\.(\d+)(?:\.\d+)?\S*\s*$", re.IGNORECASE)
+
+
+@dataclass
+class PythonChoice:
+    """The chosen ``X.Y``, the file it came from (or ``default``) and everything that spoke."""
+
+    version: str
+    source: str
+    evidence: list[Evidence] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _known_versions() -> list[str]:
+    return list(knowledge.load("python")["versions"])
+
+
+def _key(version: str) -> tuple[int, int]:
+    major, minor = version.split(".")
+    return int(major), int(minor)
+
+
+def pick_from_specifier(spec: SpecifierSet) -> str | None:
+    """The version to use inside a range: the newest up to ``preferred_max``, else the oldest."""
+    table = knowledge.load("python")
+    preferred_max = _key(table["preferred_max"])
+    allowed = [
+        v
+        for v in _known_versions()
+        if any(spec.contains(f"{v}.{patch}", prereleases=False) for patch in (0, 99))
+    ]
+    if not allowed:
+        return None
+    capped = [v for v in allowed if _key(v) <= preferred_max]
+    return max(capped, key=_key) if capped else min(allowed, key=_key)
+
+
+def _exact(scan: Scan, rel: str) -> tuple[str, int] | None:
+    """An ``X.Y`` read from a one-version file (``.python-version``, ``runtime.txt``)."""
+    text = scan.read_text(rel)
+    if text is None:
+        return None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = _X_Y.match(line)
+        if match:
+            return f"{match.group(1)}.{match.group(2)}", number
+        return None
+    return None
+
+
+def detect_python(scan: Scan, pyproject: dict[str, Any] | None) -> PythonChoice:
+    """Choose the Python version; warn, naming both files, when sources disagree."""
+    found: list[tuple[str, Evidence, SpecifierSet | None]] = []
+    warnings: list[str] = []
+
+    for rel, detail in ((".python-version", "pyenv/uv pin"), ("runtime.txt", "runtime pin")):
+        pinned = _exact(scan, rel)
+        if pinned is not None:
+            version, line = pinned
+            found.append((version, Evidence(rel, line, f"{detail} {version}"), None))
+        elif rel in scan.files:
+            warnings.append(f"{rel}: no Python version of the form X.Y found; ignored")
+
+    requires = (pyproject or {}).get("project", {}).get("requires-python")
+    if isinstance(requires, str):
+        text = scan.read_text("pyproject.toml") or ""
+        evidence = Evidence(
+            "pyproject.toml", line_of(text, "requires-python"), f"requires-python {requires}"
+        )
+        try:
+            spec = SpecifierSet(requires)
+        except InvalidSpecifier:
+            warnings.append(f"pyproject.toml: requires-python {requires!r} is not a valid range")
+        else:
+            picked = pick_from_specifier(spec)
+            if picked is None:
+                warnings.append(
+                    f"pyproject.toml: requires-python {requires!r} admits no Python version "
+                    "with an official slim image; ignored"
+                )
+            else:
+                found.append((picked, evidence, spec))
+
+    if not found:
+        default = knowledge.load("python")["default"]
+        return PythonChoice(default, "default", [], warnings)
+
+    version, evidence, _ = found[0]
+    for other_version, other_evidence, spec in found[1:]:
+        agrees = (
+            spec.contains(f"{version}.0") or spec.contains(f"{version}.99")
+            if spec is not None
+            else other_version == version
+        )
+        if not agrees:
+            warnings.append(
+                f"Python versions disagree: {evidence} says {version}, "
+                f"{other_evidence} says otherwise; using {version} from {evidence.path}"
+            )
+    if version not in _known_versions():
+        warnings.append(
+            f"Python {version} from {evidence.path} has no official python:{version}-slim image"
+            "; pass --python or --base-image"
+        )
+    if found[0][2] is not None and evidence.path == "pyproject.toml":
+        warnings_note = f"chose Python {version}, the newest supported inside {found[0][2]}"
+        evidence = Evidence(evidence.path, evidence.line, warnings_note)
+    return PythonChoice(version, evidence.path, [evidence, *(f[1] for f in found[1:])], warnings)

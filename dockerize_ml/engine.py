@@ -1,0 +1,150 @@
+"""Talking to a Docker engine: the SDK where it can, the docker CLI where BuildKit is needed.
+
+The Docker SDK builds only with the classic builder (docker-py issue 2230), so a Dockerfile
+that uses ``RUN --mount`` is built with the docker CLI. The CLI binary is configurable with
+``DOCKERIZE_ML_DOCKER`` because the first ``docker`` on PATH may lack BuildKit support.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dockerize_ml.errors import BuildFailedError, NoEngineError
+
+DOCKER_ENV = "DOCKERIZE_ML_DOCKER"
+
+
+def docker_cli() -> str:
+    """The docker CLI to run: ``$DOCKERIZE_ML_DOCKER``, else ``docker`` on PATH."""
+    return os.environ.get(DOCKER_ENV) or "docker"
+
+
+def client() -> Any:
+    """A Docker SDK client for the engine found the way Docker's tools find it, pinged."""
+    import docker  # imported lazily: detect/init never need it
+    from docker.errors import DockerException
+
+    try:
+        engine = docker.from_env()
+        engine.ping()
+    except DockerException as exc:
+        where = os.environ.get("DOCKER_HOST") or "the default socket /var/run/docker.sock"
+        raise NoEngineError(
+            f"no Docker engine answered at {where}: {exc}",
+            "start Docker (Docker Desktop, or `sudo systemctl start docker`) or set DOCKER_HOST",
+        ) from None
+    return engine
+
+
+@dataclass(frozen=True)
+class BuildStep:
+    """One Dockerfile instruction as the builder reported it, and whether it came from cache."""
+
+    instruction: str
+    cached: bool
+
+
+@dataclass
+class BuildResult:
+    """What a build printed, and the builder's own per-step cache report."""
+
+    tag: str
+    log: str
+    steps: list[BuildStep] = field(default_factory=list)
+
+    def step(self, prefix: str) -> BuildStep:
+        """The first step whose instruction starts with ``prefix`` (e.g. ``"COPY . ."``)."""
+        for step in self.steps:
+            if step.instruction.startswith(prefix):
+                return step
+        raise KeyError(f"no build step starts with {prefix!r}")
+
+
+_BUILDKIT_STEP = re.compile(r"^#(\d+) \[(?:[\w-]+ )?\s*\d+/\d+\] (.+)$")
+_BUILDKIT_CACHED = re.compile(r"^#(\d+) CACHED$")
+_CLASSIC_STEP = re.compile(r"^Step \d+/\d+ : (.+)$")
+
+
+def parse_buildkit_steps(log: str) -> list[BuildStep]:
+    """Steps of a ``--progress=plain`` BuildKit log, in order, with their cache status."""
+    order: list[str] = []
+    instruction: dict[str, str] = {}
+    cached: set[str] = set()
+    for line in log.splitlines():
+        step = _BUILDKIT_STEP.match(line)
+        if step and step.group(1) not in instruction:
+            instruction[step.group(1)] = step.group(2).strip()
+            order.append(step.group(1))
+            continue
+        hit = _BUILDKIT_CACHED.match(line)
+        if hit:
+            cached.add(hit.group(1))
+    return [BuildStep(instruction[n], n in cached) for n in order]
+
+
+def parse_classic_steps(log: str) -> list[BuildStep]:
+    """Steps of a classic-builder log, with ``---> Using cache`` as the cache status."""
+    steps: list[BuildStep] = []
+    for line in log.splitlines():
+        step = _CLASSIC_STEP.match(line.strip())
+        if step:
+            steps.append(BuildStep(step.group(1).strip(), False))
+        elif line.strip() == "---> Using cache" and steps:
+            steps[-1] = BuildStep(steps[-1].instruction, True)
+    return steps
+
+
+def build_with_cli(context: Path, tag: str, *, buildkit: bool = True) -> BuildResult:
+    """Build ``context`` with the docker CLI (BuildKit unless told otherwise)."""
+    env = {**os.environ, "DOCKER_BUILDKIT": "1" if buildkit else "0"}
+    argv = [docker_cli(), "build", "--tag", tag]
+    if buildkit:
+        argv.append("--progress=plain")
+    try:
+        proc = subprocess.run(
+            [*argv, str(context)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise NoEngineError(
+            f"the docker CLI {docker_cli()!r} was not found",
+            f"install Docker or set {DOCKER_ENV} to the docker binary",
+        ) from None
+    log = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        raise BuildFailedError(
+            f"docker build failed (exit {proc.returncode}): {_last_lines(log)}",
+            "run docker/build.sh to see the whole log",
+        )
+    steps = parse_buildkit_steps(log) if buildkit else parse_classic_steps(log)
+    return BuildResult(tag, log, steps)
+
+
+def build_with_sdk(context: Path, tag: str) -> BuildResult:
+    """Build ``context`` through the Docker SDK (the classic builder: no ``RUN --mount``)."""
+    engine = client()
+    lines: list[str] = []
+    for chunk in engine.api.build(path=str(context), tag=tag, rm=True, forcerm=True, decode=True):
+        if "stream" in chunk:
+            lines.append(str(chunk["stream"]))
+        if "error" in chunk:
+            log = "".join(lines)
+            raise BuildFailedError(
+                f"image build failed: {str(chunk['error']).strip()} ({_last_lines(log)})",
+                "run docker/build.sh to see the whole log",
+            )
+    log = "".join(lines)
+    return BuildResult(tag, log, parse_classic_steps(log))
+
+
+def _last_lines(log: str, count: int = 5) -> str:
+    lines = [line for line in log.splitlines() if line.strip()]
+    return " | ".join(lines[-count:])

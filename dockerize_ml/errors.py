@@ -1,0 +1,85 @@
+"""The one root exception and the exit codes of the command line.
+
+Every error a user can cause is a :class:`DockerizeError` carrying a one-line message, a hint
+and its own exit code. The CLI is the only place that turns one into output and an exit status.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Exit statuses of ``dockerize-ml``; documented in ``docs/exit-codes.md``."""
+
+    OK = 0
+    INTERNAL = 1  # a bug in dockerize-ml: please report it
+    USAGE = 2  # bad command-line usage (Typer/Click's own code)
+    BAD_PATH = 3  # the project path does not exist or is not a folder
+    NOT_A_PROJECT = 4  # no Python project found in the folder
+    INVALID_PROJECT_FILE = 5  # a project file (pyproject.toml, ...) cannot be parsed
+    WOULD_OVERWRITE = 6  # init would overwrite files that dockerize-ml did not write
+    WRITE_FAILED = 7  # a generated file could not be written
+    NO_ENGINE = 10  # no Docker engine answered
+    BUILD_FAILED = 11  # the image did not build
+
+
+class DockerizeError(Exception):
+    """Base of every error a user can cause; carries a message, a hint and an exit code."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class BadPathError(DockerizeError):
+    """The project path does not exist or is not a folder."""
+
+    exit_code = ExitCode.BAD_PATH
+
+
+class NotAProjectError(DockerizeError):
+    """The folder holds nothing that looks like a Python project."""
+
+    exit_code = ExitCode.NOT_A_PROJECT
+
+
+class InvalidProjectFileError(DockerizeError):
+    """A project file cannot be parsed; the message names the file and line."""
+
+    exit_code = ExitCode.INVALID_PROJECT_FILE
+
+
+class WouldOverwriteError(DockerizeError):
+    """Writing would replace files that the user owns."""
+
+    exit_code = ExitCode.WOULD_OVERWRITE
+
+    def __init__(self, paths: list[str]) -> None:
+        names = ", ".join(paths)
+        super().__init__(
+            f"refusing to overwrite existing {names}",
+            "pass --force to replace them, or --dry-run to see what would be written",
+        )
+        self.paths = paths
+
+
+class WriteFailedError(DockerizeError):
+    """A generated file could not be written."""
+
+    exit_code = ExitCode.WRITE_FAILED
+
+
+class NoEngineError(DockerizeError):
+    """No Docker engine answered."""
+
+    exit_code = ExitCode.NO_ENGINE
+
+
+class BuildFailedError(DockerizeError):
+    """The image did not build."""
+
+    exit_code = ExitCode.BUILD_FAILED

@@ -1,0 +1,152 @@
+"""ProjectProfile: the facts detection found, each with its evidence.
+
+``dockerize-ml detect --json`` prints :meth:`ProjectProfile.to_dict`. That output is a public
+contract (DESIGN.md): scripts and CI read it. Add fields freely; rename or remove one only
+together with a new :data:`SCHEMA_VERSION`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+DEPENDENCY_KINDS = (
+    "requirements",
+    "pep621",
+    "poetry",
+    "uv",
+    "pdm",
+    "pipfile",
+    "conda",
+    "setuptools",
+    "inferred",
+)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Where a fact comes from: a file, a line (1-based, 0 when not line-bound) and why."""
+
+    path: str
+    line: int = 0
+    detail: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where} ({self.detail})" if self.detail else where
+
+
+@dataclass(frozen=True)
+class DependencySource:
+    """A file that declares dependencies, and its kind (one of :data:`DEPENDENCY_KINDS`)."""
+
+    kind: str
+    path: str
+    used: bool = True  # False when another source was preferred (the warning says why)
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """A declared dependency; ``name`` is canonicalised as PEP 503."""
+
+    name: str
+    specifier: str
+    source: str
+    markers: str = ""
+    extras: tuple[str, ...] = ()
+    url: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class GpuUse:
+    """Whether the code uses CUDA, and where it says so."""
+
+    uses_cuda: bool = False
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    """How the container starts: ``kind`` (script, console-script, flag, ...) and argv."""
+
+    kind: str
+    command: tuple[str, ...]
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class SystemPackage:
+    """A Debian package the image needs at run time, with why."""
+
+    name: str
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class ContextRule:
+    """One line of the generated .dockerignore and the section that explains it."""
+
+    pattern: str
+    section: str
+
+
+@dataclass(frozen=True)
+class Package:
+    """The project as an installable package (it has a build backend)."""
+
+    name: str
+    build_backend: str
+    build_requires: tuple[str, ...]
+    evidence: Evidence
+
+
+@dataclass(frozen=True)
+class ProjectProfile:
+    """Every fact about the project that the plan needs; frozen and JSON-serialisable."""
+
+    root: str
+    name: str
+    python_version: str
+    python_version_source: str
+    python_version_evidence: tuple[Evidence, ...] = ()
+    dependency_sources: tuple[DependencySource, ...] = ()
+    dependencies: tuple[Dependency, ...] = ()
+    #: Files the dependency install step needs (copied before the code).
+    dependency_files: tuple[str, ...] = ()
+    undeclared_imports: tuple[str, ...] = ()
+    frameworks: tuple[str, ...] = ()
+    gpu: GpuUse = field(default_factory=GpuUse)
+    entrypoint: EntryPoint | None = None
+    entrypoint_alternatives: tuple[EntryPoint, ...] = ()
+    ports: tuple[int, ...] = ()
+    system_packages: tuple[SystemPackage, ...] = ()
+    notebooks: tuple[str, ...] = ()
+    package: Package | None = None
+    data_dirs: tuple[str, ...] = ()
+    output_dirs: tuple[str, ...] = ()
+    env_files: tuple[str, ...] = ()
+    context_excludes: tuple[str, ...] = ()
+    #: ``context_excludes`` with the section of the .dockerignore that explains each.
+    context_rules: tuple[ContextRule, ...] = ()
+    runtime_files: tuple[str, ...] = ()
+    runtime_file_evidence: tuple[Evidence, ...] = ()
+    warnings: tuple[str, ...] = ()
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        """The profile as plain JSON-ready data, ``schema_version`` first."""
+        data = _plain(self)
+        assert isinstance(data, dict)
+        return {"schema_version": data.pop("schema_version"), **data}
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

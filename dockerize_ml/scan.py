@@ -1,0 +1,254 @@
+"""One walk of the project; every detector reads from it, never from disk.
+
+The walk honours ``.gitignore`` files (the project's own, nested ones, and those of the
+enclosing git repository when the project is a subfolder of one) and a built-in skip list.
+Ignored files and folders are still *recorded* (a gitignored ``.env`` or ``data/`` matters to
+the build context) but never descended into or read. Folders with huge entry counts are not
+walked file by file, and files over a size cap or binary files are never read.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pathspec
+
+from dockerize_ml import knowledge
+
+#: Files larger than this are never read as text.
+MAX_READ_BYTES = 2 * 1024 * 1024
+#: A folder with more entries than this is recorded but not walked file by file.
+LARGE_DIR_ENTRIES = 2000
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A file or folder of the project, by its POSIX path relative to the root."""
+
+    path: str
+    is_dir: bool
+    size: int = 0  # bytes, files only
+    reason: str = ""  # why a folder was not walked: gitignored, vcs, virtualenv, cache, large
+
+
+@dataclass
+class Scan:
+    """The result of one walk: what is there, what was left out and why."""
+
+    root: Path
+    files: dict[str, Entry] = field(default_factory=dict)
+    dirs: set[str] = field(default_factory=set)
+    #: Files and folders left out of the walk (gitignored, skip list, huge folders).
+    skipped: dict[str, Entry] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    _text: dict[str, str | None] = field(default_factory=dict, repr=False)
+
+    def exists(self, rel: str) -> bool:
+        """Whether ``rel`` is a file or folder of the project, walked or not."""
+        return rel in self.files or rel in self.dirs or rel in self.skipped
+
+    def is_dir(self, rel: str) -> bool:
+        """Whether ``rel`` is a folder (walked or skipped)."""
+        entry = self.skipped.get(rel)
+        return rel in self.dirs or (entry is not None and entry.is_dir)
+
+    def top_level(self) -> Iterator[Entry]:
+        """Every entry directly under the root, walked or skipped, sorted by name."""
+        seen: dict[str, Entry] = {}
+        for rel, entry in self.files.items():
+            if "/" not in rel:
+                seen[rel] = entry
+        for rel in self.dirs:
+            if rel and "/" not in rel:
+                seen[rel] = Entry(rel, is_dir=True)
+        for rel, entry in self.skipped.items():
+            if "/" not in rel:
+                seen[rel] = entry
+        return iter(sorted(seen.values(), key=lambda e: e.path))
+
+    def files_under(self, folder: str) -> Iterator[Entry]:
+        """Walked files inside ``folder`` (recursively)."""
+        prefix = folder.rstrip("/") + "/"
+        return (e for rel, e in self.files.items() if rel.startswith(prefix))
+
+    def glob(self, suffix: str) -> list[str]:
+        """Walked files whose name ends with ``suffix``, sorted."""
+        return sorted(rel for rel in self.files if rel.endswith(suffix))
+
+    def read_text(self, rel: str) -> str | None:
+        """The file's text, or None when it is missing, too large, binary or not UTF-8.
+
+        Each file is read at most once; a file that cannot be read adds a warning once.
+        """
+        if rel in self._text:
+            return self._text[rel]
+        text = self._read(rel)
+        self._text[rel] = text
+        return text
+
+    def _read(self, rel: str) -> str | None:
+        entry = self.files.get(rel)
+        if entry is None:
+            return None
+        if entry.size > MAX_READ_BYTES:
+            self.warnings.append(f"{rel}: not read, larger than {MAX_READ_BYTES // 1024} KiB")
+            return None
+        try:
+            data = (self.root / rel).read_bytes()
+        except OSError as exc:
+            self.warnings.append(f"{rel}: cannot be read ({exc.strerror or exc})")
+            return None
+        if b"\x00" in data[:8192]:
+            return None
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            self.warnings.append(f"{rel}: not read, not UTF-8 text")
+            return None
+
+
+class _IgnoreRules:
+    """The .gitignore files in force, each matched relative to its own folder."""
+
+    def __init__(self) -> None:
+        # (prefix that paths relative to the project root must get, spec)
+        self._specs: list[tuple[str, str, pathspec.PathSpec]] = []
+
+    def add(self, folder: str, prefix: str, lines: list[str]) -> None:
+        """Add the rules of a .gitignore in ``folder`` (relative to the project root).
+
+        ``prefix`` is prepended to project paths to make them relative to the file's own
+        folder (non-empty only for .gitignore files above the project root).
+        """
+        spec = pathspec.GitIgnoreSpec.from_lines(lines)
+        self._specs.append((folder, prefix, spec))
+
+    def ignored(self, rel: str, is_dir: bool) -> bool:
+        verdict = False
+        for folder, prefix, spec in self._specs:
+            if folder and not (rel == folder or rel.startswith(folder + "/")):
+                continue
+            local = rel[len(folder) + 1 :] if folder else rel
+            candidate = prefix + local + ("/" if is_dir else "")
+            result = spec.check_file(candidate).include
+            if result is not None:
+                verdict = result
+        return verdict
+
+
+def _enclosing_gitignores(root: Path, rules: _IgnoreRules, warnings: list[str]) -> None:
+    """Add the .gitignore files of the git repository that contains ``root``, if any."""
+    chain: list[Path] = []
+    for parent in root.parents:
+        chain.append(parent)
+        if (parent / ".git").exists():
+            break
+    else:
+        return  # not inside a git repository: the folders above are unrelated
+    for ancestor in reversed(chain):
+        ignore = ancestor / ".gitignore"
+        if ignore.is_file():
+            prefix = root.relative_to(ancestor).as_posix() + "/"
+            rules.add("", prefix, _read_lines(ignore, warnings))
+
+
+def _read_lines(path: Path, warnings: list[str]) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as exc:
+        warnings.append(f"{path}: cannot be read ({exc.strerror or exc})")
+        return []
+
+
+def scan(root: Path) -> Scan:
+    """Walk the project at ``root`` once and return what it holds."""
+    layout = knowledge.load("layout")["skip"]
+    skip_names: dict[str, str] = {}
+    for reason in ("vcs", "caches", "tooling", "virtualenvs"):
+        for name in layout[reason]:
+            skip_names[name] = "virtualenv" if reason == "virtualenvs" else reason
+
+    root = root.resolve()
+    result = Scan(root=root)
+    result.dirs.add("")
+    rules = _IgnoreRules()
+    if not (root / ".git").exists():
+        _enclosing_gitignores(root, rules, result.warnings)
+
+    def walk(folder: Path, rel_folder: str) -> None:
+        gitignore = folder / ".gitignore"
+        if gitignore.is_file():
+            rules.add(rel_folder, "", _read_lines(gitignore, result.warnings))
+        try:
+            entries = _list_dir(folder)
+        except _TooLarge as big:
+            result.dirs.discard(rel_folder)
+            result.skipped[rel_folder] = Entry(rel_folder, True, reason=f"large:{big.count}")
+            return
+        except OSError as exc:
+            result.warnings.append(f"{rel_folder or '.'}: cannot be listed ({exc.strerror})")
+            return
+        subfolders: list[tuple[Path, str]] = []
+        for entry in entries:
+            rel = f"{rel_folder}/{entry.name}" if rel_folder else entry.name
+            try:
+                is_link = entry.is_symlink()
+                is_dir = entry.is_dir(follow_symlinks=False)
+                is_file = entry.is_file(follow_symlinks=True)
+            except OSError:
+                continue
+            if is_link and not is_file:
+                # A symlinked folder may loop or leave the project; record, never follow.
+                result.skipped[rel] = Entry(rel, True, reason="symlink")
+                continue
+            if is_dir:
+                reason = skip_names.get(entry.name)
+                if reason is None and (
+                    (Path(entry.path) / "pyvenv.cfg").is_file()
+                    or (Path(entry.path) / "conda-meta").is_dir()
+                ):
+                    reason = "virtualenv"
+                if reason is None and entry.name.endswith(".egg-info"):
+                    reason = "caches"
+                if reason is None and rules.ignored(rel, is_dir=True):
+                    reason = "gitignored"
+                if reason is not None:
+                    result.skipped[rel] = Entry(rel, True, reason=reason)
+                    continue
+                result.dirs.add(rel)
+                subfolders.append((Path(entry.path), rel))
+            elif is_file:
+                try:
+                    size = entry.stat(follow_symlinks=True).st_size
+                except OSError:
+                    size = 0
+                if rules.ignored(rel, is_dir=False):
+                    result.skipped[rel] = Entry(rel, False, size, reason="gitignored")
+                else:
+                    result.files[rel] = Entry(rel, False, size)
+        for path, rel in subfolders:
+            walk(path, rel)
+
+    walk(root, "")
+    return result
+
+
+class _TooLarge(Exception):
+    def __init__(self, count: int) -> None:
+        super().__init__(count)
+        self.count = count
+
+
+def _list_dir(folder: Path) -> list[os.DirEntry[str]]:
+    """The folder's entries, sorted; raises :class:`_TooLarge` past the cap without listing all."""
+    entries: list[os.DirEntry[str]] = []
+    with os.scandir(folder) as it:
+        for entry in it:
+            entries.append(entry)
+            if len(entries) > LARGE_DIR_ENTRIES:
+                raise _TooLarge(len(entries))
+    entries.sort(key=lambda e: e.name)
+    return entries

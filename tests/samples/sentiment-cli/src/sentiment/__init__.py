@@ -1,0 +1,3 @@
+"""Lexicon-based sentiment scoring."""
+
+__version__ = "0.4.1"
