@@ -1,0 +1,104 @@
+"""Shared fixtures: sample projects copied to a temporary folder, the CLI, and a Docker engine."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = Path(__file__).resolve().parent / "samples"
+EXAMPLES = REPO / "examples"
+#: Every sample project a test can ask for, by name.
+SAMPLE_DIRS = {
+    "churn-model": EXAMPLES / "churn-model",
+    **{p.name: p for p in SAMPLES.iterdir() if p.is_dir()},
+}
+#: Set in CI: a Docker test that cannot find an engine fails instead of skipping.
+REQUIRE_DOCKER = os.environ.get("DOCKERIZE_ML_REQUIRE_DOCKER") == "1"
+BASE_IMAGE = "python:3.11-slim"
+
+_GENERATED = ("Dockerfile", ".dockerignore", "docker")
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Callable[[str], Path]:
+    """Copy a sample project (without generated files) into a fresh folder and return it."""
+
+    def copy(name: str) -> Path:
+        target = tmp_path / name
+        shutil.copytree(
+            SAMPLE_DIRS[name],
+            target,
+            ignore=lambda folder, names: [
+                n for n in names if n in _GENERATED and Path(folder) == SAMPLE_DIRS[name]
+            ]
+            + [n for n in names if n == "__pycache__"],
+        )
+        return target
+
+    return copy
+
+
+def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:
+    """Create ``files`` (relative path -> content) under ``root``."""
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return root
+
+
+def run_cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m dockerize_ml`` as a user would, capturing its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "dockerize_ml", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+    )
+
+
+def _unavailable(reason: str) -> None:
+    if REQUIRE_DOCKER:
+        pytest.fail(f"Docker integration tests are required here: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[object]:
+    """A Docker SDK client for a running engine that has the base image the samples use."""
+    from dockerize_ml.engine import client, docker_cli
+    from dockerize_ml.errors import NoEngineError
+
+    try:
+        sdk = client()
+    except NoEngineError as exc:
+        _unavailable(f"no Docker engine: {exc.message}")
+    import docker.errors
+
+    try:
+        sdk.images.get(BASE_IMAGE)  # type: ignore[attr-defined]
+    except docker.errors.ImageNotFound:
+        _unavailable(f"base image {BASE_IMAGE} is missing (.ci/engine.sh builds a stand-in)")
+    if shutil.which(docker_cli()) is None:
+        _unavailable(f"docker CLI {docker_cli()!r} not found (set DOCKERIZE_ML_DOCKER)")
+    yield sdk
+
+
+def tool(name: str) -> str:
+    """Path of a linter installed with the test extras; a missing one fails the test."""
+    path = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    if path is None:
+        pytest.fail(f"{name} is not installed: pip install -e '.[test]'", pytrace=False)
+    return path
