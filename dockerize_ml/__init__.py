@@ -9,10 +9,10 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 # Imported after __version__, which the plan records in every generated file.
-from dockerize_ml.detect import inspect_project  # noqa: E402
-from dockerize_ml.plan import BuildPlan, Settings, make_plan  # noqa: E402
-from dockerize_ml.render import render  # noqa: E402
-from dockerize_ml.write import write_files  # noqa: E402
+from dockerize_ml.detect import inspect_project
+from dockerize_ml.plan import BuildPlan, Settings, make_plan
+from dockerize_ml.render import render
+from dockerize_ml.write import write_files
 
 __all__ = [
     "BuildPlan",

@@ -85,7 +85,9 @@ def _describe(profile: ProjectProfile) -> str:
     if profile.ports:
         lines.append(f"  Ports         {', '.join(map(str, profile.ports))}")
     if profile.notebooks:
-        lines.append(f"  Notebooks     {len(profile.notebooks)}: {', '.join(profile.notebooks[:5])}")
+        lines.append(
+            f"  Notebooks     {len(profile.notebooks)}: {', '.join(profile.notebooks[:5])}"
+        )
     if profile.data_dirs:
         lines.append(f"  Data          {', '.join(profile.data_dirs)} (mounted read-only)")
     if profile.output_dirs:

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import docker
+from docker.errors import DockerException
+
 from dockerize_ml.errors import BuildFailedError, NoEngineError
 
 DOCKER_ENV = "DOCKERIZE_ML_DOCKER"
@@ -26,9 +29,6 @@ def docker_cli() -> str:
 
 def client() -> Any:
     """A Docker SDK client for the engine found the way Docker's tools find it, pinged."""
-    import docker  # imported lazily: detect/init never need it
-    from docker.errors import DockerException
-
     try:
         engine = docker.from_env()
         engine.ping()

@@ -46,7 +46,7 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
-        autoescape=False,  # noqa: S701 - Dockerfiles and shell scripts, not HTML
+        autoescape=False,
     )
     env.filters["exec_form"] = lambda argv: json.dumps(list(argv))
     env.filters["sh"] = shlex.quote

@@ -115,7 +115,7 @@ class _IgnoreRules:
 
     def __init__(self) -> None:
         # (prefix that paths relative to the project root must get, spec)
-        self._specs: list[tuple[str, str, pathspec.PathSpec]] = []
+        self._specs: list[tuple[str, str, pathspec.GitIgnoreSpec]] = []
 
     def add(self, folder: str, prefix: str, lines: list[str]) -> None:
         """Add the rules of a .gitignore in ``folder`` (relative to the project root).
@@ -163,25 +163,32 @@ def _read_lines(path: Path, warnings: list[str]) -> list[str]:
         return []
 
 
-def scan(root: Path) -> Scan:
-    """Walk the project at ``root`` once and return what it holds."""
+def _skip_names() -> dict[str, str]:
+    """Folder name -> why the walk skips it, from the knowledge table."""
     layout = knowledge.load("layout")["skip"]
-    skip_names: dict[str, str] = {}
+    names: dict[str, str] = {}
     for reason in ("vcs", "caches", "tooling", "virtualenvs"):
         for name in layout[reason]:
-            skip_names[name] = "virtualenv" if reason == "virtualenvs" else reason
+            names[name] = "virtualenv" if reason == "virtualenvs" else reason
+    return names
 
-    root = root.resolve()
-    result = Scan(root=root)
-    result.dirs.add("")
-    rules = _IgnoreRules()
-    if not (root / ".git").exists():
-        _enclosing_gitignores(root, rules, result.warnings)
 
-    def walk(folder: Path, rel_folder: str) -> None:
+class _Walker:
+    """One depth-first walk filling a :class:`Scan`."""
+
+    def __init__(self, root: Path) -> None:
+        self.result = Scan(root=root)
+        self.result.dirs.add("")
+        self.rules = _IgnoreRules()
+        self.skip_names = _skip_names()
+        if not (root / ".git").exists():
+            _enclosing_gitignores(root, self.rules, self.result.warnings)
+
+    def walk(self, folder: Path, rel_folder: str) -> None:
+        result = self.result
         gitignore = folder / ".gitignore"
         if gitignore.is_file():
-            rules.add(rel_folder, "", _read_lines(gitignore, result.warnings))
+            self.rules.add(rel_folder, "", _read_lines(gitignore, result.warnings))
         try:
             entries = _list_dir(folder)
         except _TooLarge as big:
@@ -203,37 +210,48 @@ def scan(root: Path) -> Scan:
             if is_link and not is_file:
                 # A symlinked folder may loop or leave the project; record, never follow.
                 result.skipped[rel] = Entry(rel, True, reason="symlink")
-                continue
-            if is_dir:
-                reason = skip_names.get(entry.name)
-                if reason is None and (
-                    (Path(entry.path) / "pyvenv.cfg").is_file()
-                    or (Path(entry.path) / "conda-meta").is_dir()
-                ):
-                    reason = "virtualenv"
-                if reason is None and entry.name.endswith(".egg-info"):
-                    reason = "caches"
-                if reason is None and rules.ignored(rel, is_dir=True):
-                    reason = "gitignored"
-                if reason is not None:
-                    result.skipped[rel] = Entry(rel, True, reason=reason)
-                    continue
-                result.dirs.add(rel)
-                subfolders.append((Path(entry.path), rel))
-            elif is_file:
-                try:
-                    size = entry.stat(follow_symlinks=True).st_size
-                except OSError:
-                    size = 0
-                if rules.ignored(rel, is_dir=False):
-                    result.skipped[rel] = Entry(rel, False, size, reason="gitignored")
+            elif is_dir:
+                reason = self._folder_skip_reason(entry, rel)
+                if reason is None:
+                    result.dirs.add(rel)
+                    subfolders.append((Path(entry.path), rel))
                 else:
-                    result.files[rel] = Entry(rel, False, size)
+                    result.skipped[rel] = Entry(rel, True, reason=reason)
+            elif is_file:
+                self._add_file(entry, rel)
         for path, rel in subfolders:
-            walk(path, rel)
+            self.walk(path, rel)
 
-    walk(root, "")
-    return result
+    def _folder_skip_reason(self, entry: os.DirEntry[str], rel: str) -> str | None:
+        reason = self.skip_names.get(entry.name)
+        if reason is not None:
+            return reason
+        path = Path(entry.path)
+        if (path / "pyvenv.cfg").is_file() or (path / "conda-meta").is_dir():
+            return "virtualenv"
+        if entry.name.endswith(".egg-info"):
+            return "caches"
+        if self.rules.ignored(rel, is_dir=True):
+            return "gitignored"
+        return None
+
+    def _add_file(self, entry: os.DirEntry[str], rel: str) -> None:
+        try:
+            size = entry.stat(follow_symlinks=True).st_size
+        except OSError:
+            size = 0
+        if self.rules.ignored(rel, is_dir=False):
+            self.result.skipped[rel] = Entry(rel, False, size, reason="gitignored")
+        else:
+            self.result.files[rel] = Entry(rel, False, size)
+
+
+def scan(root: Path) -> Scan:
+    """Walk the project at ``root`` once and return what it holds."""
+    root = root.resolve()
+    walker = _Walker(root)
+    walker.walk(root, "")
+    return walker.result
 
 
 class _TooLarge(Exception):

@@ -35,10 +35,10 @@ def sample(tmp_path: Path) -> Callable[[str], Path]:
         shutil.copytree(
             SAMPLE_DIRS[name],
             target,
-            ignore=lambda folder, names: [
-                n for n in names if n in _GENERATED and Path(folder) == SAMPLE_DIRS[name]
-            ]
-            + [n for n in names if n == "__pycache__"],
+            ignore=lambda folder, names: (
+                [n for n in names if n in _GENERATED and Path(folder) == SAMPLE_DIRS[name]]
+                + [n for n in names if n == "__pycache__"]
+            ),
         )
         return target
 

@@ -37,7 +37,7 @@ def test_detect_json_is_the_profile_contract(sample) -> None:
     result = run_cli("detect", "--json", root)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert CONTRACT_FIELDS <= set(data)
+    assert set(data) >= CONTRACT_FIELDS
     assert data["schema_version"] == 1
     assert data["root"] == str(root)
     assert (data["python_version"], data["python_version_source"]) == ("3.11", ".python-version")

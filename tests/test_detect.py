@@ -26,11 +26,31 @@ def profile_of(root: Path, files: dict[str, str | bytes]):
         ({".python-version": "3.10.14\n"}, "3.10", ".python-version"),
         ({".python-version": "# pinned\n3.9\n"}, "3.9", ".python-version"),
         ({"runtime.txt": "python-3.11.4\n"}, "3.11", "runtime.txt"),
-        ({"pyproject.toml": '[project]\nname="x"\nrequires-python=">=3.9"\n'}, "3.12", "pyproject.toml"),
-        ({"pyproject.toml": '[project]\nname="x"\nrequires-python=">=3.9,<3.11"\n'}, "3.10", "pyproject.toml"),
-        ({"pyproject.toml": '[project]\nname="x"\nrequires-python="==3.11.*"\n'}, "3.11", "pyproject.toml"),
-        ({"pyproject.toml": '[project]\nname="x"\nrequires-python=">=3.13"\n'}, "3.13", "pyproject.toml"),
-        ({"pyproject.toml": '[project]\nname="x"\nrequires-python="~=3.10.2"\n'}, "3.10", "pyproject.toml"),
+        (
+            {"pyproject.toml": '[project]\nname="x"\nrequires-python=">=3.9"\n'},
+            "3.12",
+            "pyproject.toml",
+        ),
+        (
+            {"pyproject.toml": '[project]\nname="x"\nrequires-python=">=3.9,<3.11"\n'},
+            "3.10",
+            "pyproject.toml",
+        ),
+        (
+            {"pyproject.toml": '[project]\nname="x"\nrequires-python="==3.11.*"\n'},
+            "3.11",
+            "pyproject.toml",
+        ),
+        (
+            {"pyproject.toml": '[project]\nname="x"\nrequires-python=">=3.13"\n'},
+            "3.13",
+            "pyproject.toml",
+        ),
+        (
+            {"pyproject.toml": '[project]\nname="x"\nrequires-python="~=3.10.2"\n'},
+            "3.10",
+            "pyproject.toml",
+        ),
         ({}, "3.12", "default"),
     ],
 )

@@ -16,9 +16,7 @@ PACKAGE = Path(knowledge.__file__).resolve().parent.parent
 
 @pytest.mark.parametrize("name", knowledge.TABLES)
 def test_every_table_is_used_by_the_code(name: str) -> None:
-    sources = "\n".join(
-        p.read_text() for p in PACKAGE.rglob("*.py") if "knowledge" not in p.parts
-    )
+    sources = "\n".join(p.read_text() for p in PACKAGE.rglob("*.py") if "knowledge" not in p.parts)
     assert f'knowledge.load("{name}")' in sources
 
 

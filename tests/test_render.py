@@ -41,9 +41,7 @@ def index_of(lines: list[str], prefix: str) -> int:
 
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("sample", sorted(SAMPLE_DIRS))
-def test_generated_files_pass_their_linters(
-    tmp_path: Path, sample: str, variant: str
-) -> None:
+def test_generated_files_pass_their_linters(tmp_path: Path, sample: str, variant: str) -> None:
     files = rendered(sample, VARIANTS[variant])
     for rel, text in files.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -76,7 +74,14 @@ def test_dockerfile_is_cache_ordered_and_non_root(sample: str, variant: str) -> 
     assert lines[0].startswith("FROM python:3.11-slim")
     assert ":latest" not in text
     code_copy = index_of(lines, "COPY --chown=app:app . .")
-    install = index_of(lines, "RUN --mount" if settings.buildkit else "RUN uv pip install" if settings.installer == "uv" else "RUN pip install")
+    install = index_of(
+        lines,
+        "RUN --mount"
+        if settings.buildkit
+        else "RUN uv pip install"
+        if settings.installer == "uv"
+        else "RUN pip install",
+    )
     assert install < code_copy, "dependencies are installed before the code is copied"
     for line in lines[:code_copy]:
         if line.startswith("COPY"):

@@ -30,7 +30,7 @@ def detect_gpu(scan: Scan) -> GpuUse:
     evidence: list[Evidence] = []
     for rel in scan.glob(".py"):
         text = scan.read_text(rel)
-        if not text or "cuda" not in text and "GPU" not in text:
+        if not text or ("cuda" not in text and "GPU" not in text):
             continue
         for number, line in enumerate(text.splitlines(), start=1):
             if line.lstrip().startswith("#"):

@@ -35,15 +35,16 @@ def _key(version: str) -> tuple[int, int]:
     return int(major), int(minor)
 
 
+def _admits(spec: SpecifierSet, version: str) -> bool:
+    """Whether some release of ``X.Y`` satisfies ``spec`` (``>3.11`` admits 3.11.1)."""
+    return any(spec.contains(f"{version}.{patch}", prereleases=False) for patch in (0, 99))
+
+
 def pick_from_specifier(spec: SpecifierSet) -> str | None:
     """The version to use inside a range: the newest up to ``preferred_max``, else the oldest."""
     table = knowledge.load("python")
     preferred_max = _key(table["preferred_max"])
-    allowed = [
-        v
-        for v in _known_versions()
-        if any(spec.contains(f"{v}.{patch}", prereleases=False) for patch in (0, 99))
-    ]
+    allowed = [v for v in _known_versions() if _admits(spec, v)]
     if not allowed:
         return None
     capped = [v for v in allowed if _key(v) <= preferred_max]
@@ -102,24 +103,20 @@ def detect_python(scan: Scan, pyproject: dict[str, Any] | None) -> PythonChoice:
         default = knowledge.load("python")["default"]
         return PythonChoice(default, "default", [], warnings)
 
-    version, evidence, _ = found[0]
-    for other_version, other_evidence, spec in found[1:]:
-        agrees = (
-            spec.contains(f"{version}.0") or spec.contains(f"{version}.99")
-            if spec is not None
-            else other_version == version
-        )
+    version, evidence, first_spec = found[0]
+    for other_version, other_evidence, other_spec in found[1:]:
+        agrees = _admits(other_spec, version) if other_spec else other_version == version
         if not agrees:
             warnings.append(
-                f"Python versions disagree: {evidence} says {version}, "
-                f"{other_evidence} says otherwise; using {version} from {evidence.path}"
+                f"Python versions disagree: {evidence} and {other_evidence}; "
+                f"using {version} from {evidence.path}"
             )
     if version not in _known_versions():
         warnings.append(
             f"Python {version} from {evidence.path} has no official python:{version}-slim image"
             "; pass --python or --base-image"
         )
-    if found[0][2] is not None and evidence.path == "pyproject.toml":
-        warnings_note = f"chose Python {version}, the newest supported inside {found[0][2]}"
-        evidence = Evidence(evidence.path, evidence.line, warnings_note)
+    if first_spec is not None:
+        detail = f"chose Python {version}, the newest supported inside {first_spec}"
+        evidence = Evidence(evidence.path, evidence.line, detail)
     return PythonChoice(version, evidence.path, [evidence, *(f[1] for f in found[1:])], warnings)

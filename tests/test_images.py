@@ -1,0 +1,176 @@
+"""The test of a Dockerfile generator is the image: build, run, and rebuild after a code edit.
+
+Needs a Docker engine with the base image python:3.11-slim (.ci/engine.sh makes one where no
+registry is reachable). BuildKit builds go through the docker CLI (``DOCKERIZE_ML_DOCKER``),
+classic builds through the Docker SDK, exactly as dockerize-ml itself builds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import run_cli
+
+from dockerize_ml.engine import BuildResult, build_with_cli, build_with_sdk, docker_cli
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture
+def tag(engine: Any) -> Iterator[str]:
+    """A unique image tag, removed after the test."""
+    name = f"dockerize-ml-test-{uuid.uuid4().hex[:10]}:latest"
+    yield name
+    with contextlib.suppress(Exception):  # already gone, or never built
+        engine.images.remove(name, force=True)
+
+
+def run(
+    engine: Any, image: str, command: list[str] | None = None, **kwargs: Any
+) -> tuple[int, str]:
+    """Run a container to completion; return its exit code and output. Always removed."""
+    container = engine.containers.run(image, command, detach=True, **kwargs)
+    try:
+        status = container.wait(timeout=300)
+        output = container.logs(stdout=True, stderr=True).decode()
+        return int(status["StatusCode"]), output
+    finally:
+        container.remove(force=True)
+
+
+def init(root: Path, *flags: str) -> None:
+    result = run_cli("init", root, *flags)
+    assert result.returncode == 0, result.stderr
+
+
+def build(root: Path, tag: str, buildkit: bool) -> BuildResult:
+    # BuildKit needs the CLI (the SDK cannot build `RUN --mount`); classic builds use the SDK.
+    return build_with_cli(root, tag) if buildkit else build_with_sdk(root, tag)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace ``old`` with ``new`` and tag the file with a comment never seen before.
+
+    The builder's cache outlives a test run; without the unique comment, the edited file of
+    an earlier run would already be in the cache.
+    """
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1) + f"# edit {uuid.uuid4().hex}\n")
+
+
+BuildFn = Callable[[Path, str, bool], BuildResult]
+
+
+@pytest.mark.parametrize(
+    ("flags", "buildkit"),
+    [((), True), (("--no-buildkit", "--installer", "pip"), False)],
+    ids=["uv-buildkit-cli", "pip-classic-sdk"],
+)
+def test_requirements_training_project(
+    engine: Any, sample: Callable[[str], Path], tag: str, flags: tuple[str, ...], buildkit: bool
+) -> None:
+    root = sample("churn-model")
+    init(root, *flags)
+    first = build(root, tag, buildkit)
+    assert first.steps, "the builder's step report was parsed"
+
+    # The entry point runs and trains on the CSV that stays in the image as a runtime file.
+    code, output = run(engine, tag)
+    assert code == 0, output
+    assert "trained on 600 rows" in output
+
+    # Not root; the working folder is writable; data and secrets stayed out of the image.
+    probe = (
+        "import os, pathlib; print(os.getuid());"
+        "pathlib.Path('written-by-run.txt').write_text('ok');"
+        "print(sorted(p for p in ('data/churn.csv', 'data/raw', '.env', 'outputs/.gitkeep',"
+        " 'notebooks/exploration.ipynb', 'train.py') if os.path.exists(p)))"
+    )
+    code, output = run(engine, tag, ["python", "-c", probe])
+    assert code == 0, output
+    uid, present = output.strip().splitlines()
+    assert uid == "1000"
+    assert present == str(["data/churn.csv", "notebooks/exploration.ipynb", "train.py"])
+
+    # A one-line code edit: the builder reuses the dependency layer and re-runs the code copy.
+    edit(root / "churn" / "features.py", 'TARGET = "churned"', 'TARGET = "churned"  # label')
+    second = build(root, tag, buildkit)
+    install = "RUN --mount" if buildkit else "RUN pip install --no-cache-dir"
+    assert second.step(install).cached, second.log[-3000:]
+    assert not second.step("COPY --chown=app:app . .").cached
+
+
+def test_run_script_mounts_outputs_passes_env_and_runs_as_the_app_user(
+    engine: Any, sample: Callable[[str], Path], tag: str
+) -> None:
+    root = sample("churn-model")
+    init(root)
+    build_with_cli(root, tag)
+    shutil.rmtree(root / "outputs")  # run.sh creates it, writable by the container's user
+    env = {**os.environ, "IMAGE": tag, "DOCKERIZE_ML_DOCKER": docker_cli()}
+    result = subprocess.run(
+        [str(root / "docker" / "run.sh")], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "trained on 600 rows" in result.stdout
+    assert (root / "outputs" / "model.joblib").stat().st_size > 0
+
+    check = subprocess.run(
+        [
+            str(root / "docker" / "run.sh"),
+            "python",
+            "-c",
+            "import os; print(os.environ['CHURN_THRESHOLD'], os.access('/app/data', os.W_OK))",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stderr
+    assert check.stdout.split() == ["0.5", "False"]  # .env passed; data mounted read-only
+
+
+@pytest.mark.parametrize(
+    ("flags", "buildkit"),
+    [((), True), (("--no-buildkit",), False)],
+    ids=["uv-buildkit-cli", "uv-classic-sdk"],
+)
+def test_pep621_package_with_console_script(
+    engine: Any, sample: Callable[[str], Path], tag: str, flags: tuple[str, ...], buildkit: bool
+) -> None:
+    root = sample("sentiment-cli")
+    init(root, *flags)
+    build(root, tag, buildkit)
+
+    code, output = run(engine, tag, ["sentiment-cli", "I love it, great value"])
+    assert code == 0, output
+    assert output.startswith("+0.")
+    code, output = run(engine, tag, ["sentiment-cli", "--help"])
+    assert code == 0 and "Print the sentiment score" in output
+    code, output = run(engine, tag, ["id", "-un"])
+    assert output.strip() == "app"
+
+    # Edit the package: only the code copy and the --no-deps project install run again, and
+    # the new code is what the console script runs.
+    edit(
+        root / "src" / "sentiment" / "cli.py",
+        'f"{score(review):+.2f}',
+        'f"score={score(review):+.2f}',
+    )
+    second = build(root, tag, buildkit)
+    deps = "RUN --mount" if buildkit else "RUN uv pip install --no-cache"
+    assert second.step(deps).cached, second.log[-3000:]
+    assert not second.step("COPY --chown=app:app . .").cached
+    assert not second.step("RUN uv pip install --no-cache --no-deps").cached
+    code, output = run(engine, tag, ["sentiment-cli", "terrible support"])
+    assert code == 0 and output.startswith("score=-0."), output
