@@ -19,6 +19,10 @@ fi
 
 if ! "$DOCKER" info >/dev/null 2>&1; then
   log "starting dockerd"
+  # A pid file left by an engine that died with the last machine would stop a new one.
+  if [ -f /var/run/docker.pid ] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then
+    rm -f /var/run/docker.pid
+  fi
   mkdir -p /var/log
   nohup /usr/sbin/dockerd >/var/log/dockerd.log 2>&1 &
   for _ in $(seq 1 60); do

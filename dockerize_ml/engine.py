@@ -27,6 +27,38 @@ def docker_cli() -> str:
     return os.environ.get(DOCKER_ENV) or "docker"
 
 
+def buildkit_problem() -> str | None:
+    """Why the docker CLI cannot build with BuildKit, or None when it can.
+
+    Docker 23 and later build with BuildKit through the buildx plugin; older CLIs (such as
+    Debian's 20.10) have BuildKit built in and need only ``DOCKER_BUILDKIT=1``.
+    """
+    cli = docker_cli()
+    try:
+        version = subprocess.run(
+            [cli, "version", "--format", "{{.Client.Version}}"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        ).stdout.strip()
+        if not version:
+            return f"the docker CLI {cli!r} did not report its version"
+        if int(version.split(".")[0]) < 23:
+            return None
+        buildx = subprocess.run(
+            [cli, "buildx", "version"], capture_output=True, check=False, timeout=30
+        )
+    except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
+        return f"the docker CLI {cli!r} cannot be run ({exc})"
+    if buildx.returncode != 0:
+        return (
+            f"the docker CLI {cli!r} ({version}) has no buildx plugin, which BuildKit needs; "
+            f"install docker-buildx or set {DOCKER_ENV} to a docker CLI that has it"
+        )
+    return None
+
+
 def client() -> Any:
     """A Docker SDK client for the engine found the way Docker's tools find it, pinged."""
     try:

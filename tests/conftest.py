@@ -78,7 +78,7 @@ def _unavailable(reason: str) -> None:
 @pytest.fixture(scope="session")
 def engine() -> Iterator[object]:
     """A Docker SDK client for a running engine that has the base image the samples use."""
-    from dockerize_ml.engine import client, docker_cli
+    from dockerize_ml.engine import buildkit_problem, client, docker_cli
     from dockerize_ml.errors import NoEngineError
 
     try:
@@ -93,6 +93,9 @@ def engine() -> Iterator[object]:
         _unavailable(f"base image {BASE_IMAGE} is missing (.ci/engine.sh builds a stand-in)")
     if shutil.which(docker_cli()) is None:
         _unavailable(f"docker CLI {docker_cli()!r} not found (set DOCKERIZE_ML_DOCKER)")
+    problem = buildkit_problem()
+    if problem is not None:
+        _unavailable(problem)
     yield sdk
 
 
