@@ -113,16 +113,18 @@ def _add_requirement(line: str, path: str, number: int, facts: DependencyFacts) 
     except InvalidRequirement as exc:
         facts.warnings.append(f"{path}:{number}: not understood as a requirement ({exc}); skipped")
         return
-    facts.dependencies.append(
-        Dependency(
-            name=canonicalize_name(req.name),
-            specifier=str(req.specifier),
-            source=path,
-            markers=str(req.marker) if req.marker else "",
-            extras=tuple(sorted(req.extras)),
-            url=req.url or "",
-            line=number,
-        )
+    facts.dependencies.append(_dependency(req, path, number))
+
+
+def _dependency(req: Requirement, source: str, line: int) -> Dependency:
+    return Dependency(
+        name=canonicalize_name(req.name),
+        specifier=str(req.specifier),
+        source=source,
+        markers=str(req.marker) if req.marker else "",
+        extras=tuple(sorted(req.extras)),
+        url=req.url or "",
+        line=line,
     )
 
 
@@ -145,17 +147,7 @@ def _pep621(scan: Scan, pyproject: dict[str, Any], facts: DependencyFacts) -> li
         except InvalidRequirement as exc:
             facts.warnings.append(f"pyproject.toml:{line}: {item!r} is not a requirement ({exc})")
             continue
-        found.append(
-            Dependency(
-                name=canonicalize_name(req.name),
-                specifier=str(req.specifier),
-                source="pyproject.toml",
-                markers=str(req.marker) if req.marker else "",
-                extras=tuple(sorted(req.extras)),
-                url=req.url or "",
-                line=line,
-            )
-        )
+        found.append(_dependency(req, "pyproject.toml", line))
     return found
 
 
