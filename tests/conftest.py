@@ -78,7 +78,7 @@ def _unavailable(reason: str) -> None:
 @pytest.fixture(scope="session")
 def engine() -> Iterator[object]:
     """A Docker SDK client for a running engine that has the base image the samples use."""
-    from dockerize_ml.engine import buildkit_problem, client, docker_cli
+    from dockerize_ml.engine import client
     from dockerize_ml.errors import NoEngineError
 
     try:
@@ -91,12 +91,20 @@ def engine() -> Iterator[object]:
         sdk.images.get(BASE_IMAGE)  # type: ignore[attr-defined]
     except docker.errors.ImageNotFound:
         _unavailable(f"base image {BASE_IMAGE} is missing (.ci/engine.sh builds a stand-in)")
+    yield sdk
+
+
+@pytest.fixture(scope="session")
+def buildkit_cli(engine: object) -> str:
+    """The docker CLI, checked to build with BuildKit (the SDK cannot, docker-py 2230)."""
+    from dockerize_ml.engine import buildkit_problem, docker_cli
+
     if shutil.which(docker_cli()) is None:
         _unavailable(f"docker CLI {docker_cli()!r} not found (set DOCKERIZE_ML_DOCKER)")
     problem = buildkit_problem()
     if problem is not None:
         _unavailable(problem)
-    yield sdk
+    return docker_cli()
 
 
 def tool(name: str) -> str:

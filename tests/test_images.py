@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from conftest import run_cli
 
-from dockerize_ml.engine import BuildResult, build_with_cli, build_with_sdk, docker_cli
+from dockerize_ml.engine import BuildResult, build_with_cli, build_with_sdk
 
 pytestmark = pytest.mark.docker
 
@@ -67,17 +67,21 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1) + f"# edit {uuid.uuid4().hex}\n")
 
 
-BuildFn = Callable[[Path, str, bool], BuildResult]
-
-
 @pytest.mark.parametrize(
     ("flags", "buildkit"),
     [((), True), (("--no-buildkit", "--installer", "pip"), False)],
     ids=["uv-buildkit-cli", "pip-classic-sdk"],
 )
 def test_requirements_training_project(
-    engine: Any, sample: Callable[[str], Path], tag: str, flags: tuple[str, ...], buildkit: bool
+    request: pytest.FixtureRequest,
+    engine: Any,
+    sample: Callable[[str], Path],
+    tag: str,
+    flags: tuple[str, ...],
+    buildkit: bool,
 ) -> None:
+    if buildkit:
+        request.getfixturevalue("buildkit_cli")
     root = sample("churn-model")
     init(root, *flags)
     first = build(root, tag, buildkit)
@@ -110,13 +114,13 @@ def test_requirements_training_project(
 
 
 def test_run_script_mounts_outputs_passes_env_and_runs_as_the_app_user(
-    engine: Any, sample: Callable[[str], Path], tag: str
+    engine: Any, buildkit_cli: str, sample: Callable[[str], Path], tag: str
 ) -> None:
     root = sample("churn-model")
     init(root)
     build_with_cli(root, tag)
     shutil.rmtree(root / "outputs")  # run.sh creates it, writable by the container's user
-    env = {**os.environ, "IMAGE": tag, "DOCKERIZE_ML_DOCKER": docker_cli()}
+    env = {**os.environ, "IMAGE": tag, "DOCKERIZE_ML_DOCKER": buildkit_cli}
     result = subprocess.run(
         [str(root / "docker" / "run.sh")], env=env, capture_output=True, text=True, check=False
     )
@@ -146,8 +150,15 @@ def test_run_script_mounts_outputs_passes_env_and_runs_as_the_app_user(
     ids=["uv-buildkit-cli", "uv-classic-sdk"],
 )
 def test_pep621_package_with_console_script(
-    engine: Any, sample: Callable[[str], Path], tag: str, flags: tuple[str, ...], buildkit: bool
+    request: pytest.FixtureRequest,
+    engine: Any,
+    sample: Callable[[str], Path],
+    tag: str,
+    flags: tuple[str, ...],
+    buildkit: bool,
 ) -> None:
+    if buildkit:
+        request.getfixturevalue("buildkit_cli")
     root = sample("sentiment-cli")
     init(root, *flags)
     build(root, tag, buildkit)
