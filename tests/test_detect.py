@@ -311,3 +311,17 @@ def test_bad_paths(tmp_path: Path) -> None:
     (tmp_path / "file.py").write_text("")
     with pytest.raises(BadPathError, match="not a folder"):
         inspect_project(tmp_path / "file.py")
+
+
+def test_virtualenvs_with_any_name_stay_out_of_the_context(tmp_path: Path) -> None:
+    profile = profile_of(
+        tmp_path,
+        {
+            "main.py": "",
+            "py311/pyvenv.cfg": "home = /usr/bin\n",
+            "services/api/.env-api/pyvenv.cfg": "home = /usr/bin\n",
+        },
+    )
+    assert "py311" in profile.context_excludes
+    assert "services/api/.env-api" in profile.context_excludes
+    assert "**/.venv" in profile.context_excludes

@@ -115,7 +115,7 @@ def test_pip_lists_pep621_dependencies_it_cannot_read_itself() -> None:
 def test_dockerignore_keeps_out_data_and_secrets_but_not_what_the_code_reads() -> None:
     text = rendered("churn-model", Settings())[".dockerignore"]
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
-    for pattern in ("data", "outputs", "**/.env", "**/*.ckpt", ".venv", "mlruns", ".git"):
+    for pattern in ("data", "outputs", "**/.env", "**/*.ckpt", "**/.venv", "mlruns", ".git"):
         assert pattern in lines
     assert lines[-1] == "!data/churn.csv"
     assert "README.md" not in lines  # pyproject builds may need it

@@ -102,10 +102,10 @@ def _tooling_rules(scan: Scan, rules: _Rules) -> None:
     section = "Python caches, builds and virtualenvs (the image has its own)"
     rules.add(section, "**/__pycache__", "**/*.py[cod]", ".pytest_cache", ".mypy_cache")
     rules.add(section, ".ruff_cache", ".tox", ".nox", "build", "dist", "**/*.egg-info")
-    rules.add(section, ".venv", "venv")
-    for entry in scan.top_level():
-        if entry.is_dir and entry.reason == "virtualenv":
-            rules.add(section, entry.path)
+    rules.add(section, "**/.venv", "**/venv")
+    for path, entry in sorted(scan.skipped.items()):
+        if entry.reason == "virtualenv":  # found by its pyvenv.cfg, whatever its name
+            rules.add(section, path)
     rules.add("Notebook checkpoints", "**/.ipynb_checkpoints")
 
 
