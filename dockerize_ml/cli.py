@@ -27,6 +27,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+DepsFrom = Annotated[
+    str | None,
+    typer.Option(
+        "--deps-from",
+        help="Dependency source to install from when there are several: requirements, pep621, "
+        "poetry, uv, pdm, pipfile, conda, setuptools.",
+    ),
+]
 PathArg = Annotated[
     Path,
     typer.Argument(help="The project folder (default: the current folder).", show_default=False),
@@ -49,14 +57,14 @@ def _main(
     """Turn a Python or ML repository into a Docker image the way an expert would."""
 
 
-def _describe(profile: ProjectProfile) -> str:
-    """The human-readable report of ``detect``: each fact with its evidence."""
-    lines = [f"Project {profile.name} at {profile.root}"]
-    evidence = ", ".join(str(e) for e in profile.python_version_evidence) or "no file names one"
-    lines.append(f"  Python        {profile.python_version}  ({evidence})")
+def _describe_dependencies(profile: ProjectProfile) -> list[str]:
+    """The dependency part of the ``detect`` report."""
+    lines: list[str] = []
     used = [s for s in profile.dependency_sources if s.used]
     ignored = [s for s in profile.dependency_sources if not s.used]
     source = ", ".join(f"{s.path} ({s.kind})" for s in used) or "none declared"
+    if used and used[0].lock:
+        source += ", locked"
     lines.append(f"  Dependencies  {len(profile.dependencies)} from {source}")
     for dep in profile.dependencies:
         where = f"{dep.source}:{dep.line}" if dep.line else dep.source
@@ -64,11 +72,36 @@ def _describe(profile: ProjectProfile) -> str:
         lines.append(f"                  {spec:<40} {where}")
     for src in ignored:
         lines.append(f"                  not used: {src.path} ({src.kind})")
+    optional = [f"extra {n}" for n in profile.extras_available]
+    optional += [f"group {n}" for n in profile.groups_available]
+    if optional:
+        lines.append(f"  Optional      {', '.join(optional)} (--extra / --group to install)")
+    for local in profile.local_installs:
+        lines.append(
+            f"  Local install {local.path}{' (editable)' if local.editable else ''}"
+            f" after the code  ({local.evidence.path}:{local.evidence.line})"
+        )
+    if profile.conda is not None:
+        how = "pip" if profile.conda.pip_installable else "micromamba"
+        lines.append(f"  Conda         {profile.conda.path}: {how}, {profile.conda.reason}")
+    if profile.build_secrets:
+        lines.append(f"  Build secrets {', '.join(profile.build_secrets)} (BuildKit secrets)")
+    if profile.needs_git:
+        lines.append("  System        git (VCS requirements, build time)")
     if profile.package is not None:
         lines.append(
             f"  Package       installed after the code with {profile.package.build_backend}"
             f"  ({profile.package.evidence})"
         )
+    return lines
+
+
+def _describe(profile: ProjectProfile) -> str:
+    """The human-readable report of ``detect``: each fact with its evidence."""
+    lines = [f"Project {profile.name} at {profile.root}"]
+    evidence = ", ".join(str(e) for e in profile.python_version_evidence) or "no file names one"
+    lines.append(f"  Python        {profile.python_version}  ({evidence})")
+    lines += _describe_dependencies(profile)
     if profile.frameworks:
         lines.append(f"  Frameworks    {', '.join(profile.frameworks)}")
     gpu = "yes" if profile.gpu.uses_cuda else "no"
@@ -107,9 +140,10 @@ def detect(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the profile as JSON (a stable contract).")
     ] = False,
+    deps_from: DepsFrom = None,
 ) -> None:
     """Inspect the project and report what was found, with evidence for each fact."""
-    profile = inspect_project(path)
+    profile = inspect_project(path, deps_from)
     if as_json:
         typer.echo(json.dumps(profile.to_dict(), indent=2))
     else:
@@ -139,6 +173,17 @@ def init(
     installer: Annotated[
         str, typer.Option("--installer", help=f"Dependency installer: {', '.join(INSTALLERS)}.")
     ] = "uv",
+    deps_from: DepsFrom = None,
+    extra: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--extra", help="Also install this extra (optional dependencies); repeatable."
+        ),
+    ] = None,
+    group: Annotated[
+        list[str] | None,
+        typer.Option("--group", help="Also install this dependency group; repeatable."),
+    ] = None,
     no_buildkit: Annotated[
         bool,
         typer.Option("--no-buildkit", help="A Dockerfile the classic builder accepts (no mounts)."),
@@ -151,7 +196,7 @@ def init(
     ] = False,
 ) -> None:
     """Write Dockerfile, .dockerignore, docker/build.sh and docker/run.sh for the project."""
-    profile = inspect_project(path)
+    profile = inspect_project(path, deps_from)
     try:
         entry_argv = tuple(shlex.split(entry)) if entry else None
     except ValueError as exc:
@@ -163,11 +208,13 @@ def init(
         base_image=base_image,
         buildkit=not no_buildkit,
         installer=installer,
+        extras=tuple(extra or ()),
+        groups=tuple(group or ()),
     )
     plan = make_plan(profile, settings)
     files = render(plan)
     results = write_files(path, files, force=force, dry_run=dry_run)
-    for warning in profile.warnings:
+    for warning in (*profile.warnings, *plan.notes):
         typer.echo(f"warning: {warning}", err=True)
     verbs = _DRY_RUN_VERBS if dry_run else _VERBS
     for result in results:

@@ -7,31 +7,29 @@ Templates only format the plan; they never decide.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from dockerize_ml import __version__, knowledge
-from dockerize_ml.errors import DockerizeError, ExitCode
-from dockerize_ml.profile import Dependency, ProjectProfile
+from dockerize_ml.install import (
+    VENV,
+    InstallPlan,
+    InvalidSettingError,
+    plan_install,
+)
+from dockerize_ml.profile import ProjectProfile
+
+__all__ = ["BuildPlan", "InvalidSettingError", "Mount", "Settings", "make_plan"]
 
 INSTALLERS = ("uv", "pip")
 #: The folder inside the image that holds the code, and the unprivileged user that runs it.
 WORKDIR = "/app"
 USER = "app"
 DEFAULT_UID = 1000
-VENV = "/opt/venv"
-#: Where dependency files are mounted or copied for the install step (outside the code).
-DEPS_DIR = "/tmp/deps"
-
-
-class InvalidSettingError(DockerizeError):
-    """A flag or setting has a value dockerize-ml cannot use."""
-
-    exit_code = ExitCode.USAGE
 
 
 @dataclass(frozen=True)
 class Settings:
-    """What the user chose; None means "use what detection found"."""
+    """What the user chose; None or empty means "use what detection found"."""
 
     python: str | None = None
     entry: tuple[str, ...] | None = None
@@ -39,6 +37,8 @@ class Settings:
     base_image: str | None = None
     buildkit: bool = True
     installer: str = "uv"
+    extras: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,35 +59,24 @@ class BuildPlan:
     image: str
     base_image: str
     python_version: str
-    installer: str
-    uv_version: str
     buildkit: bool
-    #: Dependency files, copied (or bind-mounted) before the code; paths relative to the root.
-    dependency_files: tuple[str, ...]
-    #: The files given to `-r` (the others are reached through includes).
-    requirement_args: tuple[str, ...]
-    #: Requirements written out in the Dockerfile (pip cannot read pyproject.toml alone).
-    inline_requirements: tuple[str, ...]
-    #: Everything installed by name in the dependency step: inline requirements and the
-    #: build backend of a project that is itself a package.
-    packages: tuple[str, ...]
-    #: Where the dependencies come from, for the comments.
-    dependency_origin: str
-    install_project: bool
-    build_requires: tuple[str, ...]
+    install: InstallPlan
+    #: The commands of the one-time setup layer (system packages, user, installer, venv).
+    setup_commands: tuple[str, ...]
     command: tuple[str, ...]
     command_origin: str
     ports: tuple[int, ...]
     mounts: tuple[Mount, ...]
     gpus: bool
     cache_volume: str
+    build_secrets: tuple[str, ...]
     dockerignore: tuple[tuple[str, tuple[str, ...]], ...]
+    #: Things the user should know about the choices made (printed by `init`).
+    notes: tuple[str, ...] = ()
     workdir: str = WORKDIR
     user: str = USER
     uid: int = DEFAULT_UID
     venv: str = VENV
-    deps_dir: str = DEPS_DIR
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
 
 _IMAGE_REF = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*$", re.IGNORECASE)
@@ -103,6 +92,29 @@ def _python(profile: ProjectProfile, settings: Settings) -> str:
     return settings.python
 
 
+def _setup_commands(install: InstallPlan) -> tuple[str, ...]:
+    """The layer built once: system packages, the app user and its folders, uv, the venv."""
+    commands: list[str] = []
+    if install.apt_build:
+        commands += [
+            "apt-get update",
+            "apt-get install -y --no-install-recommends " + " ".join(install.apt_build),
+            "rm -rf /var/lib/apt/lists/*",
+        ]
+    commands += [
+        f'groupadd --gid "${{APP_UID}}" {USER}',
+        f'useradd --no-log-init --create-home --uid "${{APP_UID}}" --gid {USER} {USER}',
+        f"mkdir -p /home/{USER}/.cache {WORKDIR}",
+        f"chown {USER}:{USER} /home/{USER}/.cache {WORKDIR}",
+    ]
+    if install.needs_uv:
+        uv = knowledge.load("tools")["uv"]["version"]
+        commands.append(f"python -m pip install --no-cache-dir uv=={uv}")
+    if install.make_venv:
+        commands.append(f"python -m venv {VENV}")
+    return tuple(commands)
+
+
 def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
     """Decide the base image, install strategy, user, command, ports and mounts."""
     if settings.installer not in INSTALLERS:
@@ -111,8 +123,16 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             "use --installer uv (the default) or --installer pip",
         )
     python = _python(profile, settings)
-    base_image = settings.base_image or f"python:{python}-slim"
-    if not _IMAGE_REF.match(base_image) or base_image.endswith(":latest"):
+    conda_image = (
+        profile.conda is not None
+        and not profile.conda.pip_installable
+        and any(s.used and s.kind == "conda" for s in profile.dependency_sources)
+    )
+    default_base = (
+        knowledge.load("tools")["micromamba"]["base"] if conda_image else f"python:{python}-slim"
+    )
+    base_image = settings.base_image or default_base
+    if not _IMAGE_REF.match(base_image) or base_image.endswith(":latest") or ":" not in base_image:
         raise InvalidSettingError(
             f"--base-image {base_image!r} is not a pinned image reference",
             "give a tagged image such as python:3.11-slim (never :latest)",
@@ -121,29 +141,14 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         if not 0 < port < 65536:
             raise InvalidSettingError(f"--port {port} is not a TCP port", "use 1-65535")
 
-    used = [s for s in profile.dependency_sources if s.used]
-    requirement_args: tuple[str, ...] = ()
-    inline: tuple[str, ...] = ()
-    files: tuple[str, ...] = ()
-    origin = "nothing (no dependencies declared)"
-    if used and used[0].kind == "requirements":
-        files = profile.dependency_files
-        requirement_args = (used[0].path,)
-        origin = used[0].path
-    elif used and used[0].kind == "pep621":
-        origin = "pyproject.toml [project.dependencies]"
-        if settings.installer == "uv":
-            # uv reads the static dependencies of a pyproject.toml without building it.
-            files = ("pyproject.toml",)
-            requirement_args = ("pyproject.toml",)
-        else:
-            inline = tuple(_requirement_string(d) for d in profile.dependencies)
-
-    package = profile.package
-    install_project = package is not None
-    build_requires = package.build_requires if package is not None else ()
-    if not (files or inline) and build_requires:
-        origin = "the build backend"
+    install = plan_install(
+        profile,
+        installer=settings.installer,
+        buildkit=settings.buildkit,
+        base_image=base_image,
+        extras=settings.extras,
+        groups=settings.groups,
+    )
 
     if settings.entry:
         command, command_origin = settings.entry, "--entry"
@@ -166,32 +171,16 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         image=f"{profile.name}:latest",
         base_image=base_image,
         python_version=python,
-        installer=settings.installer,
-        uv_version=knowledge.load("tools")["uv"]["version"],
         buildkit=settings.buildkit,
-        dependency_files=files,
-        requirement_args=requirement_args,
-        inline_requirements=inline,
-        packages=(*inline, *build_requires),
-        dependency_origin=origin,
-        install_project=install_project,
-        build_requires=build_requires,
+        install=install,
+        setup_commands=_setup_commands(install),
         command=tuple(command),
         command_origin=command_origin,
         ports=tuple(dict.fromkeys((*settings.ports, *profile.ports))),
         mounts=tuple(mounts),
         gpus=profile.gpu.uses_cuda,
         cache_volume=f"{profile.name}-cache",
+        build_secrets=profile.build_secrets,
         dockerignore=tuple((name, tuple(patterns)) for name, patterns in sections.items()),
+        notes=install.notes,
     )
-
-
-def _requirement_string(dep: Dependency) -> str:
-    """The dependency as a PEP 508 string, for an installer's command line."""
-    text = dep.name
-    if dep.extras:
-        text += f"[{','.join(dep.extras)}]"
-    text += f" @ {dep.url}" if dep.url else dep.specifier
-    if dep.markers:
-        text += f"; {dep.markers}"
-    return text

@@ -46,6 +46,43 @@ class DependencySource:
     kind: str
     path: str
     used: bool = True  # False when another source was preferred (the warning says why)
+    lock: str = ""  # the lockfile installed from, when there is one
+
+
+@dataclass(frozen=True)
+class OptionalSet:
+    """An extra (``[project.optional-dependencies]``) or a dependency group, and its contents."""
+
+    kind: str  # "extra" or "group"
+    name: str
+    dependencies: tuple[Dependency, ...]
+
+
+@dataclass(frozen=True)
+class LocalInstall:
+    """A project folder a dependency file installs from a path (``-e .``, ``./libs/x``)."""
+
+    path: str
+    editable: bool
+    evidence: Evidence
+
+
+@dataclass(frozen=True)
+class CondaEnv:
+    """What a conda environment file asks for, and whether pip alone can install it."""
+
+    path: str
+    channels: tuple[str, ...]
+    conda_packages: tuple[str, ...]
+    pip: tuple[str, ...]
+    #: The conda packages as PyPI requirements (when ``pip_installable``).
+    pypi_requirements: tuple[str, ...]
+    #: Conda packages with no PyPI equivalent (``cudatoolkit``, ``r-base``, ...).
+    conda_only: tuple[str, ...]
+    #: True when every conda package maps to a known PyPI name: a pip install suffices.
+    pip_installable: bool
+    reason: str
+    cuda: str = ""  # the cudatoolkit / pytorch-cuda version the file pins, if any
 
 
 @dataclass(frozen=True)
@@ -117,6 +154,18 @@ class ProjectProfile:
     dependencies: tuple[Dependency, ...] = ()
     #: Files the dependency install step needs (copied before the code).
     dependency_files: tuple[str, ...] = ()
+    #: The requirements files given to ``-r`` (the other files are reached by includes).
+    dependency_entry_files: tuple[str, ...] = ()
+    #: Optional dependency sets the chosen source offers (installed only when asked for).
+    extras_available: tuple[str, ...] = ()
+    groups_available: tuple[str, ...] = ()
+    #: The dependencies of each extra and group.
+    optional_dependencies: tuple[OptionalSet, ...] = ()
+    local_installs: tuple[LocalInstall, ...] = ()
+    #: Environment variables the dependency files reference; passed as build secrets.
+    build_secrets: tuple[str, ...] = ()
+    needs_git: bool = False
+    conda: CondaEnv | None = None
     undeclared_imports: tuple[str, ...] = ()
     frameworks: tuple[str, ...] = ()
     gpu: GpuUse = field(default_factory=GpuUse)

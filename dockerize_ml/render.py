@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jinja2
 
+from dockerize_ml.install import DEPS_DIR
 from dockerize_ml.plan import BuildPlan
 
 #: Generated file -> template; scripts are written executable.
@@ -57,6 +58,6 @@ def render(plan: BuildPlan) -> dict[str, str]:
     """Render every generated file of the plan."""
     env = environment()
     return {
-        path: env.get_template(name).render(plan=plan, marker=MARKER)
+        path: env.get_template(name).render(plan=plan, marker=MARKER, deps_dir=DEPS_DIR)
         for path, name in OUTPUTS.items()
     }

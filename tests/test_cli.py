@@ -42,7 +42,7 @@ def test_detect_json_is_the_profile_contract(sample) -> None:
     assert data["root"] == str(root)
     assert (data["python_version"], data["python_version_source"]) == ("3.11", ".python-version")
     assert data["dependency_sources"] == [
-        {"kind": "requirements", "path": "requirements.txt", "used": True}
+        {"kind": "requirements", "path": "requirements.txt", "used": True, "lock": ""}
     ]
     assert [d["name"] for d in data["dependencies"]] == [
         "pandas",

@@ -10,13 +10,13 @@ import re
 from pathlib import Path
 
 from dockerize_ml.detect.context import detect_context
-from dockerize_ml.detect.dependencies import detect_dependencies
+from dockerize_ml.detect.deps import detect_dependencies
 from dockerize_ml.detect.entrypoints import detect_entrypoints
 from dockerize_ml.detect.files import read_toml
 from dockerize_ml.detect.frameworks import detect_frameworks, detect_gpu
 from dockerize_ml.detect.python_version import detect_python
 from dockerize_ml.errors import BadPathError, NotAProjectError
-from dockerize_ml.profile import ProjectProfile
+from dockerize_ml.profile import OptionalSet, ProjectProfile
 from dockerize_ml.scan import Scan, scan
 
 __all__ = ["detect", "inspect_project"]
@@ -38,8 +38,12 @@ def _slug(name: str) -> str:
     return slug or "app"
 
 
-def detect(project: Scan) -> ProjectProfile:
-    """Run every detector over one scan and return the profile."""
+def detect(project: Scan, deps_from: str | None = None) -> ProjectProfile:
+    """Run every detector over one scan and return the profile.
+
+    ``deps_from`` chooses the dependency source when the project has several (the
+    ``--deps-from`` flag); by default the documented order decides.
+    """
     has_code = any(rel.endswith((".py", ".ipynb")) for rel in project.files)
     if not has_code and not any(marker in project.files for marker in _PROJECT_MARKERS):
         raise NotAProjectError(
@@ -49,8 +53,9 @@ def detect(project: Scan) -> ProjectProfile:
         )
 
     pyproject = read_toml(project, "pyproject.toml")
-    python = detect_python(project, pyproject)
-    deps = detect_dependencies(project, pyproject)
+    deps = detect_dependencies(project, pyproject, deps_from)
+    python = detect_python(project, deps.python_hints)
+    chosen = deps.chosen
     entrypoints = detect_entrypoints(project, pyproject)
     context = detect_context(project)
     gpu = detect_gpu(project)
@@ -69,9 +74,26 @@ def detect(project: Scan) -> ProjectProfile:
         python_version_source=python.source,
         python_version_evidence=tuple(python.evidence),
         dependency_sources=tuple(deps.sources),
-        dependencies=tuple(deps.dependencies),
-        dependency_files=tuple(deps.files),
-        frameworks=tuple(detect_frameworks(deps.dependencies)),
+        dependencies=tuple(chosen.dependencies if chosen else ()),
+        dependency_files=tuple(dict.fromkeys(chosen.files)) if chosen else (),
+        dependency_entry_files=tuple(chosen.entry_files) if chosen else (),
+        extras_available=tuple(chosen.extras) if chosen else (),
+        groups_available=tuple(chosen.groups) if chosen else (),
+        optional_dependencies=tuple(
+            [
+                OptionalSet("extra", k, tuple(v))
+                for k, v in (chosen.extras if chosen else {}).items()
+            ]
+            + [
+                OptionalSet("group", k, tuple(v))
+                for k, v in (chosen.groups if chosen else {}).items()
+            ]
+        ),
+        local_installs=tuple(chosen.local) if chosen else (),
+        build_secrets=tuple(chosen.secrets) if chosen else (),
+        needs_git=bool(chosen and chosen.vcs),
+        conda=chosen.conda if chosen else None,
+        frameworks=tuple(detect_frameworks(list(chosen.dependencies) if chosen else [])),
         gpu=gpu,
         entrypoint=entrypoints[0] if entrypoints else None,
         entrypoint_alternatives=tuple(entrypoints[1:]),
@@ -88,7 +110,7 @@ def detect(project: Scan) -> ProjectProfile:
     )
 
 
-def inspect_project(path: Path) -> ProjectProfile:
+def inspect_project(path: Path, deps_from: str | None = None) -> ProjectProfile:
     """Check that ``path`` is a folder, scan it and detect its profile."""
     if not path.exists():
         raise BadPathError(f"{path} does not exist", "give the path of your project's folder")
@@ -96,4 +118,4 @@ def inspect_project(path: Path) -> ProjectProfile:
         raise BadPathError(
             f"{path} is not a folder", "give the folder that holds the project, not a file in it"
         )
-    return detect(scan(path))
+    return detect(scan(path), deps_from)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.specifiers import SpecifierSet
 
 from dockerize_ml import knowledge
-from dockerize_ml.detect.files import line_of
+from dockerize_ml.detect.deps.model import PythonHint
 from dockerize_ml.profile import Evidence
 from dockerize_ml.scan import Scan
 
@@ -66,8 +65,25 @@ def _exact(scan: Scan, rel: str) -> tuple[str, int] | None:
     return None
 
 
-def detect_python(scan: Scan, pyproject: dict[str, Any] | None) -> PythonChoice:
-    """Choose the Python version; warn, naming both files, when sources disagree."""
+#: Where a Python version may be stated, strongest first (FIELD-NOTES.md).
+_HINT_ORDER = (
+    "pyproject.toml",
+    "Pipfile",
+    "environment.yml",
+    "environment.yaml",
+    "conda.yaml",
+    "conda.yml",
+    "setup.py",
+    "setup.cfg",
+)
+
+
+def detect_python(scan: Scan, hints: list[PythonHint]) -> PythonChoice:
+    """Choose the Python version; warn, naming both files, when sources disagree.
+
+    ``hints`` are what the dependency files state (requires-python, Poetry's ``python``,
+    Pipfile's ``python_version``, conda's ``python=``, ``python_requires``).
+    """
     found: list[tuple[str, Evidence, SpecifierSet | None]] = []
     warnings: list[str] = []
 
@@ -79,25 +95,26 @@ def detect_python(scan: Scan, pyproject: dict[str, Any] | None) -> PythonChoice:
         elif rel in scan.files:
             warnings.append(f"{rel}: no Python version of the form X.Y found; ignored")
 
-    requires = (pyproject or {}).get("project", {}).get("requires-python")
-    if isinstance(requires, str):
-        text = scan.read_text("pyproject.toml") or ""
-        evidence = Evidence(
-            "pyproject.toml", line_of(text, "requires-python"), f"requires-python {requires}"
-        )
-        try:
-            spec = SpecifierSet(requires)
-        except InvalidSpecifier:
-            warnings.append(f"pyproject.toml: requires-python {requires!r} is not a valid range")
+    seen: set[tuple[str, int]] = set()
+    ordered = sorted(
+        hints,
+        key=lambda h: _HINT_ORDER.index(h.evidence.path) if h.evidence.path in _HINT_ORDER else 99,
+    )
+    for hint in ordered:
+        key = (hint.evidence.path, hint.evidence.line)
+        if key in seen:
+            continue
+        seen.add(key)
+        if hint.spec is None:
+            found.append((hint.version, hint.evidence, None))
+            continue
+        picked = pick_from_specifier(hint.spec)
+        if picked is None:
+            warnings.append(
+                f"{hint.evidence}: admits no Python version with an official slim image; ignored"
+            )
         else:
-            picked = pick_from_specifier(spec)
-            if picked is None:
-                warnings.append(
-                    f"pyproject.toml: requires-python {requires!r} admits no Python version "
-                    "with an official slim image; ignored"
-                )
-            else:
-                found.append((picked, evidence, spec))
+            found.append((picked, hint.evidence, hint.spec))
 
     if not found:
         default = knowledge.load("python")["default"]

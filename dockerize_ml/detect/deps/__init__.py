@@ -1,0 +1,140 @@
+"""Dependency sources: every format a project can declare them in, and which one is used.
+
+The choice, when several sources exist, follows one documented rule (docs/dependencies.md):
+
+1. ``--deps-from KIND`` when given;
+2. a lockfile: ``uv.lock``, then ``poetry.lock``, ``pdm.lock``, ``Pipfile.lock``;
+3. a requirements file (``requirements.txt``, ``requirements/prod.txt``, ...);
+4. a manifest without a lock: Poetry, PEP 621 ``pyproject.toml``, ``Pipfile``, setuptools;
+5. a conda environment file.
+
+The others are reported as found but not used, with a warning that names them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dockerize_ml.detect.deps.conda import conda_candidate
+from dockerize_ml.detect.deps.model import Candidate, PythonHint
+from dockerize_ml.detect.deps.pipenv import pipenv_candidate
+from dockerize_ml.detect.deps.pyproject import pyproject_candidates
+from dockerize_ml.detect.deps.requirements import requirements_candidate
+from dockerize_ml.detect.deps.setuptools import setuptools_candidate
+from dockerize_ml.detect.files import line_of
+from dockerize_ml.errors import DockerizeError, ExitCode
+from dockerize_ml.profile import DependencySource, Evidence, Package
+from dockerize_ml.scan import Scan
+
+__all__ = ["DependencyFacts", "detect_dependencies"]
+
+
+class UnknownSourceError(DockerizeError):
+    """``--deps-from`` names a kind of source the project does not have."""
+
+    exit_code = ExitCode.USAGE
+
+
+def _rank(cand: Candidate) -> int:
+    if cand.lock:
+        return ("uv", "poetry", "pdm", "pipfile").index(cand.kind)
+    order = ("requirements", "poetry", "pep621", "pipfile", "setuptools", "conda")
+    return 10 + order.index(cand.kind)
+
+
+@dataclass
+class DependencyFacts:
+    """The chosen source, every source found, and what the other detectors need."""
+
+    chosen: Candidate | None
+    sources: list[DependencySource] = field(default_factory=list)
+    package: Package | None = None
+    python_hints: list[PythonHint] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _package(scan: Scan, pyproject: dict[str, Any] | None) -> Package | None:
+    """The project as a package, when it has a build backend to install it with."""
+    text = scan.read_text("pyproject.toml") or ""
+    tool = (pyproject or {}).get("tool", {})
+    if (
+        tool.get("poetry", {}).get("package-mode") is False
+        or tool.get("uv", {}).get("package") is False
+    ):
+        return None
+    if pyproject is not None and "build-system" in pyproject:
+        build = pyproject["build-system"]
+        name = pyproject.get("project", {}).get("name") or tool.get("poetry", {}).get("name", "")
+        return Package(
+            name=str(name),
+            build_backend=str(build.get("build-backend", "setuptools.build_meta:__legacy__")),
+            build_requires=tuple(str(r) for r in build.get("requires", ["setuptools"])),
+            evidence=Evidence("pyproject.toml", line_of(text, "[build-system]"), "build-system"),
+        )
+    for rel in ("setup.py", "setup.cfg"):
+        if rel in scan.files:
+            return Package(
+                name="",
+                build_backend="setuptools.build_meta:__legacy__",
+                build_requires=("setuptools>=61", "wheel"),
+                evidence=Evidence(rel, 0, "setuptools project"),
+            )
+    return None
+
+
+def detect_dependencies(
+    scan: Scan, pyproject: dict[str, Any] | None, prefer: str | None = None
+) -> DependencyFacts:
+    """Find every dependency source, choose the one to install from, and say so."""
+    found: list[Candidate] = [
+        *pyproject_candidates(scan, pyproject),
+        *filter(None, [requirements_candidate(scan), pipenv_candidate(scan)]),
+        *filter(None, [setuptools_candidate(scan), conda_candidate(scan)]),
+    ]
+    facts = DependencyFacts(chosen=None, package=_package(scan, pyproject))
+    for cand in found:
+        facts.python_hints += cand.python
+    # A source with nothing in it (a pyproject.toml that only states requires-python, a
+    # setup.py with an empty install_requires) is found but installs nothing.
+    real = [
+        c
+        for c in found
+        if c.dependencies or c.lock or c.local or c.extras or c.groups or c.entry_files or c.conda
+    ]
+    if prefer is not None:
+        chosen = next((c for c in found if c.kind == prefer), None)
+        if chosen is None:
+            kinds = ", ".join(sorted({c.kind for c in found})) or "none"
+            raise UnknownSourceError(
+                f"--deps-from {prefer}: the project has no such dependency source",
+                f"sources found: {kinds}",
+            )
+    else:
+        chosen = min(real, key=_rank) if real else (found[0] if found else None)
+    facts.chosen = chosen
+    for cand in sorted(found, key=lambda c: (c is not chosen, _rank(c))):
+        used = cand is chosen
+        facts.sources.append(DependencySource(cand.kind, cand.path, used, cand.lock))
+        if used:
+            facts.warnings += cand.warnings
+    others = [c for c in real if c is not chosen]
+    if chosen is not None and others:
+        names = ", ".join(f"{c.path} ({c.kind})" for c in others)
+        locks = [c for c in real if c.lock]
+        rule = "a lockfile wins" if chosen.lock else "see docs/dependencies.md for the order"
+        facts.warnings.append(
+            f"several dependency sources: installing from {chosen.path} ({chosen.kind}; {rule}); "
+            f"not used: {names}. Choose another with --deps-from KIND"
+        )
+        if len(locks) > 1:
+            facts.warnings.append(
+                f"several lockfiles ({', '.join(c.lock for c in locks)}): keep the one your "
+                "project uses and delete the others"
+            )
+    if chosen is None and facts.package is None:
+        facts.warnings.append(
+            "no dependencies declared (no requirements.txt, pyproject.toml, Pipfile, setup.py "
+            "or environment.yml); the image gets only the standard library"
+        )
+    return facts

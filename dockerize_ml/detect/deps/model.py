@@ -1,0 +1,77 @@
+"""What a dependency reader finds in one source: a manifest, with its lockfile if any."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+
+from dockerize_ml.profile import CondaEnv, Dependency, Evidence, LocalInstall
+
+
+@dataclass(frozen=True)
+class PythonHint:
+    """A Python version (``X.Y``) or range a dependency file states."""
+
+    version: str  # "X.Y" when exact, "" for a range
+    spec: SpecifierSet | None
+    evidence: Evidence
+
+
+@dataclass
+class Candidate:
+    """One dependency source found in the project."""
+
+    kind: str
+    path: str  # the file that names the source (the lockfile when there is one)
+    lock: str = ""
+    dependencies: list[Dependency] = field(default_factory=list)
+    #: Files the install step reads; only these reach the dependency layer.
+    files: list[str] = field(default_factory=list)
+    #: The requirements files given to the installer's ``-r`` (the rest are includes).
+    entry_files: list[str] = field(default_factory=list)
+    extras: dict[str, list[Dependency]] = field(default_factory=dict)
+    groups: dict[str, list[Dependency]] = field(default_factory=dict)
+    local: list[LocalInstall] = field(default_factory=list)
+    python: list[PythonHint] = field(default_factory=list)
+    #: Environment variables the files reference (``${TOKEN}``): passed as build secrets.
+    secrets: list[str] = field(default_factory=list)
+    vcs: bool = False
+    conda: CondaEnv | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def to_dependency(req: Requirement, source: str, line: int) -> Dependency:
+    """A :class:`Dependency` from a parsed requirement, its name canonicalised (PEP 503)."""
+    return Dependency(
+        name=canonicalize_name(req.name),
+        specifier=str(req.specifier),
+        source=source,
+        markers=str(req.marker) if req.marker else "",
+        extras=tuple(sorted(req.extras)),
+        url=req.url or "",
+        line=line,
+    )
+
+
+def parse_dependency(text: str, source: str, line: int, warnings: list[str]) -> Dependency | None:
+    """Parse a PEP 508 string; a malformed one becomes a warning naming file and line."""
+    try:
+        return to_dependency(Requirement(text), source, line)
+    except InvalidRequirement as exc:
+        where = f"{source}:{line}" if line else source
+        warnings.append(f"{where}: {text!r} is not a valid requirement ({exc}); skipped")
+        return None
+
+
+def requirement_string(dep: Dependency) -> str:
+    """The dependency as a PEP 508 string, for an installer's command line."""
+    text = dep.name
+    if dep.extras:
+        text += f"[{','.join(dep.extras)}]"
+    text += f" @ {dep.url}" if dep.url else dep.specifier
+    if dep.markers:
+        text += f"{' ' if dep.url else ''}; {dep.markers}"
+    return text

@@ -1,0 +1,201 @@
+"""pyproject.toml sources: PEP 621 (with extras and dependency groups), Poetry, uv and PDM."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from dockerize_ml.detect.deps.constraints import ConstraintError, poetry_to_pep440
+from dockerize_ml.detect.deps.model import Candidate, PythonHint, parse_dependency
+from dockerize_ml.detect.files import line_of
+from dockerize_ml.profile import Dependency, Evidence, LocalInstall
+from dockerize_ml.scan import Scan
+
+PYPROJECT = "pyproject.toml"
+
+
+def _line(text: str, item: str) -> int:
+    return line_of(text, f'"{item}"') or line_of(text, f"'{item}'") or line_of(text, item)
+
+
+def _pep508_list(items: Any, text: str, cand: Candidate) -> list[Dependency]:
+    found: list[Dependency] = []
+    if not isinstance(items, list):
+        return found
+    for item in items:
+        if not isinstance(item, str):
+            continue  # {include-group = ...} is resolved by the caller
+        dep = parse_dependency(item, PYPROJECT, _line(text, item), cand.warnings)
+        if dep is not None:
+            found.append(dep)
+    return found
+
+
+def _groups(doc: dict[str, Any], text: str, cand: Candidate) -> dict[str, list[Dependency]]:
+    """PEP 735 ``[dependency-groups]``, with ``include-group`` resolved (cycles stop)."""
+    raw = doc.get("dependency-groups", {})
+    if not isinstance(raw, dict):
+        return {}
+
+    def resolve(name: str, stack: tuple[str, ...]) -> list[Dependency]:
+        if name in stack or name not in raw:
+            cand.warnings.append(f"{PYPROJECT}: dependency group {name!r} cannot be resolved")
+            return []
+        deps: list[Dependency] = []
+        for item in raw[name]:
+            if isinstance(item, dict) and "include-group" in item:
+                deps += resolve(str(item["include-group"]), (*stack, name))
+        return deps + _pep508_list(raw[name], text, cand)
+
+    return {str(name): resolve(str(name), ()) for name in raw}
+
+
+def _requires_python(doc: dict[str, Any], text: str, cand: Candidate) -> None:
+    requires = doc.get("project", {}).get("requires-python")
+    if not isinstance(requires, str):
+        return
+    evidence = Evidence(PYPROJECT, line_of(text, "requires-python"), f"requires-python {requires}")
+    try:
+        cand.python.append(PythonHint("", SpecifierSet(requires), evidence))
+    except InvalidSpecifier:
+        cand.warnings.append(f"{PYPROJECT}: requires-python {requires!r} is not a valid range")
+
+
+def _pep621(doc: dict[str, Any], text: str, cand: Candidate) -> None:
+    project = doc.get("project", {})
+    if "dependencies" in project.get("dynamic", []):
+        cand.warnings.append(
+            f"{PYPROJECT}: [project] dependencies are dynamic; dockerize-ml reads only "
+            "static dependencies"
+        )
+    cand.dependencies += _pep508_list(project.get("dependencies"), text, cand)
+    optional = project.get("optional-dependencies", {})
+    if isinstance(optional, dict):
+        for name, items in optional.items():
+            cand.extras[str(name)] = _pep508_list(items, text, cand)
+    cand.groups.update(_groups(doc, text, cand))
+    _requires_python(doc, text, cand)
+
+
+def _poetry_dependency(
+    name: str, value: Any, text: str, cand: Candidate
+) -> tuple[Dependency | None, bool]:
+    """One ``[tool.poetry.dependencies]`` entry as PEP 508, and whether it is optional."""
+    found_at = line_of(text, f"\n{name} =")
+    line = found_at + 1 if found_at else 0
+    if isinstance(value, list):  # multiple-constraint entries: take the first
+        value = value[0] if value else "*"
+    spec = value if isinstance(value, str) else value.get("version", "*")
+    optional = isinstance(value, dict) and bool(value.get("optional"))
+    if isinstance(value, dict) and "path" in value:
+        cand.local.append(
+            LocalInstall(
+                str(value["path"]).rstrip("/") or ".",
+                bool(value.get("develop")),
+                Evidence(PYPROJECT, line, f"{name} = path dependency"),
+            )
+        )
+        return None, optional
+    if isinstance(value, dict) and "git" in value:
+        ref = value.get("tag") or value.get("rev") or value.get("branch")
+        url = f"git+{value['git']}" + (f"@{ref}" if ref else "")
+        cand.vcs = True
+        return parse_dependency(f"{name} @ {url}", PYPROJECT, line, cand.warnings), optional
+    try:
+        pep440 = poetry_to_pep440(str(spec))
+    except ConstraintError as exc:
+        cand.warnings.append(f"{PYPROJECT}:{line}: {name}: {exc}; installing any version")
+        pep440 = ""
+    extras = value.get("extras", []) if isinstance(value, dict) else []
+    text_req = name + (f"[{','.join(extras)}]" if extras else "") + pep440
+    markers = value.get("markers") if isinstance(value, dict) else None
+    if isinstance(value, dict) and "python" in value:
+        try:
+            python = SpecifierSet(poetry_to_pep440(str(value["python"])))
+        except (ConstraintError, InvalidSpecifier):
+            cand.warnings.append(
+                f"{PYPROJECT}:{line}: {name}: python = {value['python']!r} ignored"
+            )
+        else:
+            clauses = [f'python_version {s.operator} "{s.version}"' for s in python]
+            markers = " and ".join(filter(None, [markers, *clauses]))
+    if markers:
+        text_req += f"; {markers}"
+    return parse_dependency(text_req, PYPROJECT, line, cand.warnings), optional
+
+
+def _poetry(doc: dict[str, Any], text: str, cand: Candidate) -> None:
+    poetry = doc.get("tool", {}).get("poetry", {})
+    if "dependencies" in doc.get("project", {}):
+        _pep621(doc, text, cand)  # Poetry 2 reads [project] first
+    else:
+        _requires_python(doc, text, cand)
+    optional: dict[str, Dependency] = {}
+    for name, value in poetry.get("dependencies", {}).items():
+        if name.lower() == "python":
+            line = line_of(text, "\npython =") + 1
+            try:
+                spec = SpecifierSet(poetry_to_pep440(str(value)))
+            except (ConstraintError, InvalidSpecifier):
+                cand.warnings.append(f"{PYPROJECT}:{line}: python = {value!r} not understood")
+                continue
+            cand.python.append(PythonHint("", spec, Evidence(PYPROJECT, line, f"python = {value}")))
+            continue
+        if "dependencies" in doc.get("project", {}):
+            continue  # Poetry 2: [tool.poetry.dependencies] only refines [project]
+        dep, is_optional = _poetry_dependency(name, value, text, cand)
+        if dep is None:
+            continue
+        if is_optional:
+            optional[dep.name] = dep
+        else:
+            cand.dependencies.append(dep)
+    for extra, names in poetry.get("extras", {}).items():
+        cand.extras[str(extra)] = [optional[n] for n in map(str.lower, names) if n in optional]
+    for group, body in poetry.get("group", {}).items():
+        deps = []
+        for name, value in body.get("dependencies", {}).items():
+            dep, _ = _poetry_dependency(name, value, text, cand)
+            if dep is not None:
+                deps.append(dep)
+        cand.groups[str(group)] = deps
+
+
+def pyproject_candidates(scan: Scan, doc: dict[str, Any] | None) -> list[Candidate]:
+    """Every source that pyproject.toml and the lockfiles beside it make."""
+    if doc is None:
+        return []
+    text = scan.read_text(PYPROJECT) or ""
+    tool = doc.get("tool", {})
+    project = doc.get("project", {})
+    found: list[Candidate] = []
+    if "uv.lock" in scan.files:
+        cand = Candidate("uv", "uv.lock", lock="uv.lock", files=[PYPROJECT, "uv.lock"])
+        _pep621(doc, text, cand)
+        if "workspace" in tool.get("uv", {}):
+            cand.warnings.append(
+                f"{PYPROJECT}: a uv workspace; only the root project's dependencies are read"
+            )
+        found.append(cand)
+    if "poetry.lock" in scan.files or "poetry" in tool:
+        lock = "poetry.lock" if "poetry.lock" in scan.files else ""
+        cand = Candidate("poetry", lock or PYPROJECT, lock=lock, files=[PYPROJECT])
+        if lock:
+            cand.files.append(lock)
+        _poetry(doc, text, cand)
+        found.append(cand)
+    if "pdm.lock" in scan.files:
+        cand = Candidate("pdm", "pdm.lock", lock="pdm.lock", files=[PYPROJECT, "pdm.lock"])
+        _pep621(doc, text, cand)
+        found.append(cand)
+    if not found and ("dependencies" in project or "dependency-groups" in doc):
+        cand = Candidate("pep621", PYPROJECT, files=[PYPROJECT])
+        _pep621(doc, text, cand)
+        found.append(cand)
+    if not found and "requires-python" in project:
+        # No dependencies, but the Python range still counts.
+        cand = Candidate("pep621", PYPROJECT)
+        _requires_python(doc, text, cand)
+        found.append(cand)
+    return found

@@ -1,0 +1,165 @@
+"""requirements files: includes, options, local paths, VCS URLs, hashes, markers, ``${VAR}``."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+from dockerize_ml.detect.deps.model import Candidate, parse_dependency
+from dockerize_ml.profile import Evidence, LocalInstall
+from dockerize_ml.scan import Scan
+
+#: Runtime requirements files, best first. Variants such as requirements-dev.txt or
+#: requirements/test.txt are not runtime dependencies.
+RUNTIME_FILES = (
+    "requirements.txt",
+    "requirements/prod.txt",
+    "requirements/production.txt",
+    "requirements/main.txt",
+    "requirements/base.txt",
+    "requirements/common.txt",
+    "requirements/requirements.txt",
+)
+
+_INCLUDE = re.compile(r"^(-r|--requirement|-c|--constraint)(?:\s+|=)\s*(\S+)")
+_EDITABLE = re.compile(r"^(-e|--editable)(?:\s+|=)\s*(\S+)")
+_COMMENT = re.compile(r"(^|\s)#.*$")
+_ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_CREDENTIALS = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
+#: Options pip and uv understand inside a requirements file (global and per-requirement).
+KNOWN_OPTIONS = frozenset(
+    {
+        "-i",
+        "--index-url",
+        "--extra-index-url",
+        "--no-index",
+        "-f",
+        "--find-links",
+        "--pre",
+        "--prefer-binary",
+        "--only-binary",
+        "--no-binary",
+        "--trusted-host",
+        "--require-hashes",
+        "--use-feature",
+        "--config-settings",
+        "--hash",
+        "--global-option",
+    }
+)
+_LOCAL_PATH = re.compile(r"^\.{1,2}(/\S*)?$")
+
+
+def logical_lines(text: str) -> list[tuple[int, str]]:
+    """Lines with comments removed and backslash continuations joined, with line numbers."""
+    result: list[tuple[int, str]] = []
+    pending = ""
+    start = 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = _COMMENT.sub("", raw).rstrip()
+        if not pending:
+            start = number
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        line = (pending + line).strip()
+        pending = ""
+        if line:
+            result.append((start, line))
+    if pending.strip():
+        result.append((start, pending.strip()))
+    return result
+
+
+def find_runtime_file(scan: Scan) -> str | None:
+    """The runtime requirements file of the project, if it has one."""
+    return next((rel for rel in RUNTIME_FILES if rel in scan.files), None)
+
+
+def read_requirements(scan: Scan, rel: str, cand: Candidate) -> None:
+    """Read a requirements file and what it includes into ``cand`` (cycles reported)."""
+    seen: set[str] = set()
+
+    def visit(path: str, constraint: bool, chain: tuple[str, ...]) -> None:
+        if path in chain:
+            cand.warnings.append(
+                f"{chain[-1]}: includes {path}, which includes it back "
+                f"({' -> '.join((*chain, path))}); the cycle is not followed"
+            )
+            return
+        if path in seen:
+            return
+        seen.add(path)
+        text = scan.read_text(path)
+        if text is None:
+            cand.warnings.append(
+                f"{chain[-1] if chain else path}: requirements file {path} is missing or unreadable"
+            )
+            return
+        cand.files.append(path)
+        folder = posixpath.dirname(path)
+        for number, line in logical_lines(text):
+            include = _INCLUDE.match(line)
+            if include:
+                target = posixpath.normpath(posixpath.join(folder, include.group(2)))
+                visit(target, include.group(1) in ("-c", "--constraint"), (*chain, path))
+                continue
+            _line(scan, path, folder, number, line, constraint, cand)
+
+    visit(rel, False, ())
+
+
+def _line(
+    scan: Scan, path: str, folder: str, number: int, line: str, constraint: bool, cand: Candidate
+) -> None:
+    for var in _ENV_VAR.findall(line):
+        if var not in cand.secrets:
+            cand.secrets.append(var)
+    if _CREDENTIALS.search(line):
+        cand.warnings.append(
+            f"{path}:{number}: a URL with a user and password; it would be baked into the image "
+            "and the build log. Use ${VAR} in its place and pass VAR as a build secret "
+            "(docs/private-indexes.md)"
+        )
+    if constraint:
+        return  # a constraint narrows versions; it declares nothing
+    evidence = Evidence(path, number, line)
+    editable = _EDITABLE.match(line)
+    target = editable.group(2) if editable else line
+    if _LOCAL_PATH.match(target):
+        local = posixpath.normpath(posixpath.join(folder, target))
+        if not scan.is_dir(local):
+            cand.warnings.append(f"{path}:{number}: {target} is not a folder of the project")
+        cand.local.append(LocalInstall(local, editable is not None, evidence))
+        return
+    if editable:
+        if target.startswith(("git+", "hg+", "svn+", "bzr+")):
+            cand.vcs = cand.vcs or target.startswith("git+")
+        return
+    if line.startswith("-"):
+        option = re.split(r"[\s=]", line, maxsplit=1)[0]
+        if option not in KNOWN_OPTIONS:
+            cand.warnings.append(f"{path}:{number}: unknown option {option}; left to the installer")
+        return
+    requirement = line.split(" --", 1)[0].strip()  # per-requirement options follow it
+    if requirement.startswith(("git+", "http://", "https://", "file:")) or requirement.endswith(
+        (".whl", ".tar.gz", ".zip")
+    ):
+        cand.vcs = cand.vcs or requirement.startswith("git+")
+        return  # a bare URL or archive: the installer reads it from the file
+    if "${" in requirement:
+        return  # resolved by the installer from the environment
+    dep = parse_dependency(requirement, path, number, cand.warnings)
+    if dep is not None:
+        cand.dependencies.append(dep)
+        cand.vcs = cand.vcs or dep.url.startswith("git+")
+
+
+def requirements_candidate(scan: Scan) -> Candidate | None:
+    """The requirements-file source of the project, if any."""
+    rel = find_runtime_file(scan)
+    if rel is None:
+        return None
+    cand = Candidate("requirements", rel, entry_files=[rel])
+    read_requirements(scan, rel, cand)
+    return cand

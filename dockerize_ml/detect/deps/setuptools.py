@@ -1,0 +1,163 @@
+"""setuptools projects: ``setup.py`` read with ``ast`` (never executed) and ``setup.cfg``."""
+
+from __future__ import annotations
+
+import ast
+import configparser
+from dataclasses import dataclass, field
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from dockerize_ml.detect.deps.model import Candidate, PythonHint, parse_dependency
+from dockerize_ml.detect.deps.requirements import read_requirements
+from dockerize_ml.profile import Evidence
+from dockerize_ml.scan import Scan
+
+
+@dataclass
+class _SetupArgs:
+    install_requires: list[tuple[str, int]] | None = None
+    install_requires_files: list[str] = field(default_factory=list)
+    extras: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    python_requires: tuple[str, int] | None = None
+    computed: list[str] = field(default_factory=list)
+
+
+def _strings(node: ast.expr, names: dict[str, ast.expr]) -> list[tuple[str, int]] | None:
+    """A list/tuple of string literals (or a module-level name bound to one)."""
+    if isinstance(node, ast.Name) and node.id in names:
+        node = names[node.id]
+    if isinstance(node, (ast.List, ast.Tuple)):
+        items = [(e.value, e.lineno) for e in node.elts if isinstance(e, ast.Constant)]
+        if len(items) == len(node.elts) and all(isinstance(v, str) for v, _ in items):
+            return [(str(v), n) for v, n in items]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _strings(node.left, names), _strings(node.right, names)
+        if left is not None and right is not None:
+            return left + right
+    return None
+
+
+def _txt_files(node: ast.expr, names: dict[str, ast.expr]) -> list[str]:
+    """Requirements files an expression reads (``open("requirements.txt").read()...``)."""
+    if isinstance(node, ast.Name) and node.id in names:
+        node = names[node.id]
+    return [
+        n.value
+        for n in ast.walk(node)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value.endswith(".txt")
+    ]
+
+
+def _parse_setup_py(text: str, rel: str, warnings: list[str]) -> _SetupArgs | None:
+    try:
+        tree = ast.parse(text, filename=rel)
+    except SyntaxError as exc:
+        warnings.append(f"{rel}:{exc.lineno or 0}: syntax error; not read")
+        return None
+    names: dict[str, ast.expr] = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            target = stmt.targets[0]
+            if isinstance(target, ast.Name):
+                names[target.id] = stmt.value
+    args = _SetupArgs()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+        if called != "setup":
+            continue
+        for kw in node.keywords:
+            _keyword(kw, names, args, rel)
+    return args
+
+
+def _keyword(kw: ast.keyword, names: dict[str, ast.expr], args: _SetupArgs, rel: str) -> None:
+    if kw.arg == "install_requires":
+        args.install_requires = _strings(kw.value, names)
+        if args.install_requires is None:
+            args.install_requires_files = _txt_files(kw.value, names)
+            if not args.install_requires_files:
+                args.computed.append(f"{rel}:{kw.value.lineno}: install_requires")
+    elif kw.arg == "extras_require":
+        value = names.get(kw.value.id, kw.value) if isinstance(kw.value, ast.Name) else kw.value
+        if isinstance(value, ast.Dict):
+            for key, item in zip(value.keys, value.values, strict=True):
+                strings = _strings(item, names) if key is not None else None
+                if isinstance(key, ast.Constant) and strings is not None:
+                    args.extras[str(key.value)] = strings
+        else:
+            args.computed.append(f"{rel}:{kw.value.lineno}: extras_require")
+    elif kw.arg == "python_requires" and isinstance(kw.value, ast.Constant):
+        args.python_requires = (str(kw.value.value), kw.value.lineno)
+
+
+def _parse_setup_cfg(text: str, rel: str, warnings: list[str]) -> _SetupArgs | None:
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text, source=rel)
+    except configparser.Error as exc:
+        warnings.append(f"{rel}: not a valid setup.cfg ({exc.message.splitlines()[0]}); not read")
+        return None
+    args = _SetupArgs()
+    lines = text.splitlines()
+
+    def line_of_value(value: str) -> int:
+        return next((i for i, line in enumerate(lines, 1) if value in line), 0)
+
+    def listed(raw: str) -> list[tuple[str, int]]:
+        items = [v.strip() for v in raw.replace(";", "\n;").splitlines()]
+        return [(v, line_of_value(v)) for v in items if v and not v.startswith(("#", ";"))]
+
+    if parser.has_option("options", "install_requires"):
+        args.install_requires = listed(parser.get("options", "install_requires"))
+    if parser.has_option("options", "python_requires"):
+        value = parser.get("options", "python_requires").strip()
+        args.python_requires = (value, line_of_value("python_requires"))
+    if parser.has_section("options.extras_require"):
+        for key, raw in parser.items("options.extras_require"):
+            args.extras[key] = listed(raw)
+    return args
+
+
+def setuptools_candidate(scan: Scan) -> Candidate | None:
+    """The setuptools source (``setup.py`` / ``setup.cfg``), if the project has one."""
+    files = [f for f in ("setup.py", "setup.cfg") if f in scan.files]
+    if not files:
+        return None
+    cand = Candidate("setuptools", files[0], files=[])
+    for rel in files:
+        text = scan.read_text(rel) or ""
+        parse = _parse_setup_py if rel == "setup.py" else _parse_setup_cfg
+        args = parse(text, rel, cand.warnings)
+        if args is None:
+            continue
+        for what in args.computed:
+            cand.warnings.append(f"{what} is computed at run time; it is not read (never executed)")
+        for req, line in args.install_requires or []:
+            dep = parse_dependency(req, rel, line, cand.warnings)
+            if dep is not None:
+                cand.dependencies.append(dep)
+        for path in args.install_requires_files:
+            if path in scan.files:
+                cand.entry_files.append(path)
+                read_requirements(scan, path, cand)
+            else:
+                cand.warnings.append(f"{rel}: install_requires reads {path}, which is missing")
+        for extra, items in args.extras.items():
+            deps = [parse_dependency(r, rel, n, cand.warnings) for r, n in items]
+            cand.extras[extra] = [d for d in deps if d is not None]
+        if args.python_requires is not None:
+            value, line = args.python_requires
+            try:
+                spec = SpecifierSet(value)
+            except InvalidSpecifier:
+                cand.warnings.append(
+                    f"{rel}:{line}: python_requires {value!r} is not a valid range"
+                )
+            else:
+                evidence = Evidence(rel, line, f"python_requires {value}")
+                cand.python.append(PythonHint("", spec, evidence))
+    return cand

@@ -1,0 +1,604 @@
+"""How each kind of dependency source is installed: the plan's install strategies.
+
+Each strategy returns the steps of the dependency layer (only dependency files reach it) and
+the steps after the code copy (the project itself, without its dependencies), in the way the
+project's own manager installs: ``uv sync`` for uv.lock, an export of the lockfile for Poetry,
+PDM and Pipenv (in a stage of its own, so the exporter never reaches the image), pip or uv for
+requirements files, micromamba for conda environments pip cannot install.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import posixpath
+import shlex
+from dataclasses import dataclass, field
+
+from dockerize_ml import knowledge
+from dockerize_ml.detect.deps.model import requirement_string
+from dockerize_ml.errors import DockerizeError, ExitCode
+from dockerize_ml.profile import Dependency, LocalInstall, ProjectProfile
+
+#: Where dependency files are mounted or copied for the install step (outside the code).
+DEPS_DIR = "/tmp/deps"
+VENV = "/opt/venv"
+MAMBA_ROOT = "/opt/micromamba"
+
+#: A requirements line that installs a local folder (`.`, `-e .`, `./libs/x`), as sed -E sees it.
+_LOCAL_LINE = (
+    r"/^[[:space:]]*((-e|--editable)([[:space:]]+|=)[[:space:]]*)?\.{1,2}(\/[^[:space:]]*)?"
+    r"[[:space:]]*(#.*)?$/d"
+)
+#: The same inside a conda environment file's `pip:` list (`    - -e .`).
+_LOCAL_YAML_LINE = (
+    r"/^[[:space:]]*-[[:space:]]+((-e|--editable)[[:space:]]+)?\.{1,2}(\/[^[:space:]]*)?"
+    r"[[:space:]]*$/d"
+)
+
+
+class InvalidSettingError(DockerizeError):
+    """A flag or setting has a value dockerize-ml cannot use."""
+
+    exit_code = ExitCode.USAGE
+
+
+Command = tuple[str, ...]  # a command and its arguments, one argument per rendered line
+
+
+@dataclass(frozen=True)
+class Step:
+    """One ``RUN`` of the Dockerfile and what it reads from the build context."""
+
+    comment: tuple[str, ...]
+    commands: tuple[Command, ...]
+    #: Context files bind-mounted (BuildKit) or copied (classic) under DEPS_DIR.
+    files: tuple[str, ...] = ()
+    #: (stage, source, target): a file of an earlier stage, mounted or copied.
+    from_stage: tuple[tuple[str, str, str], ...] = ()
+    #: A cache folder kept across builds (BuildKit only); "" for none.
+    cache: str = ""
+    #: Environment variables passed as BuildKit secrets (never stored in a layer).
+    secrets: tuple[str, ...] = ()
+    hadolint_ignore: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A build stage before the final one (an exporter, or an image to copy a binary from)."""
+
+    name: str
+    image: str
+    comment: tuple[str, ...] = ()
+    tools: tuple[str, ...] = ()  # pinned PyPI packages the stage installs
+    files: tuple[str, ...] = ()  # context files copied into /src
+    commands: tuple[Command, ...] = ()
+
+
+@dataclass(frozen=True)
+class InstallPlan:
+    """Everything about installing the dependencies and the project."""
+
+    installer: str  # uv, pip or micromamba
+    origin: str  # where the dependencies come from, for comments
+    stages: tuple[Stage, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    apt_build: tuple[str, ...] = ()
+    needs_uv: bool = False
+    make_venv: bool = True
+    copy_binaries: tuple[tuple[str, str, str], ...] = ()  # (stage, source, target)
+    before_code: tuple[Step, ...] = ()
+    after_code: tuple[Step, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    """What every strategy needs: the profile and the user's install choices."""
+
+    profile: ProjectProfile
+    installer: str
+    buildkit: bool
+    extras: tuple[str, ...]
+    groups: tuple[str, ...]
+
+    @property
+    def uv(self) -> bool:
+        return self.installer == "uv"
+
+    def install(self, *items: str, flags: str = "", cached: bool = True) -> Command:
+        """The installer's install command; without BuildKit (or uncached), no cache kept.
+
+        ``flags`` stay on the command's line; each of ``items`` gets a line of its own.
+        """
+        base = "uv pip install" if self.uv else "pip install"
+        if not (self.buildkit and cached):
+            base += " --no-cache" if self.uv else " --no-cache-dir"
+        return (f"{base} {flags}".rstrip(), *items)
+
+    @property
+    def cache(self) -> str:
+        if not self.buildkit:
+            return ""
+        return "/root/.cache/uv" if self.uv else "/root/.cache/pip"
+
+    def hadolint(self) -> tuple[str, ...]:
+        # hadolint cannot see that the pip cache lives in a cache mount (hadolint#497).
+        return ("DL3042",) if self.buildkit and not self.uv else ()
+
+    def optional(self, kinds: tuple[str, ...] = ("extra", "group")) -> list[Dependency]:
+        """The dependencies of the extras and groups the user asked for."""
+        wanted = {("extra", e) for e in self.extras} | {("group", g) for g in self.groups}
+        deps: list[Dependency] = []
+        for opt in self.profile.optional_dependencies:
+            if opt.kind in kinds and (opt.kind, opt.name) in wanted:
+                deps += opt.dependencies
+        return deps
+
+
+def _quote(items: list[str]) -> list[str]:
+    return [shlex.quote(i) for i in items]
+
+
+def _build_requires(ctx: _Ctx) -> list[str]:
+    """The build backend of the project, installed with the dependencies (no network later)."""
+    package = ctx.profile.package
+    installs_root = any(local.path == "." for local in ctx.profile.local_installs)
+    if package is None and not installs_root:
+        return []
+    return list(package.build_requires if package else ("setuptools>=61", "wheel"))
+
+
+def _project_steps(ctx: _Ctx, locals_: tuple[LocalInstall, ...]) -> list[Step]:
+    """After the code copy: the project (and other local folders) without dependencies."""
+    targets = list(locals_)
+    if ctx.profile.package is not None and not any(t.path == "." for t in targets):
+        targets.insert(0, LocalInstall(".", False, ctx.profile.package.evidence))
+    if not targets:
+        return []
+    commands: list[Command] = []
+    for target in targets:
+        path = "." if target.path == "." else "./" + posixpath.normpath(target.path)
+        flags = "--no-deps"
+        if target.path == ".":
+            flags += " --no-build-isolation"  # its backend is in the dependency layer
+        if target.editable:
+            flags += " -e"
+        commands.append((*ctx.install(flags=flags, cached=False), path))
+    commands.append(("rm -rf build",))
+    what = "The project itself" if len(targets) == 1 else "The project's own folders"
+    return [
+        Step(
+            comment=(
+                f"{what}, without dependencies (installed above), so a code edit does not",
+                "reinstall them.",
+            ),
+            commands=tuple(commands),
+        )
+    ]
+
+
+def _check_secrets(ctx: _Ctx) -> tuple[str, ...]:
+    secrets = ctx.profile.build_secrets
+    if secrets and not ctx.buildkit:
+        raise InvalidSettingError(
+            f"the dependency files use ${{{secrets[0]}}}, which is passed safely only as a "
+            "BuildKit secret",
+            "drop --no-buildkit (docs/private-indexes.md)",
+        )
+    return secrets
+
+
+def _secret_prefix(secrets: tuple[str, ...]) -> str:
+    return "".join(f'{s}="$(cat /run/secrets/{s})" ' for s in secrets)
+
+
+def _requirements(ctx: _Ctx, entry_files: tuple[str, ...], origin: str) -> InstallPlan:
+    profile = ctx.profile
+    secrets = _check_secrets(ctx)
+    local = profile.local_installs
+    with_local = sorted(
+        {
+            loc.evidence.path
+            for loc in local
+            if loc.evidence.path in entry_files or loc.evidence.path in profile.dependency_files
+        }
+    )
+    folder = "/tmp/requirements" if with_local else DEPS_DIR
+    commands: list[Command] = []
+    comment = [
+        f"Dependencies before the code: this layer is rebuilt only when {origin} changes.",
+    ]
+    if with_local:
+        commands.append((f"cp -r {DEPS_DIR} {folder}",))
+        commands += [(f"sed -i -E '{_LOCAL_LINE}' {folder}/{f}",) for f in with_local]
+        comment.append(
+            "Lines that install the project's own folders (-e .) are taken out here and run"
+        )
+        comment.append("after the code copy, so a code edit does not reinstall everything.")
+    args = [f"-r {folder}/{f}" for f in entry_files]
+    args += _quote([requirement_string(d) for d in ctx.optional()])
+    install = ctx.install(*args)
+    commands.append((_secret_prefix(secrets) + install[0], *install[1:]))
+    build = _build_requires(ctx)
+    if build:
+        commands.append(ctx.install(*_quote(build)))
+    if with_local:
+        commands.append((f"rm -rf {folder}",))
+    step = Step(
+        comment=tuple(comment),
+        commands=tuple(commands),
+        files=profile.dependency_files,
+        cache=ctx.cache,
+        secrets=secrets,
+        hadolint_ignore=ctx.hadolint(),
+    )
+    return InstallPlan(
+        installer=ctx.installer,
+        origin=origin,
+        needs_uv=ctx.uv,
+        before_code=(step,),
+        after_code=tuple(_project_steps(ctx, local)),
+    )
+
+
+def _inline(ctx: _Ctx, deps: list[str], origin: str, note: str = "") -> InstallPlan:
+    """Dependencies listed in the Dockerfile itself (no file an installer can read alone)."""
+    comment = [f"Dependencies before the code, from {origin}."]
+    if note:
+        comment.append(note)
+    comment.append("Run `dockerize-ml init` again after changing them.")
+    commands: list[Command] = []
+    if deps:
+        commands.append(ctx.install(*_quote(deps)))
+    build = _build_requires(ctx)
+    if build:
+        commands.append(ctx.install(*_quote(build)))
+    steps = (
+        (
+            Step(
+                comment=tuple(comment),
+                commands=tuple(commands),
+                cache=ctx.cache,
+                hadolint_ignore=ctx.hadolint(),
+            ),
+        )
+        if commands
+        else ()
+    )
+    return InstallPlan(
+        installer=ctx.installer,
+        origin=origin,
+        needs_uv=ctx.uv,
+        before_code=steps,
+        after_code=tuple(_project_steps(ctx, ctx.profile.local_installs)),
+    )
+
+
+def _strings(deps: tuple[Dependency, ...] | list[Dependency]) -> list[str]:
+    return [requirement_string(d) for d in deps]
+
+
+def _pep621(ctx: _Ctx) -> InstallPlan:
+    origin = "pyproject.toml [project.dependencies]"
+    if not ctx.uv:
+        return _inline(
+            ctx,
+            _strings(ctx.profile.dependencies) + _strings(ctx.optional()),
+            origin,
+            "pip cannot read the dependencies of a pyproject.toml alone: they are listed here.",
+        )
+    extras = [f"--extra {shlex.quote(e)}" for e in ctx.extras]
+    groups = ctx.optional(("group",))  # uv reads extras from pyproject.toml, not groups
+    args = [f"-r {DEPS_DIR}/pyproject.toml", *extras, *_quote(_strings(groups))]
+    commands: list[Command] = [ctx.install(*args)]
+    build = _build_requires(ctx)
+    if build:
+        commands.append(ctx.install(*_quote(build)))
+    step = Step(
+        comment=(
+            "Dependencies before the code: this layer is rebuilt only when pyproject.toml",
+            "changes. uv reads the static dependencies of pyproject.toml without building it.",
+        ),
+        commands=tuple(commands),
+        files=("pyproject.toml",),
+        cache=ctx.cache,
+    )
+    return InstallPlan(
+        installer="uv",
+        origin=origin,
+        needs_uv=True,
+        before_code=(step,),
+        after_code=tuple(_project_steps(ctx, ctx.profile.local_installs)),
+    )
+
+
+def _uv_lock(ctx: _Ctx) -> InstallPlan:
+    selection = " ".join(
+        [f"--extra {shlex.quote(e)}" for e in ctx.extras]
+        + [f"--group {shlex.quote(g)}" for g in ctx.groups]
+    )
+    no_cache = "" if ctx.buildkit else " --no-cache"
+    sync = (f"uv sync --locked --no-dev{no_cache} {selection}".rstrip(),)
+    before = Step(
+        comment=(
+            "Dependencies before the code, exactly as uv.lock pins them: this layer is rebuilt",
+            "only when pyproject.toml or uv.lock changes (--locked fails if they disagree).",
+        ),
+        commands=((f"{sync[0]} --no-install-project --project {DEPS_DIR}",),),
+        files=("pyproject.toml", "uv.lock"),
+        cache="/root/.cache/uv" if ctx.buildkit else "",
+    )
+    after: tuple[Step, ...] = ()
+    if ctx.profile.package is not None:
+        after = (
+            Step(
+                comment=("The project itself; its dependencies are already in place.",),
+                commands=(sync,),
+                cache="/root/.cache/uv" if ctx.buildkit else "",
+            ),
+        )
+    notes: tuple[str, ...] = ()
+    if ctx.installer != "uv":
+        notes = ("uv.lock is installed with uv whatever --installer says",)
+    return InstallPlan(
+        installer="uv",
+        origin="uv.lock",
+        env=(("UV_PROJECT_ENVIRONMENT", VENV),),
+        needs_uv=True,
+        before_code=(before,),
+        after_code=after,
+        notes=notes,
+    )
+
+
+def _exported(ctx: _Ctx, tool: str, stage: Stage, origin: str) -> InstallPlan:
+    """Install a lockfile exported to requirements.txt in a stage of its own."""
+    target = f"{DEPS_DIR}/requirements.txt"
+    commands: list[Command] = [ctx.install("-r", target)]
+    build = _build_requires(ctx)
+    if build:
+        # A separate command: the export carries hashes, and pip would demand them of these too.
+        commands.append(ctx.install(*_quote(build)))
+    step = Step(
+        comment=(
+            f"Dependencies before the code, pinned by {origin} (exported by {tool} in the",
+            f"{stage.name} stage): this layer is rebuilt only when the lockfile changes.",
+        ),
+        commands=tuple(commands),
+        from_stage=((stage.name, "/requirements.txt", target),),
+        cache=ctx.cache,
+        hadolint_ignore=ctx.hadolint(),
+    )
+    return InstallPlan(
+        installer=ctx.installer,
+        origin=origin,
+        stages=(stage,),
+        needs_uv=ctx.uv,
+        before_code=(step,),
+        after_code=tuple(_project_steps(ctx, ctx.profile.local_installs)),
+    )
+
+
+def _poetry(ctx: _Ctx, base_image: str) -> InstallPlan:
+    tools = knowledge.load("tools")
+    if not ctx.profile.dependency_sources or not any(
+        s.used and s.lock for s in ctx.profile.dependency_sources
+    ):
+        return _inline(
+            ctx,
+            _strings(ctx.profile.dependencies) + _strings(ctx.optional()),
+            "pyproject.toml [tool.poetry.dependencies]",
+            "There is no poetry.lock: versions are resolved at build time.",
+        )
+    export = ["--only main"] + [f"--with {shlex.quote(g)}" for g in ctx.groups]
+    export += [f"--extras {shlex.quote(e)}" for e in ctx.extras]
+    stage = Stage(
+        name="poetry-export",
+        image=base_image,
+        comment=(
+            "Poetry exports poetry.lock to a pinned requirements file (with hashes); it",
+            "never reaches the final image.",
+        ),
+        tools=(
+            f"poetry=={tools['poetry']['version']}",
+            f"poetry-plugin-export=={tools['poetry']['export_plugin']}",
+        ),
+        files=("pyproject.toml", "poetry.lock"),
+        commands=(
+            (
+                f"poetry export {' '.join(export)} --format requirements.txt "
+                "--output /requirements.txt",
+            ),
+        ),
+    )
+    return _exported(ctx, "Poetry", stage, "poetry.lock")
+
+
+def _pdm(ctx: _Ctx, base_image: str) -> InstallPlan:
+    tools = knowledge.load("tools")
+    groups = "".join(f" --group {shlex.quote(g)}" for g in (*ctx.extras, *ctx.groups))
+    stage = Stage(
+        name="pdm-export",
+        image=base_image,
+        comment=(
+            "PDM exports pdm.lock to a pinned requirements file (with hashes); it never",
+            "reaches the final image.",
+        ),
+        tools=(f"pdm=={tools['pdm']['version']}",),
+        files=("pyproject.toml", "pdm.lock"),
+        commands=(
+            (f"pdm export --prod{groups} --format requirements --output /requirements.txt",),
+        ),
+    )
+    return _exported(ctx, "PDM", stage, "pdm.lock")
+
+
+def _pipenv(ctx: _Ctx, base_image: str) -> InstallPlan:
+    profile = ctx.profile
+    if not any(s.used and s.lock for s in profile.dependency_sources):
+        return _inline(
+            ctx,
+            _strings(profile.dependencies),
+            "Pipfile [packages]",
+            "There is no Pipfile.lock: versions are resolved at build time.",
+        )
+    tools = knowledge.load("tools")
+    stage = Stage(
+        name="pipenv-export",
+        image=base_image,
+        comment=(
+            "Pipenv exports Pipfile.lock's default packages to a pinned requirements file",
+            "(with hashes); it never reaches the final image.",
+        ),
+        tools=(f"pipenv=={tools['pipenv']['version']}",),
+        files=("Pipfile", "Pipfile.lock"),
+        commands=(("pipenv requirements --hash > /requirements.txt",),),
+    )
+    return _exported(ctx, "Pipenv", stage, "Pipfile.lock")
+
+
+def _setuptools(ctx: _Ctx) -> InstallPlan:
+    profile = ctx.profile
+    source = next(s.path for s in profile.dependency_sources if s.used)
+    if profile.dependency_entry_files:
+        return _requirements(
+            ctx, profile.dependency_entry_files, f"{', '.join(profile.dependency_entry_files)}"
+        )
+    return _inline(
+        ctx,
+        _strings(profile.dependencies) + _strings(ctx.optional()),
+        f"{source} (install_requires{', extras' if ctx.extras else ''})",
+        "Read statically from the file, which is never executed.",
+    )
+
+
+def _conda(ctx: _Ctx) -> InstallPlan:
+    conda = ctx.profile.conda
+    assert conda is not None
+    if conda.pip_installable:
+        files = tuple(f for f in ctx.profile.dependency_files if f != conda.path)
+        pip_lines = []
+        for line in conda.pip:
+            option, _, rest = line.partition(" ")
+            if option in ("-r", "--requirement", "-c", "--constraint"):
+                pip_lines.append(f"{option} {DEPS_DIR}/{rest.strip()}")
+            elif line.startswith("-"):
+                pip_lines.append(" ".join(shlex.quote(w) for w in shlex.split(line)))
+            else:
+                pip_lines.append(shlex.quote(line))
+        args = [*_quote(list(conda.pypi_requirements)), *pip_lines]
+        commands: list[Command] = [ctx.install(*args)] if args else []
+        build = _build_requires(ctx)
+        if build:
+            commands.append(ctx.install(*_quote(build)))
+        step = Step(
+            comment=(
+                f"Dependencies before the code, from {conda.path}: {conda.reason}.",
+                "Run `dockerize-ml init` again after changing the environment file.",
+            ),
+            commands=tuple(commands),
+            files=files,
+            cache=ctx.cache,
+            hadolint_ignore=ctx.hadolint(),
+        )
+        return InstallPlan(
+            installer=ctx.installer,
+            origin=conda.path,
+            needs_uv=ctx.uv,
+            before_code=(step,) if commands else (),
+            after_code=tuple(_project_steps(ctx, ctx.profile.local_installs)),
+        )
+    return _micromamba(ctx, conda.path, conda.reason)
+
+
+def _micromamba(ctx: _Ctx, path: str, reason: str) -> InstallPlan:
+    tools = knowledge.load("tools")["micromamba"]
+    local = ctx.profile.local_installs
+    folder = "/tmp/env" if local else DEPS_DIR
+    commands: list[Command] = []
+    if local:
+        commands.append((f"cp -r {DEPS_DIR} {folder}",))
+        commands.append((f"sed -i -E '{_LOCAL_YAML_LINE}' {folder}/{path}",))
+    commands.append((f"micromamba create --yes --prefix {VENV} --file {folder}/{path}",))
+    commands.append(("micromamba clean --all --yes",))
+    if local:
+        commands.append((f"rm -rf {folder}",))
+    before = Step(
+        comment=(
+            f"The conda environment, before the code: {reason}, so micromamba installs it.",
+            "This layer is rebuilt only when the environment file changes.",
+        ),
+        commands=tuple(commands),
+        files=ctx.profile.dependency_files,
+        cache=f"{MAMBA_ROOT}/pkgs" if ctx.buildkit else "",
+    )
+    after: list[Step] = []
+    if local:
+        after.append(
+            Step(
+                comment=("The project's own folders, without dependencies (installed above).",),
+                commands=tuple(
+                    (
+                        "python -m pip install --no-cache-dir --no-deps"
+                        + (" -e" if loc.editable else ""),
+                        loc.path,
+                    )
+                    for loc in local
+                ),
+            )
+        )
+    return InstallPlan(
+        installer="micromamba",
+        origin=path,
+        stages=(Stage(name="micromamba", image=tools["image"]),),
+        env=(("MAMBA_ROOT_PREFIX", MAMBA_ROOT),),
+        make_venv=False,
+        copy_binaries=(("micromamba", "/bin/micromamba", "/usr/local/bin/micromamba"),),
+        before_code=(before,),
+        after_code=tuple(after),
+    )
+
+
+def plan_install(
+    profile: ProjectProfile,
+    *,
+    installer: str,
+    buildkit: bool,
+    base_image: str,
+    extras: tuple[str, ...] = (),
+    groups: tuple[str, ...] = (),
+) -> InstallPlan:
+    """Choose how the dependencies and the project are installed."""
+    unknown = [e for e in extras if e not in profile.extras_available]
+    unknown += [g for g in groups if g not in profile.groups_available]
+    if unknown:
+        offered = ", ".join([*profile.extras_available, *profile.groups_available]) or "none"
+        raise InvalidSettingError(
+            f"the project has no extra or group named {unknown[0]!r}",
+            f"offered: {offered}",
+        )
+    ctx = _Ctx(profile, installer, buildkit, extras, groups)
+    used = next((s for s in profile.dependency_sources if s.used), None)
+    kind = used.kind if used else ""
+    plan: InstallPlan
+    if kind == "requirements":
+        plan = _requirements(ctx, profile.dependency_entry_files, used.path if used else "")
+    elif kind == "uv":
+        plan = _uv_lock(ctx)
+    elif kind == "poetry":
+        plan = _poetry(ctx, base_image)
+    elif kind == "pdm":
+        plan = _pdm(ctx, base_image)
+    elif kind == "pipfile":
+        plan = _pipenv(ctx, base_image)
+    elif kind == "setuptools":
+        plan = _setuptools(ctx)
+    elif kind == "conda":
+        plan = _conda(ctx)
+    elif kind == "pep621":
+        plan = _pep621(ctx)
+    else:
+        plan = _inline(ctx, [], "nothing (no dependencies declared)")
+    if profile.needs_git and plan.installer != "micromamba":
+        plan = dataclasses.replace(plan, apt_build=("git",))
+    return plan
