@@ -83,7 +83,8 @@ def _describe_dependencies(profile: ProjectProfile) -> list[str]:
         )
     if profile.conda is not None:
         how = "pip" if profile.conda.pip_installable else "micromamba"
-        lines.append(f"  Conda         {profile.conda.path}: {how}, {profile.conda.reason}")
+        cuda = f" (CUDA {profile.conda.cuda})" if profile.conda.cuda else ""
+        lines.append(f"  Conda         {profile.conda.path}: {how}, {profile.conda.reason}{cuda}")
     if profile.build_secrets:
         lines.append(f"  Build secrets {', '.join(profile.build_secrets)} (BuildKit secrets)")
     if profile.needs_git:

@@ -59,7 +59,8 @@ class Step:
     cache: str = ""
     #: Environment variables passed as BuildKit secrets (never stored in a layer).
     secrets: tuple[str, ...] = ()
-    hadolint_ignore: tuple[str, ...] = ()
+    #: hadolint rules this step knowingly breaks, each with the reason (said in a comment).
+    hadolint_ignore: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,9 +122,26 @@ class _Ctx:
             return ""
         return "/root/.cache/uv" if self.uv else "/root/.cache/pip"
 
-    def hadolint(self) -> tuple[str, ...]:
-        # hadolint cannot see that the pip cache lives in a cache mount (hadolint#497).
-        return ("DL3042",) if self.buildkit and not self.uv else ()
+    def hadolint(
+        self, commands: list[Command] | tuple[Command, ...] = ()
+    ) -> tuple[tuple[str, str], ...]:
+        """The hadolint rules a pip step breaks on purpose, and why."""
+        if self.uv:
+            return ()  # hadolint does not read uv commands
+        rules: list[tuple[str, str]] = []
+        if self.buildkit:
+            rules.append(
+                (
+                    "DL3042",
+                    "The pip cache lives in a cache mount, outside the image (hadolint#497).",
+                )
+            )
+        names = [a for c in commands if c[0].startswith("pip install") for a in c[1:]]
+        if any(not a.startswith("-") and "==" not in a for a in names):
+            rules.append(
+                ("DL3013", "Version ranges are the project's own; pip resolves them as declared.")
+            )
+        return tuple(rules)
 
     def optional(self, kinds: tuple[str, ...] = ("extra", "group")) -> list[Dependency]:
         """The dependencies of the extras and groups the user asked for."""
@@ -230,7 +248,7 @@ def _requirements(ctx: _Ctx, entry_files: tuple[str, ...], origin: str) -> Insta
         files=profile.dependency_files,
         cache=ctx.cache,
         secrets=secrets,
-        hadolint_ignore=ctx.hadolint(),
+        hadolint_ignore=ctx.hadolint(commands),
     )
     return InstallPlan(
         installer=ctx.installer,
@@ -259,7 +277,7 @@ def _inline(ctx: _Ctx, deps: list[str], origin: str, note: str = "") -> InstallP
                 comment=tuple(comment),
                 commands=tuple(commands),
                 cache=ctx.cache,
-                hadolint_ignore=ctx.hadolint(),
+                hadolint_ignore=ctx.hadolint(commands),
             ),
         )
         if commands
@@ -367,7 +385,7 @@ def _exported(ctx: _Ctx, tool: str, stage: Stage, origin: str) -> InstallPlan:
         commands=tuple(commands),
         from_stage=((stage.name, "/requirements.txt", target),),
         cache=ctx.cache,
-        hadolint_ignore=ctx.hadolint(),
+        hadolint_ignore=ctx.hadolint(commands),
     )
     return InstallPlan(
         installer=ctx.installer,
@@ -424,7 +442,7 @@ def _pdm(ctx: _Ctx, base_image: str) -> InstallPlan:
             "PDM exports pdm.lock to a pinned requirements file (with hashes); it never",
             "reaches the final image.",
         ),
-        tools=(f"pdm=={tools['pdm']['version']}",),
+        tools=(f"pdm=={tools['pdm']['version']}", *_quote(tools["pdm"]["also"])),
         files=("pyproject.toml", "pdm.lock"),
         commands=(
             (f"pdm export --prod{groups} --format requirements --output /requirements.txt",),
@@ -499,7 +517,7 @@ def _conda(ctx: _Ctx) -> InstallPlan:
             commands=tuple(commands),
             files=files,
             cache=ctx.cache,
-            hadolint_ignore=ctx.hadolint(),
+            hadolint_ignore=ctx.hadolint(commands),
         )
         return InstallPlan(
             installer=ctx.installer,
@@ -520,7 +538,8 @@ def _micromamba(ctx: _Ctx, path: str, reason: str) -> InstallPlan:
         commands.append((f"cp -r {DEPS_DIR} {folder}",))
         commands.append((f"sed -i -E '{_LOCAL_YAML_LINE}' {folder}/{path}",))
     commands.append((f"micromamba create --yes --prefix {VENV} --file {folder}/{path}",))
-    commands.append(("micromamba clean --all --yes",))
+    if not ctx.buildkit:
+        commands.append(("micromamba clean --all --yes",))  # with BuildKit, a cache mount
     if local:
         commands.append((f"rm -rf {folder}",))
     before = Step(
@@ -599,6 +618,6 @@ def plan_install(
         plan = _pep621(ctx)
     else:
         plan = _inline(ctx, [], "nothing (no dependencies declared)")
-    if profile.needs_git and plan.installer != "micromamba":
+    if profile.needs_git:
         plan = dataclasses.replace(plan, apt_build=("git",))
     return plan

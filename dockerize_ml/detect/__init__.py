@@ -60,7 +60,12 @@ def detect(project: Scan, deps_from: str | None = None) -> ProjectProfile:
     context = detect_context(project)
     gpu = detect_gpu(project)
 
-    name = str((pyproject or {}).get("project", {}).get("name") or project.root.name)
+    doc = pyproject or {}
+    name = str(
+        doc.get("project", {}).get("name")
+        or doc.get("tool", {}).get("poetry", {}).get("name")
+        or project.root.name
+    )
     warnings = [*python.warnings, *deps.warnings, *context.warnings, *project.warnings]
     if not entrypoints:
         warnings.append(

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from dockerize_ml import knowledge
+from dockerize_ml.detect.deps.setuptools import console_scripts
 from dockerize_ml.detect.files import line_of
 from dockerize_ml.profile import EntryPoint, Evidence
 from dockerize_ml.scan import Scan
@@ -23,18 +24,28 @@ def detect_entrypoints(scan: Scan, pyproject: dict[str, Any] | None) -> list[Ent
     """Every plausible entry point, best first (the first one is used)."""
     found: list[EntryPoint] = []
 
-    scripts = (pyproject or {}).get("project", {}).get("scripts", {})
-    if isinstance(scripts, dict):
-        text = scan.read_text("pyproject.toml") or ""
+    doc = pyproject or {}
+    tables = (
+        ("[project.scripts]", doc.get("project", {}).get("scripts", {})),
+        ("[tool.poetry.scripts]", doc.get("tool", {}).get("poetry", {}).get("scripts", {})),
+    )
+    text = scan.read_text("pyproject.toml") or ""
+    for table, scripts in tables:
+        if not isinstance(scripts, dict):
+            continue
         for name, target in scripts.items():
+            if isinstance(target, dict):  # Poetry's {reference = ..., type = "file"}
+                continue
             line = line_of(text, f"{name} =") or line_of(text, f'"{name}"')
             found.append(
                 EntryPoint(
                     "console-script",
                     (str(name),),
-                    (Evidence("pyproject.toml", line, f"[project.scripts] {name} = {target}"),),
+                    (Evidence("pyproject.toml", line, f"{table} {name} = {target}"),),
                 )
             )
+    for name, _target, evidence in console_scripts(scan):
+        found.append(EntryPoint("console-script", (name,), (evidence,)))
 
     # A package run with `python -m`: a top-level (or src/) package with a __main__.py.
     for rel in sorted(scan.files):

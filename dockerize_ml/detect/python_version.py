@@ -66,7 +66,9 @@ def _exact(scan: Scan, rel: str) -> tuple[str, int] | None:
 
 
 #: Where a Python version may be stated, strongest first (FIELD-NOTES.md).
-_HINT_ORDER = (
+_ORDER = (
+    ".python-version",
+    "runtime.txt",
     "pyproject.toml",
     "Pipfile",
     "environment.yml",
@@ -78,62 +80,97 @@ _HINT_ORDER = (
 )
 
 
+def _rank(evidence: Evidence) -> int:
+    return _ORDER.index(evidence.path) if evidence.path in _ORDER else len(_ORDER)
+
+
 def detect_python(scan: Scan, hints: list[PythonHint]) -> PythonChoice:
-    """Choose the Python version; warn, naming both files, when sources disagree.
+    """Choose the Python version from every file that states one.
 
-    ``hints`` are what the dependency files state (requires-python, Poetry's ``python``,
-    Pipfile's ``python_version``, conda's ``python=``, ``python_requires``).
+    An exact pin (``.python-version``, ``runtime.txt``, Pipfile, conda ``python=``) wins
+    unless a stronger file's range excludes it; without a surviving pin, the newest
+    supported version inside every range is chosen. Disagreements are warnings that name
+    both files. ``hints`` are what the dependency files state.
     """
-    found: list[tuple[str, Evidence, SpecifierSet | None]] = []
     warnings: list[str] = []
-
+    all_hints = list(hints)
     for rel, detail in ((".python-version", "pyenv/uv pin"), ("runtime.txt", "runtime pin")):
         pinned = _exact(scan, rel)
         if pinned is not None:
             version, line = pinned
-            found.append((version, Evidence(rel, line, f"{detail} {version}"), None))
+            all_hints.append(PythonHint(version, None, Evidence(rel, line, f"{detail} {version}")))
         elif rel in scan.files:
             warnings.append(f"{rel}: no Python version of the form X.Y found; ignored")
+    unique: dict[tuple[str, int], PythonHint] = {}
+    for hint in sorted(all_hints, key=lambda h: _rank(h.evidence)):
+        unique.setdefault((hint.evidence.path, hint.evidence.line), hint)
+    ordered = list(unique.values())
+    pins = [h for h in ordered if h.spec is None]
+    ranges = [h for h in ordered if h.spec is not None]
 
-    seen: set[tuple[str, int]] = set()
-    ordered = sorted(
-        hints,
-        key=lambda h: _HINT_ORDER.index(h.evidence.path) if h.evidence.path in _HINT_ORDER else 99,
-    )
-    for hint in ordered:
-        key = (hint.evidence.path, hint.evidence.line)
-        if key in seen:
+    if not ordered:
+        return PythonChoice(knowledge.load("python")["default"], "default", [], warnings)
+
+    chosen: PythonHint | None = None
+    version = ""
+    for pin in pins:
+        stronger = [r for r in ranges if _rank(r.evidence) < _rank(pin.evidence)]
+        against = [r for r in stronger if r.spec is not None and not _admits(r.spec, pin.version)]
+        if against:
+            warnings.append(
+                f"Python versions disagree: {pin.evidence} is outside {against[0].evidence}; "
+                f"{against[0].evidence.path} wins"
+            )
             continue
-        seen.add(key)
-        if hint.spec is None:
-            found.append((hint.version, hint.evidence, None))
-            continue
-        picked = pick_from_specifier(hint.spec)
+        chosen, version = pin, pin.version
+        break
+    if chosen is None:
+        combined = SpecifierSet()
+        for r in ranges:
+            assert r.spec is not None
+            combined &= r.spec
+        picked = pick_from_specifier(combined)
+        chosen = ranges[0]
+        if picked is None:
+            assert chosen.spec is not None
+            picked = pick_from_specifier(chosen.spec)
+            if len(ranges) > 1:
+                warnings.append(
+                    f"Python ranges disagree: {ranges[0].evidence} and {ranges[1].evidence} "
+                    f"admit no common version; using {ranges[0].evidence.path}"
+                )
         if picked is None:
             warnings.append(
-                f"{hint.evidence}: admits no Python version with an official slim image; ignored"
+                f"{chosen.evidence}: admits no Python version with an official slim image"
             )
-        else:
-            found.append((picked, hint.evidence, hint.spec))
+            return PythonChoice(knowledge.load("python")["default"], "default", [], warnings)
+        version = picked
+        detail = f"chose Python {version}, the newest supported inside {combined or chosen.spec}"
+        chosen = PythonHint(
+            "", chosen.spec, Evidence(chosen.evidence.path, chosen.evidence.line, detail)
+        )
 
-    if not found:
-        default = knowledge.load("python")["default"]
-        return PythonChoice(default, "default", [], warnings)
-
-    version, evidence, first_spec = found[0]
-    for other_version, other_evidence, other_spec in found[1:]:
-        agrees = _admits(other_spec, version) if other_spec else other_version == version
-        if not agrees:
-            warnings.append(
-                f"Python versions disagree: {evidence} and {other_evidence}; "
-                f"using {version} from {evidence.path}"
-            )
+    for other in ordered:
+        if other.evidence == chosen.evidence or other.spec is not None:
+            continue
+        if other.version != version and _rank(other.evidence) < len(_ORDER):
+            already = any(other.evidence.path in w for w in warnings)
+            if not already:
+                warnings.append(
+                    f"Python versions disagree: {chosen.evidence.path} gives {version}, "
+                    f"{other.evidence} says {other.version}; using {version}"
+                )
+    for other in ranges:
+        if other.spec is not None and not _admits(other.spec, version):
+            if not any(str(other.evidence) in w for w in warnings):
+                warnings.append(
+                    f"Python versions disagree: {version} from {chosen.evidence.path} is outside "
+                    f"{other.evidence}"
+                )
     if version not in _known_versions():
         warnings.append(
-            f"Python {version} from {evidence.path} has no official python:{version}-slim image"
-            "; pass --python or --base-image"
+            f"Python {version} from {chosen.evidence.path} has no official python:{version}-slim "
+            "image; pass --python or --base-image"
         )
-    if first_spec is not None:
-        detail = f"chose Python {version}, the newest supported inside {first_spec}"
-        evidence = Evidence(evidence.path, evidence.line, detail)
-    return PythonChoice(version, evidence.path, [evidence, *(f[1] for f in found[1:])], warnings)
+    evidence = [chosen.evidence, *(h.evidence for h in ordered if h.evidence != chosen.evidence)]
+    return PythonChoice(version, chosen.evidence.path, evidence, warnings)

@@ -24,9 +24,23 @@ class _SetupArgs:
 
 
 def _strings(node: ast.expr, names: dict[str, ast.expr]) -> list[tuple[str, int]] | None:
-    """A list/tuple of string literals (or a module-level name bound to one)."""
+    """A list/tuple of string literals (or a module-level name bound to one, or an item of a
+    module-level dict such as ``EXTRAS["fast"]``)."""
     if isinstance(node, ast.Name) and node.id in names:
         node = names[node.id]
+    if (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.value, ast.Name)
+        and isinstance(node.slice, ast.Constant)
+    ):
+        key = f"{node.value.id}[{node.slice.value!r}]"
+        if key in names:
+            return _strings(names[key], names)
+        mapping = names.get(node.value.id)
+        if isinstance(mapping, ast.Dict):
+            for k, v in zip(mapping.keys, mapping.values, strict=True):
+                if isinstance(k, ast.Constant) and k.value == node.slice.value:
+                    return _strings(v, names)
     if isinstance(node, (ast.List, ast.Tuple)):
         items = [(e.value, e.lineno) for e in node.elts if isinstance(e, ast.Constant)]
         if len(items) == len(node.elts) and all(isinstance(v, str) for v, _ in items):
@@ -49,27 +63,88 @@ def _txt_files(node: ast.expr, names: dict[str, ast.expr]) -> list[str]:
     ]
 
 
-def _parse_setup_py(text: str, rel: str, warnings: list[str]) -> _SetupArgs | None:
-    try:
-        tree = ast.parse(text, filename=rel)
-    except SyntaxError as exc:
-        warnings.append(f"{rel}:{exc.lineno or 0}: syntax error; not read")
-        return None
+def _module_names(tree: ast.Module) -> dict[str, ast.expr]:
+    """Module-level ``NAME = ...`` and ``NAME["key"] = ...`` assignments."""
     names: dict[str, ast.expr] = {}
     for stmt in tree.body:
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
             target = stmt.targets[0]
             if isinstance(target, ast.Name):
                 names[target.id] = stmt.value
-    args = _SetupArgs()
+            elif (
+                isinstance(target, ast.Subscript)
+                and isinstance(target.value, ast.Name)
+                and isinstance(target.slice, ast.Constant)
+            ):
+                names[f"{target.value.id}[{target.slice.value!r}]"] = stmt.value
+    return names
+
+
+def _setup_calls(tree: ast.Module) -> list[ast.Call]:
+    calls = []
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        func = node.func
-        called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
-        if called != "setup":
-            continue
-        for kw in node.keywords:
+        if isinstance(node, ast.Call):
+            func = node.func
+            called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+            if called == "setup":
+                calls.append(node)
+    return calls
+
+
+def console_scripts(scan: Scan) -> list[tuple[str, str, Evidence]]:
+    """``console_scripts`` entry points of setup.py or setup.cfg: (name, target, evidence)."""
+    found: list[tuple[str, str, Evidence]] = []
+    text = scan.read_text("setup.py")
+    if text:
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            tree = None
+        names = _module_names(tree) if tree else {}
+        for call in _setup_calls(tree) if tree else []:
+            for kw in call.keywords:
+                if kw.arg != "entry_points":
+                    continue
+                value = (
+                    names.get(kw.value.id, kw.value) if isinstance(kw.value, ast.Name) else kw.value
+                )
+                if not isinstance(value, ast.Dict):
+                    continue
+                for key, item in zip(value.keys, value.values, strict=True):
+                    if isinstance(key, ast.Constant) and key.value == "console_scripts":
+                        for spec, line in _strings(item, names) or []:
+                            name, _, target = spec.partition("=")
+                            evidence = Evidence("setup.py", line, f"console_scripts {spec}")
+                            found.append((name.strip(), target.strip(), evidence))
+    text = scan.read_text("setup.cfg")
+    if text:
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read_string(text)
+        except configparser.Error:
+            return found
+        if parser.has_option("options.entry_points", "console_scripts"):
+            for raw in parser.get("options.entry_points", "console_scripts").splitlines():
+                name, _, target = raw.partition("=")
+                if name.strip() and target.strip():
+                    line = next(
+                        (i for i, l in enumerate(text.splitlines(), 1) if raw.strip() in l), 0
+                    )
+                    evidence = Evidence("setup.cfg", line, f"console_scripts {raw.strip()}")
+                    found.append((name.strip(), target.strip(), evidence))
+    return found
+
+
+def _parse_setup_py(text: str, rel: str, warnings: list[str]) -> _SetupArgs | None:
+    try:
+        tree = ast.parse(text, filename=rel)
+    except SyntaxError as exc:
+        warnings.append(f"{rel}:{exc.lineno or 0}: syntax error; not read")
+        return None
+    names = _module_names(tree)
+    args = _SetupArgs()
+    for call in _setup_calls(tree):
+        for kw in call.keywords:
             _keyword(kw, names, args, rel)
     return args
 
@@ -88,6 +163,12 @@ def _keyword(kw: ast.keyword, names: dict[str, ast.expr], args: _SetupArgs, rel:
                 strings = _strings(item, names) if key is not None else None
                 if isinstance(key, ast.Constant) and strings is not None:
                     args.extras[str(key.value)] = strings
+            if isinstance(kw.value, ast.Name):  # EXTRAS["all"] = ... after the literal
+                prefix = f"{kw.value.id}["
+                for name, expr in names.items():
+                    strings = _strings(expr, names) if name.startswith(prefix) else None
+                    if strings is not None:
+                        args.extras[name[len(prefix) : -1].strip("'\"")] = strings
         else:
             args.computed.append(f"{rel}:{kw.value.lineno}: extras_require")
     elif kw.arg == "python_requires" and isinstance(kw.value, ast.Constant):
