@@ -89,12 +89,13 @@ class BuildResult:
     log: str
     steps: list[BuildStep] = field(default_factory=list)
 
-    def step(self, prefix: str) -> BuildStep:
-        """The first step whose instruction starts with ``prefix`` (e.g. ``"COPY . ."``)."""
-        for step in self.steps:
-            if step.instruction.startswith(prefix):
-                return step
-        raise KeyError(f"no build step starts with {prefix!r}")
+    def step(self, text: str) -> BuildStep:
+        """The only step whose instruction contains ``text`` (e.g. ``"COPY --chown"``)."""
+        found = [step for step in self.steps if text in step.instruction]
+        if len(found) != 1:
+            names = [s.instruction[:80] for s in self.steps]
+            raise KeyError(f"{len(found)} build steps contain {text!r}; steps: {names}")
+        return found[0]
 
 
 _BUILDKIT_STEP = re.compile(r"^#(\d+) \[(?:[\w-]+ )?\s*\d+/\d+\] (.+)$")

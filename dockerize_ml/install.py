@@ -167,10 +167,16 @@ def _build_requires(ctx: _Ctx) -> list[str]:
 
 
 def _project_steps(ctx: _Ctx, locals_: tuple[LocalInstall, ...]) -> list[Step]:
-    """After the code copy: the project (and other local folders) without dependencies."""
+    """After the code copy: the project (and other local folders) without dependencies.
+
+    The project itself is installed editable, as ``poetry install``, ``uv sync`` and
+    ``pip install -e .`` do: the code that runs is the code in the working folder, so files
+    read relative to a module (``Path(__file__).parent / "models"``) are found, and the code
+    is not copied a second time into site-packages.
+    """
     targets = list(locals_)
     if ctx.profile.package is not None and not any(t.path == "." for t in targets):
-        targets.insert(0, LocalInstall(".", False, ctx.profile.package.evidence))
+        targets.insert(0, LocalInstall(".", True, ctx.profile.package.evidence))
     if not targets:
         return []
     commands: list[Command] = []
