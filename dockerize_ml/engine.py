@@ -117,7 +117,7 @@ def parse_buildkit_steps(log: str) -> list[BuildStep]:
         hit = _BUILDKIT_CACHED.match(line)
         if hit:
             cached.add(hit.group(1))
-    return [BuildStep(instruction[n], n in cached) for n in order]
+    return [BuildStep(" ".join(instruction[n].split()), n in cached) for n in order]
 
 
 def parse_classic_steps(log: str) -> list[BuildStep]:
@@ -126,7 +126,7 @@ def parse_classic_steps(log: str) -> list[BuildStep]:
     for line in log.splitlines():
         step = _CLASSIC_STEP.match(line.strip())
         if step:
-            steps.append(BuildStep(step.group(1).strip(), False))
+            steps.append(BuildStep(" ".join(step.group(1).split()), False))
         elif line.strip() == "---> Using cache" and steps:
             steps[-1] = BuildStep(steps[-1].instruction, True)
     return steps

@@ -163,7 +163,10 @@ def _build_requires(ctx: _Ctx) -> list[str]:
     installs_root = any(local.path == "." for local in ctx.profile.local_installs)
     if package is None and not installs_root:
         return []
-    return list(package.build_requires if package else ("setuptools>=61", "wheel"))
+    if package is None:
+        return ["setuptools>=61", "wheel"]
+    extra = knowledge.load("tools")["editable_requires"].get(package.build_backend, [])
+    return [*package.build_requires, *extra]
 
 
 def _project_steps(ctx: _Ctx, locals_: tuple[LocalInstall, ...]) -> list[Step]:
@@ -378,7 +381,7 @@ def _uv_lock(ctx: _Ctx) -> InstallPlan:
 def _exported(ctx: _Ctx, tool: str, stage: Stage, origin: str) -> InstallPlan:
     """Install a lockfile exported to requirements.txt in a stage of its own."""
     target = f"{DEPS_DIR}/requirements.txt"
-    commands: list[Command] = [ctx.install("-r", target)]
+    commands: list[Command] = [ctx.install(f"-r {target}")]
     build = _build_requires(ctx)
     if build:
         # A separate command: the export carries hashes, and pip would demand them of these too.

@@ -11,6 +11,8 @@ import contextlib
 import os
 import shutil
 import subprocess
+import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -108,7 +110,7 @@ def test_requirements_training_project(
     # A one-line code edit: the builder reuses the dependency layer and re-runs the code copy.
     edit(root / "churn" / "features.py", 'TARGET = "churned"', 'TARGET = "churned"  # label')
     second = build(root, tag, buildkit)
-    install = "RUN --mount" if buildkit else "RUN pip install --no-cache-dir"
+    install = "uv pip install -r" if buildkit else "pip install --no-cache-dir -r"
     assert second.step(install).cached, second.log[-3000:]
     assert not second.step("COPY --chown=app:app . .").cached
 
@@ -179,9 +181,155 @@ def test_pep621_package_with_console_script(
         'f"score={score(review):+.2f}',
     )
     second = build(root, tag, buildkit)
-    deps = "RUN --mount" if buildkit else "RUN uv pip install --no-cache"
-    assert second.step(deps).cached, second.log[-3000:]
+    assert second.step("-r /tmp/deps/pyproject.toml").cached, second.log[-3000:]
     assert not second.step("COPY --chown=app:app . .").cached
-    assert not second.step("RUN uv pip install --no-cache --no-deps").cached
+    assert not second.step("--no-deps").cached
     code, output = run(engine, tag, ["sentiment-cli", "terrible support"])
     assert code == 0 and output.startswith("score=-0."), output
+
+
+def serve(engine: Any, image: str, port: int, path: str) -> tuple[int, str]:
+    """Start the image, publish ``port`` on a free host port, GET ``path`` from outside."""
+    container = engine.containers.run(image, detach=True, ports={f"{port}/tcp": None})
+    try:
+        deadline = time.monotonic() + 60
+        last = ""
+        while time.monotonic() < deadline:
+            container.reload()
+            if container.status == "exited":
+                break
+            bindings = (container.ports or {}).get(f"{port}/tcp") or []
+            if bindings:
+                url = f"http://127.0.0.1:{bindings[0]['HostPort']}{path}"
+                try:
+                    with urllib.request.urlopen(url, timeout=2) as response:
+                        return response.status, response.read().decode()
+                except OSError as exc:
+                    last = str(exc)
+            time.sleep(0.5)
+        logs = container.logs().decode()[-2000:]
+        raise AssertionError(f"{image} never answered on {path}: {last}\n{logs}")
+    finally:
+        container.remove(force=True)
+
+
+def test_poetry_fastapi_service_answers_and_poetry_stays_out(
+    engine: Any, buildkit_cli: str, sample: Callable[[str], Path], tag: str
+) -> None:
+    root = sample("poetry-fastapi")
+    init(root, "--python", "3.11", "--port", "8000")
+    build_with_cli(root, tag)
+    status, body = serve(engine, tag, 8000, "/health")
+    assert status == 200 and '"status":"ok"' in body
+    # The exporter ran in its own stage: no Poetry in the image.
+    probe = (
+        "import importlib.metadata as m;"
+        "print(sorted(d.metadata['Name'] for d in m.distributions()"
+        " if d.metadata['Name'].lower().startswith('poetry')))"
+    )
+    code, output = run(engine, tag, ["python", "-c", probe])
+    assert (code, output.strip()) == (0, "['poetry-core']"), output  # the build backend only
+
+    edit(root / "app" / "main.py", '"status": "ok"', '"status": "ok", "edited": "yes"')
+    second = build_with_cli(root, tag)
+    assert second.step("poetry export").cached
+    assert second.step("uv pip install -r /tmp/deps/requirements.txt").cached, second.log[-3000:]
+    assert not second.step("COPY --chown=app:app . .").cached
+    status, body = serve(engine, tag, 8000, "/health")
+    assert '"edited":"yes"' in body
+
+
+def test_uv_lock_project_synced_with_uv(
+    engine: Any, buildkit_cli: str, sample: Callable[[str], Path], tag: str
+) -> None:
+    root = sample("uv-scoring")
+    init(root)
+    first = build_with_cli(root, tag)
+    assert "uv sync --locked --no-dev --no-install-project" in first.step("uv sync").instruction
+    code, output = run(engine, tag)
+    assert code == 0, output
+    assert "scored 250 customers" in output
+    # Exactly what uv.lock pins, and no dev group.
+    probe = "import importlib.metadata as m; print(m.version('numpy'), m.version('pyyaml'))"
+    code, output = run(engine, tag, ["python", "-c", probe])
+    lock = (root / "uv.lock").read_text()
+    numpy, pyyaml = output.split()
+    assert f'name = "numpy"\nversion = "{numpy}"' in lock
+    assert f'name = "pyyaml"\nversion = "{pyyaml}"' in lock
+    code, _ = run(engine, tag, ["python", "-c", "import pytest"])
+    assert code != 0, "the dev group is not installed"
+
+    edit(root / "scoring" / "model.py", "def score(", "def score(  ")
+    second = build_with_cli(root, tag)
+    assert second.step("uv sync").cached, second.log[-3000:]
+    assert not second.step("COPY --chown=app:app . .").cached
+
+
+def test_pipfile_lock_exported_with_the_classic_builder(
+    engine: Any, sample: Callable[[str], Path], tag: str
+) -> None:
+    root = sample("pipenv-report")
+    init(root, "--no-buildkit")
+    build_with_sdk(root, tag)
+    code, output = run(engine, tag)
+    assert code == 0, output
+    assert "month" in output and "login" in output
+    code, output = run(engine, tag, ["python", "-c", "import tabulate, dateutil, requests"])
+    assert code == 0, output
+
+    edit(root / "report" / "build.py", "def summarise(", "def summarise(  ")
+    second = build_with_sdk(root, tag)
+    assert second.step("pipenv requirements").cached
+    assert second.step("uv pip install --no-cache -r /tmp/deps/requirements.txt").cached
+    assert not second.step("COPY --chown=app:app . .").cached
+
+
+def test_setup_py_package_with_an_extra(
+    engine: Any, buildkit_cli: str, sample: Callable[[str], Path], tag: str
+) -> None:
+    root = sample("setuptools-extras")
+    init(root, "--python", "3.11", "--extra", "fast")
+    build_with_cli(root, tag)
+    code, output = run(engine, tag, ["imgstats", "images/sample_0.pgm"])
+    assert code == 0, output
+    assert "(numpy)" in output, "the [fast] extra was installed"
+    edit(root / "imgstats" / "cli.py", "({backend})", "[{backend}]")
+    second = build_with_cli(root, tag)
+    assert second.step("'numpy>=1.26'").cached, second.log[-3000:]
+    assert not second.step("--no-deps").cached
+    code, output = run(engine, tag, ["imgstats", "images/sample_0.pgm"])
+    assert "[numpy]" in output, "the console script runs the edited code"
+
+
+def test_requirements_with_includes_and_editable_project(
+    engine: Any, buildkit_cli: str, sample: Callable[[str], Path], tag: str
+) -> None:
+    root = sample("requirements-editable")
+    init(root, "--python", "3.11", "--installer", "pip")
+    build_with_cli(root, tag)
+    code, output = run(engine, tag, ["textstats", "corpus/sample.txt"])
+    assert code == 0, output
+    assert "reviews" in output
+    code, output = run(engine, tag, ["python", "-c", "import textstats; print(textstats.__file__)"])
+    assert output.strip() == "/app/src/textstats/__init__.py", "installed editable, as -e . asks"
+
+    edit(root / "src" / "textstats" / "cli.py", '"top words"', '"most common"')
+    second = build_with_cli(root, tag)
+    assert second.step("pip install -r /tmp/requirements/requirements.txt").cached
+    assert not second.step("--no-deps").cached
+    code, output = run(engine, tag, ["textstats", "corpus/sample.txt"])
+    assert "most common" in output
+
+
+def test_conda_environment_that_pip_can_install(
+    engine: Any, buildkit_cli: str, sample: Callable[[str], Path], tag: str
+) -> None:
+    root = sample("conda-pip")
+    init(root)
+    dockerfile = (root / "Dockerfile").read_text()
+    assert "FROM python:3.11-slim" in dockerfile  # python=3.11 from environment.yml
+    assert "micromamba" not in dockerfile
+    build_with_cli(root, tag)
+    code, output = run(engine, tag, ["python", "main.py"])
+    assert code == 0, output
+    assert "forecast" in output

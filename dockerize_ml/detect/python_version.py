@@ -84,6 +84,49 @@ def _rank(evidence: Evidence) -> int:
     return _ORDER.index(evidence.path) if evidence.path in _ORDER else len(_ORDER)
 
 
+def _pin(
+    pins: list[PythonHint], ranges: list[PythonHint], warnings: list[str]
+) -> PythonHint | None:
+    """The strongest exact pin that no stronger file's range excludes."""
+    for pin in pins:
+        against = [
+            r
+            for r in ranges
+            if _rank(r.evidence) < _rank(pin.evidence)
+            and r.spec is not None
+            and not _admits(r.spec, pin.version)
+        ]
+        if not against:
+            return pin
+        warnings.append(
+            f"Python versions disagree: {pin.evidence} is outside {against[0].evidence}; "
+            f"{against[0].evidence.path} wins"
+        )
+    return None
+
+
+def _from_ranges(ranges: list[PythonHint], warnings: list[str]) -> PythonHint | None:
+    """The newest supported version inside every range (else inside the strongest one)."""
+    combined = SpecifierSet()
+    for r in ranges:
+        combined &= r.spec or SpecifierSet()
+    strongest = ranges[0]
+    picked = pick_from_specifier(combined)
+    if picked is None and strongest.spec is not None:
+        picked = pick_from_specifier(strongest.spec)
+        if len(ranges) > 1:
+            warnings.append(
+                f"Python ranges disagree: {ranges[0].evidence} and {ranges[1].evidence} "
+                f"admit no common version; using {ranges[0].evidence.path}"
+            )
+    if picked is None:
+        warnings.append(f"{strongest.evidence}: admits no Python version with an official image")
+        return None
+    where = strongest.evidence
+    detail = f"chose Python {picked}, the newest supported inside {combined or strongest.spec}"
+    return PythonHint(picked, strongest.spec, Evidence(where.path, where.line, detail))
+
+
 def detect_python(scan: Scan, hints: list[PythonHint]) -> PythonChoice:
     """Choose the Python version from every file that states one.
 
@@ -108,69 +151,34 @@ def detect_python(scan: Scan, hints: list[PythonHint]) -> PythonChoice:
     pins = [h for h in ordered if h.spec is None]
     ranges = [h for h in ordered if h.spec is not None]
 
-    if not ordered:
-        return PythonChoice(knowledge.load("python")["default"], "default", [], warnings)
-
-    chosen: PythonHint | None = None
-    version = ""
-    for pin in pins:
-        stronger = [r for r in ranges if _rank(r.evidence) < _rank(pin.evidence)]
-        against = [r for r in stronger if r.spec is not None and not _admits(r.spec, pin.version)]
-        if against:
-            warnings.append(
-                f"Python versions disagree: {pin.evidence} is outside {against[0].evidence}; "
-                f"{against[0].evidence.path} wins"
-            )
-            continue
-        chosen, version = pin, pin.version
-        break
+    chosen = _pin(pins, ranges, warnings) or (_from_ranges(ranges, warnings) if ranges else None)
     if chosen is None:
-        combined = SpecifierSet()
-        for r in ranges:
-            assert r.spec is not None
-            combined &= r.spec
-        picked = pick_from_specifier(combined)
-        chosen = ranges[0]
-        if picked is None:
-            assert chosen.spec is not None
-            picked = pick_from_specifier(chosen.spec)
-            if len(ranges) > 1:
-                warnings.append(
-                    f"Python ranges disagree: {ranges[0].evidence} and {ranges[1].evidence} "
-                    f"admit no common version; using {ranges[0].evidence.path}"
-                )
-        if picked is None:
-            warnings.append(
-                f"{chosen.evidence}: admits no Python version with an official slim image"
-            )
-            return PythonChoice(knowledge.load("python")["default"], "default", [], warnings)
-        version = picked
-        detail = f"chose Python {version}, the newest supported inside {combined or chosen.spec}"
-        chosen = PythonHint(
-            "", chosen.spec, Evidence(chosen.evidence.path, chosen.evidence.line, detail)
-        )
-
+        return PythonChoice(knowledge.load("python")["default"], "default", [], warnings)
+    version = chosen.version
     for other in ordered:
-        if other.evidence == chosen.evidence or other.spec is not None:
+        if (other.evidence.path, other.evidence.line) == (
+            chosen.evidence.path,
+            chosen.evidence.line,
+        ):
             continue
-        if other.version != version and _rank(other.evidence) < len(_ORDER):
-            already = any(other.evidence.path in w for w in warnings)
-            if not already:
-                warnings.append(
-                    f"Python versions disagree: {chosen.evidence.path} gives {version}, "
-                    f"{other.evidence} says {other.version}; using {version}"
-                )
-    for other in ranges:
-        if other.spec is not None and not _admits(other.spec, version):
-            if not any(str(other.evidence) in w for w in warnings):
-                warnings.append(
-                    f"Python versions disagree: {version} from {chosen.evidence.path} is outside "
-                    f"{other.evidence}"
-                )
+        outside = other.spec is not None and not _admits(other.spec, version)
+        differs = other.spec is None and other.version != version
+        if (outside or differs) and not any(other.evidence.path in w for w in warnings):
+            warnings.append(
+                f"Python versions disagree: {version} from {chosen.evidence.path}, "
+                f"but {other.evidence}; using {version}"
+            )
     if version not in _known_versions():
         warnings.append(
             f"Python {version} from {chosen.evidence.path} has no official python:{version}-slim "
             "image; pass --python or --base-image"
         )
-    evidence = [chosen.evidence, *(h.evidence for h in ordered if h.evidence != chosen.evidence)]
+    evidence = [
+        chosen.evidence,
+        *(
+            h.evidence
+            for h in ordered
+            if h.evidence.path != chosen.evidence.path or h.evidence.line != chosen.evidence.line
+        ),
+    ]
     return PythonChoice(version, chosen.evidence.path, evidence, warnings)

@@ -128,7 +128,7 @@ def console_scripts(scan: Scan) -> list[tuple[str, str, Evidence]]:
                 name, _, target = raw.partition("=")
                 if name.strip() and target.strip():
                     line = next(
-                        (i for i, l in enumerate(text.splitlines(), 1) if raw.strip() in l), 0
+                        (i for i, row in enumerate(text.splitlines(), 1) if raw.strip() in row), 0
                     )
                     evidence = Evidence("setup.cfg", line, f"console_scripts {raw.strip()}")
                     found.append((name.strip(), target.strip(), evidence))

@@ -1,0 +1,289 @@
+"""`detect --json` on a realistic sample of every dependency format, and bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import run_cli, write_tree
+
+from dockerize_ml import inspect_project, make_plan, render
+from dockerize_ml.detect.deps.conda import conda_spec_to_pep440
+from dockerize_ml.detect.deps.constraints import ConstraintError, poetry_to_pep440
+from dockerize_ml.errors import ExitCode
+from dockerize_ml.plan import Settings
+
+
+def detect_json(root: Path, *flags: str) -> dict[str, Any]:
+    result = run_cli("detect", "--json", root, *flags)
+    assert result.returncode == 0, result.stderr
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def names(data: dict[str, Any]) -> list[str]:
+    return [d["name"] for d in data["dependencies"]]
+
+
+def test_poetry_with_lock(sample) -> None:
+    data = detect_json(sample("poetry-fastapi"))
+    assert data["dependency_sources"][0] == {
+        "kind": "poetry",
+        "path": "poetry.lock",
+        "used": True,
+        "lock": "poetry.lock",
+    }
+    assert data["name"] == "churn-api"
+    assert names(data) == ["fastapi", "uvicorn", "pydantic", "python-multipart"]
+    by_name = {d["name"]: d for d in data["dependencies"]}
+    assert by_name["fastapi"]["specifier"] == "<0.116,>=0.115"  # ^0.115
+    assert by_name["python-multipart"]["specifier"] == "<0.1,>=0.0.9"  # ~0.0.9
+    assert by_name["uvicorn"]["extras"] == ["standard"]
+    assert data["extras_available"] == ["fast-json"]
+    assert data["groups_available"] == ["dev"]
+    assert data["dependency_files"] == ["pyproject.toml", "poetry.lock"]
+    # python = "^3.10": the newest supported inside it.
+    assert (data["python_version"], data["python_version_source"]) == ("3.12", "pyproject.toml")
+    assert data["entrypoint"]["command"] == ["churn-api"]
+    assert data["package"]["build_backend"] == "poetry.core.masonry.api"
+
+
+def test_uv_lock(sample) -> None:
+    data = detect_json(sample("uv-scoring"))
+    assert data["dependency_sources"][0]["kind"] == "uv"
+    assert data["dependency_sources"][0]["lock"] == "uv.lock"
+    assert names(data) == ["numpy", "pyyaml", "rich"]
+    assert data["extras_available"] == ["parquet"]
+    assert data["groups_available"] == ["dev", "lint"]
+    lint = next(o for o in data["optional_dependencies"] if o["name"] == "lint")
+    assert [d["name"] for d in lint["dependencies"]] == ["pytest", "ruff", "mypy"]  # include-group
+    assert data["package"] is None  # [tool.uv] package = false
+    assert (data["python_version"], data["python_version_source"]) == ("3.11", ".python-version")
+    assert data["entrypoint"]["command"] == ["python", "score.py"]
+
+
+def test_pipfile_with_lock(sample) -> None:
+    data = detect_json(sample("pipenv-report"))
+    assert data["dependency_sources"][0] == {
+        "kind": "pipfile",
+        "path": "Pipfile.lock",
+        "used": True,
+        "lock": "Pipfile.lock",
+    }
+    assert names(data) == ["requests", "tabulate", "python-dateutil"]
+    assert data["dependencies"][2]["markers"] == 'python_version >= "3.8"'
+    assert (data["python_version"], data["python_version_source"]) == ("3.11", "Pipfile")
+
+
+def test_pdm_with_lock(sample) -> None:
+    root = sample("pdm-features")
+    data = detect_json(root)
+    assert data["dependency_sources"][0]["kind"] == "pdm"
+    assert names(data) == ["pandas", "pyarrow"]
+    assert data["dependencies"][1]["markers"] == 'platform_machine != "armv7l"'
+    assert data["extras_available"] == ["s3"] and data["groups_available"] == ["test"]
+    assert data["entrypoint"]["command"] == ["build-features"]
+    dockerfile = render(make_plan(inspect_project(root), Settings()))["Dockerfile"]
+    assert "FROM python:3.12-slim AS pdm-export" in dockerfile
+    assert "pdm export --prod --format requirements --output /requirements.txt" in dockerfile
+    assert "'hishel<2'" in dockerfile
+
+
+def test_setup_py_with_empty_install_requires_and_extras(sample) -> None:
+    data = detect_json(sample("setuptools-extras"))
+    assert data["dependency_sources"][0]["kind"] == "setuptools"
+    assert data["dependencies"] == []
+    assert data["extras_available"] == ["fast", "plot", "dev", "all"]
+    all_extra = next(o for o in data["optional_dependencies"] if o["name"] == "all")
+    assert [d["name"] for d in all_extra["dependencies"]] == ["numpy", "matplotlib"]
+    assert data["python_version_source"] == "setup.py"
+    assert data["entrypoint"]["command"] == ["imgstats"]
+    assert data["entrypoint"]["evidence"][0]["path"] == "setup.py"
+
+
+def test_requirements_with_editable_project(sample) -> None:
+    data = detect_json(sample("requirements-editable"))
+    assert data["dependency_files"] == [
+        "requirements.txt",
+        "requirements/base.txt",
+        "requirements/constraints.txt",
+    ]
+    assert names(data) == ["regex", "tabulate", "click"]
+    assert data["local_installs"] == [
+        {
+            "path": ".",
+            "editable": True,
+            "evidence": {"path": "requirements.txt", "line": 7, "detail": "-e ."},
+        }
+    ]
+    assert "requirements/dev.txt" not in data["dependency_files"]
+
+
+def test_conda_that_pip_can_install(sample) -> None:
+    data = detect_json(sample("conda-pip"))
+    conda = data["conda"]
+    assert conda["pip_installable"] is True
+    assert conda["pypi_requirements"] == ["numpy>=1.26", "pandas==2.2.*", "scikit-learn"]
+    assert conda["pip"] == ["tabulate==0.9.0"]
+    assert (data["python_version"], data["python_version_source"]) == ("3.11", "environment.yml")
+    assert data["local_installs"][0]["path"] == "."
+
+
+def test_conda_that_needs_micromamba(sample) -> None:
+    """No conda channel is reachable from these machines: this image is not built here.
+
+    The generated files are asserted and linted (tests/test_render.py) instead.
+    """
+    root = sample("conda-geo")
+    data = detect_json(root)
+    conda = data["conda"]
+    assert conda["pip_installable"] is False
+    assert "gdal" in conda["reason"]
+    assert conda["cuda"] == "11.8"
+    assert data["needs_git"] is True  # git+ URL in the pip section
+    assert data["python_version"] == "3.10"
+    files = render(make_plan(inspect_project(root), Settings()))
+    dockerfile = files["Dockerfile"]
+    assert "FROM mambaorg/micromamba:2.0.5 AS micromamba" in dockerfile
+    assert "FROM debian:bookworm-slim" in dockerfile
+    assert (
+        "micromamba create --yes --prefix /opt/venv --file /tmp/env/environment.yml" in dockerfile
+    )
+    assert "apt-get install -y --no-install-recommends git" in dockerfile
+    assert "python -m pip install --no-cache-dir --no-deps -e ." in dockerfile
+
+
+@pytest.mark.parametrize(
+    ("poetry", "pep440"),
+    [
+        ("^1.2.3", ">=1.2.3,<2.0.0"),
+        ("^0.2.3", ">=0.2.3,<0.3.0"),
+        ("^0.0.3", ">=0.0.3,<0.0.4"),
+        ("^1.2", ">=1.2,<2.0"),
+        ("~1.2.3", ">=1.2.3,<1.3"),
+        ("~1", ">=1,<2"),
+        ("*", ""),
+        ("1.2.3", "==1.2.3"),
+        (">=1.2 <2", ">=1.2,<2"),
+        ("~=1.4", "~=1.4"),
+    ],
+)
+def test_poetry_constraints(poetry: str, pep440: str) -> None:
+    assert poetry_to_pep440(poetry) == pep440
+
+
+def test_poetry_alternatives_have_no_pep440_form() -> None:
+    with pytest.raises(ConstraintError):
+        poetry_to_pep440("^1.0 || ^2.0")
+
+
+@pytest.mark.parametrize(
+    ("conda", "pep440"),
+    [
+        ("=1.26", "==1.26.*"),
+        ("==1.26.4", "==1.26.4"),
+        ("=1.26.4=py311h_0", "==1.26.4.*"),
+        (">=1.2,<2", ">=1.2,<2"),
+        ("", ""),
+    ],
+)
+def test_conda_specs(conda: str, pep440: str) -> None:
+    assert conda_spec_to_pep440(conda) == pep440
+
+
+def test_several_sources_are_reported_and_a_flag_chooses(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "main.py": "",
+            "requirements.txt": "numpy\n",
+            "environment.yml": "dependencies:\n  - python=3.11\n  - pandas\n",
+        },
+    )
+    data = detect_json(tmp_path)
+    assert [(s["kind"], s["used"]) for s in data["dependency_sources"]] == [
+        ("requirements", True),
+        ("conda", False),
+    ]
+    assert any("several dependency sources" in w and "--deps-from" in w for w in data["warnings"])
+    chosen = detect_json(tmp_path, "--deps-from", "conda")
+    first = chosen["dependency_sources"][0]
+    assert (first["kind"], first["used"]) == ("conda", True)
+    assert names(chosen) == ["pandas"]
+    missing = run_cli("detect", tmp_path, "--deps-from", "poetry")
+    assert missing.returncode == ExitCode.USAGE
+    assert "sources found: conda, requirements" in missing.stderr
+
+
+def test_a_lockfile_wins_over_requirements(tmp_path: Path, sample) -> None:
+    root = sample("uv-scoring")
+    (root / "requirements.txt").write_text("numpy\n")
+    data = detect_json(root)
+    assert data["dependency_sources"][0]["kind"] == "uv"
+    assert data["dependency_sources"][1] == {
+        "kind": "requirements",
+        "path": "requirements.txt",
+        "used": False,
+        "lock": "",
+    }
+
+
+def test_credentials_in_an_index_url_are_a_warning_never_echoed(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "main.py": "",
+            "requirements.txt": (
+                "--extra-index-url https://deploy:s3cr3t-t0ken@pkgs.example.com/simple\n"
+                "--extra-index-url https://${PRIVATE_INDEX_TOKEN}@pkgs.example.com/simple\n"
+                "acme-models==1.2\n"
+            ),
+        },
+    )
+    data = detect_json(tmp_path)
+    assert data["build_secrets"] == ["PRIVATE_INDEX_TOKEN"]
+    [warning] = [w for w in data["warnings"] if "user and password" in w]
+    assert "requirements.txt:1" in warning
+    assert "s3cr3t" not in json.dumps(data["warnings"])
+    files = render(make_plan(inspect_project(tmp_path), Settings()))
+    assert "--mount=type=secret,id=PRIVATE_INDEX_TOKEN" in files["Dockerfile"]
+    assert 'PRIVATE_INDEX_TOKEN="$(cat /run/secrets/PRIVATE_INDEX_TOKEN)"' in files["Dockerfile"]
+    assert '--secret "id=PRIVATE_INDEX_TOKEN,env=PRIVATE_INDEX_TOKEN"' in files["docker/build.sh"]
+    refused = run_cli("init", tmp_path, "--no-buildkit")
+    assert refused.returncode == ExitCode.USAGE and "BuildKit secret" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("files", "where"),
+    [
+        ({"environment.yml": "dependencies:\n  - numpy\n  - [broken\n"}, "environment.yml:4"),
+        ({"Pipfile": "[packages]\nnumpy = \n"}, "Pipfile:2"),
+        ({"Pipfile": "[packages]\n", "Pipfile.lock": '{"default": {,}}'}, "Pipfile.lock:1"),
+        ({"pyproject.toml": "[tool.poetry\n"}, "pyproject.toml:1"),
+    ],
+)
+def test_malformed_files_name_file_and_line(
+    tmp_path: Path, files: dict[str, str], where: str
+) -> None:
+    write_tree(tmp_path, {"main.py": "", **files})
+    for command in ("detect", "init"):
+        result = run_cli(command, tmp_path)
+        assert result.returncode == ExitCode.INVALID_PROJECT_FILE, result.stderr
+        assert result.stderr.startswith(f"error: {where}: not valid")
+        assert "Traceback" not in result.stderr
+    assert not (tmp_path / "Dockerfile").exists(), "nothing is written when detection fails"
+
+
+def test_unknown_requirements_option_is_a_warning(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"main.py": "", "requirements.txt": "--frobnicate\nnumpy\n"})
+    data = detect_json(tmp_path)
+    assert names(data) == ["numpy"]
+    assert any("requirements.txt:1: unknown option --frobnicate" in w for w in data["warnings"])
+
+
+def test_unknown_extra_is_a_usage_error(sample) -> None:
+    result = run_cli("init", sample("setuptools-extras"), "--extra", "gpu")
+    assert result.returncode == ExitCode.USAGE
+    assert "no extra or group named 'gpu'" in result.stderr and "fast" in result.stderr
