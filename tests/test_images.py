@@ -333,3 +333,17 @@ def test_conda_environment_that_pip_can_install(
     code, output = run(engine, tag, ["python", "main.py"])
     assert code == 0, output
     assert "forecast" in output
+
+
+def test_pdm_lock_exported_by_pdm(
+    engine: Any, buildkit_cli: str, sample: Callable[[str], Path], tag: str
+) -> None:
+    root = sample("pdm-features")
+    (root / "events.csv").write_text("customer_id,event\nC1,login\nC1,ticket\nC2,login\n")
+    init(root, "--python", "3.11")
+    build_with_cli(root, tag)
+    code, output = run(engine, tag, ["build-features", "events.csv", "/tmp/features.parquet"])
+    assert (code, output.strip()) == (0, "2 customers"), output
+    probe = "import importlib.metadata as m; print(m.version('pandas'))"
+    code, output = run(engine, tag, ["python", "-c", probe])
+    assert f'name = "pandas"\nversion = "{output.strip()}"' in (root / "pdm.lock").read_text()
