@@ -118,6 +118,11 @@ def _describe(profile: ProjectProfile) -> str:
         lines.append("  Entry point   none found (pass --entry)")
     if profile.ports:
         lines.append(f"  Ports         {', '.join(map(str, profile.ports))}")
+    for package in profile.system_packages:
+        why = ", ".join(str(e) for e in package.evidence[:2])
+        lines.append(f"  System ({package.stage:<5}) {package.name}  ({why})")
+    if profile.undeclared_imports:
+        lines.append(f"  Undeclared    {', '.join(profile.undeclared_imports)}")
     if profile.notebooks:
         lines.append(
             f"  Notebooks     {len(profile.notebooks)}: {', '.join(profile.notebooks[:5])}"

@@ -609,7 +609,7 @@ def plan_install(
     used = next((s for s in profile.dependency_sources if s.used), None)
     kind = used.kind if used else ""
     plan: InstallPlan
-    if kind == "requirements":
+    if kind in ("requirements", "inferred"):
         plan = _requirements(ctx, profile.dependency_entry_files, used.path if used else "")
     elif kind == "uv":
         plan = _uv_lock(ctx)
@@ -629,4 +629,21 @@ def plan_install(
         plan = _inline(ctx, [], "nothing (no dependencies declared)")
     if profile.needs_git:
         plan = dataclasses.replace(plan, apt_build=("git",))
-    return plan
+    return _with_entry_requirements(ctx, plan)
+
+
+def _with_entry_requirements(ctx: _Ctx, plan: InstallPlan) -> InstallPlan:
+    """Add what the entry point's command needs (uvicorn, jupyterlab) when nothing declares it."""
+    entry = ctx.profile.entrypoint
+    declared = {d.name for d in ctx.profile.dependencies}
+    declared |= {d.name for o in ctx.profile.optional_dependencies for d in o.dependencies}
+    missing = [r for r in (entry.requires if entry else ()) if r not in declared]
+    if not missing or plan.installer == "micromamba":
+        return plan
+    step = Step(
+        comment=(f"The entry point runs {', '.join(missing)}, which no dependency file declares.",),
+        commands=(ctx.install(*_quote(missing)),),
+        cache=ctx.cache,
+        hadolint_ignore=ctx.hadolint([ctx.install(*_quote(missing))]),
+    )
+    return dataclasses.replace(plan, before_code=(*plan.before_code, step))

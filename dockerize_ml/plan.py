@@ -63,6 +63,12 @@ class BuildPlan:
     install: InstallPlan
     #: The commands of the one-time setup layer (system packages, user, installer, venv).
     setup_commands: tuple[str, ...]
+    #: Debian packages installed in that layer, each with why.
+    apt_packages: tuple[tuple[str, str], ...]
+    #: Environment the entry point needs (GRADIO_SERVER_NAME=0.0.0.0, ...).
+    env: tuple[tuple[str, str], ...]
+    #: The requirements file `init` writes when nothing declares the dependencies.
+    inferred_requirements: tuple[tuple[str, str], ...]
     command: tuple[str, ...]
     command_origin: str
     ports: tuple[int, ...]
@@ -92,13 +98,13 @@ def _python(profile: ProjectProfile, settings: Settings) -> str:
     return settings.python
 
 
-def _setup_commands(install: InstallPlan) -> tuple[str, ...]:
+def _setup_commands(install: InstallPlan, apt: tuple[str, ...]) -> tuple[str, ...]:
     """The layer built once: system packages, the app user and its folders, uv, the venv."""
     commands: list[str] = []
-    if install.apt_build:
+    if apt:
         commands += [
             "apt-get update",
-            "apt-get install -y --no-install-recommends " + " ".join(install.apt_build),
+            "apt-get install -y --no-install-recommends " + " ".join(apt),
             "rm -rf /var/lib/apt/lists/*",
         ]
     commands += [
@@ -165,6 +171,14 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
     for rule in profile.context_rules:
         sections.setdefault(rule.section, []).append(rule.pattern)
 
+    apt: dict[str, str] = dict.fromkeys(install.apt_build, "needed to install from VCS URLs")
+    for package in profile.system_packages:
+        if package.stage == "run":
+            why = package.evidence[0].detail if package.evidence else ""
+            apt.setdefault(package.name, why)
+    env = profile.entrypoint.env if profile.entrypoint and not settings.entry else ()
+    inferred = tuple((d.name, d.detail) for d in profile.dependencies if d.source == "inferred")
+
     return BuildPlan(
         tool_version=__version__,
         project_name=profile.name,
@@ -173,7 +187,10 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         python_version=python,
         buildkit=settings.buildkit,
         install=install,
-        setup_commands=_setup_commands(install),
+        setup_commands=_setup_commands(install, tuple(sorted(apt))),
+        apt_packages=tuple(sorted(apt.items())),
+        env=env,
+        inferred_requirements=inferred,
         command=tuple(command),
         command_origin=command_origin,
         ports=tuple(dict.fromkeys((*settings.ports, *profile.ports))),

@@ -96,6 +96,16 @@ class Dependency:
     extras: tuple[str, ...] = ()
     url: str = ""
     line: int = 0
+    detail: str = ""  # for an inferred dependency, where the code imports it
+
+
+@dataclass(frozen=True)
+class ImportedDistribution:
+    """A distribution (or, when unknown, a module) the code imports, and where."""
+
+    name: str
+    evidence: Evidence
+    undeclared: bool
 
 
 @dataclass(frozen=True)
@@ -108,19 +118,26 @@ class GpuUse:
 
 @dataclass(frozen=True)
 class EntryPoint:
-    """How the container starts: ``kind`` (script, console-script, flag, ...) and argv."""
+    """How the container starts: ``kind`` (script, console-script, fastapi, ...) and argv."""
 
     kind: str
     command: tuple[str, ...]
     evidence: tuple[Evidence, ...] = ()
+    port: int = 0  # the port a server listens on, 0 for none
+    health: str = ""  # an HTTP path that answers when the server is up
+    #: Distributions the command itself needs (uvicorn for a FastAPI app).
+    requires: tuple[str, ...] = ()
+    #: Environment the command needs in the image (GRADIO_SERVER_NAME=0.0.0.0).
+    env: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
 class SystemPackage:
-    """A Debian package the image needs at run time, with why."""
+    """A Debian package the image needs, with why; ``stage`` is ``run`` or ``build``."""
 
     name: str
     evidence: tuple[Evidence, ...] = ()
+    stage: str = "run"
 
 
 @dataclass(frozen=True)
@@ -167,11 +184,16 @@ class ProjectProfile:
     needs_git: bool = False
     conda: CondaEnv | None = None
     undeclared_imports: tuple[str, ...] = ()
+    #: Every third-party distribution the code imports, with where (first import).
+    import_evidence: tuple[ImportedDistribution, ...] = ()
+    #: Imported modules that are neither known distributions, local, nor declared.
+    unknown_imports: tuple[ImportedDistribution, ...] = ()
     frameworks: tuple[str, ...] = ()
     gpu: GpuUse = field(default_factory=GpuUse)
     entrypoint: EntryPoint | None = None
     entrypoint_alternatives: tuple[EntryPoint, ...] = ()
     ports: tuple[int, ...] = ()
+    port_evidence: tuple[Evidence, ...] = ()
     system_packages: tuple[SystemPackage, ...] = ()
     notebooks: tuple[str, ...] = ()
     package: Package | None = None

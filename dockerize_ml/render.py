@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jinja2
 
+from dockerize_ml.detect import INFERRED_FILE
 from dockerize_ml.install import DEPS_DIR
 from dockerize_ml.plan import BuildPlan
 
@@ -57,7 +58,10 @@ def environment() -> jinja2.Environment:
 def render(plan: BuildPlan) -> dict[str, str]:
     """Render every generated file of the plan."""
     env = environment()
+    outputs = dict(OUTPUTS)
+    if plan.inferred_requirements:
+        outputs[INFERRED_FILE] = "requirements.inferred.txt.j2"
     return {
         path: env.get_template(name).render(plan=plan, marker=MARKER, deps_dir=DEPS_DIR)
-        for path, name in OUTPUTS.items()
+        for path, name in outputs.items()
     }

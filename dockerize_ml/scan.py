@@ -55,6 +55,28 @@ class Scan:
         entry = self.skipped.get(rel)
         return rel in self.dirs or (entry is not None and entry.is_dir)
 
+    def is_file(self, rel: str) -> bool:
+        """Whether ``rel`` is a file of the project: walked, recorded as skipped, or (inside a
+        folder that was not walked) present on disk."""
+        if rel in self.files:
+            return True
+        entry = self.skipped.get(rel)
+        if entry is not None:
+            return not entry.is_dir
+        parts = rel.split("/")
+        inside_skipped = any("/".join(parts[:i]) in self.skipped for i in range(1, len(parts)))
+        return inside_skipped and (self.root / rel).is_file()
+
+    def size_of(self, rel: str) -> int:
+        """The size of a project file in bytes (0 when unknown)."""
+        entry = self.files.get(rel) or self.skipped.get(rel)
+        if entry is not None:
+            return entry.size
+        try:
+            return (self.root / rel).stat().st_size
+        except OSError:
+            return 0
+
     def top_level(self) -> Iterator[Entry]:
         """Every entry directly under the root, walked or skipped, sorted by name."""
         seen: dict[str, Entry] = {}
@@ -78,23 +100,24 @@ class Scan:
         """Walked files whose name ends with ``suffix``, sorted."""
         return sorted(rel for rel in self.files if rel.endswith(suffix))
 
-    def read_text(self, rel: str) -> str | None:
+    def read_text(self, rel: str, limit: int | None = None) -> str | None:
         """The file's text, or None when it is missing, too large, binary or not UTF-8.
 
-        Each file is read at most once; a file that cannot be read adds a warning once.
+        ``limit`` raises the size cap for this file (notebooks carry large outputs). Each file
+        is read at most once; a file that cannot be read adds a warning once.
         """
         if rel in self._text:
             return self._text[rel]
-        text = self._read(rel)
+        text = self._read(rel, MAX_READ_BYTES if limit is None else limit)
         self._text[rel] = text
         return text
 
-    def _read(self, rel: str) -> str | None:
+    def _read(self, rel: str, limit: int) -> str | None:
         entry = self.files.get(rel)
         if entry is None:
             return None
-        if entry.size > MAX_READ_BYTES:
-            self.warnings.append(f"{rel}: not read, larger than {MAX_READ_BYTES // 1024} KiB")
+        if entry.size > limit:
+            self.warnings.append(f"{rel}: not read, larger than {limit // 1024} KiB")
             return None
         try:
             data = (self.root / rel).read_bytes()

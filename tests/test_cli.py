@@ -59,6 +59,7 @@ def test_detect_json_is_the_profile_contract(sample) -> None:
         "extras": [],
         "url": "",
         "line": 5,
+        "detail": "",
     }
     assert data["frameworks"] == ["scikit-learn"]
     assert data["gpu"] == {"uses_cuda": False, "evidence": []}

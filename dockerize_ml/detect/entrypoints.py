@@ -20,8 +20,8 @@ def main_guard_line(text: str) -> int:
     return text.count("\n", 0, match.start()) + 1 if match else 0
 
 
-def detect_entrypoints(scan: Scan, pyproject: dict[str, Any] | None) -> list[EntryPoint]:
-    """Every plausible entry point, best first (the first one is used)."""
+def packaged_entrypoints(scan: Scan, pyproject: dict[str, Any] | None) -> list[EntryPoint]:
+    """Console scripts (pyproject, Poetry, setup.py/cfg) and ``__main__`` packages."""
     found: list[EntryPoint] = []
 
     doc = pyproject or {}
@@ -64,6 +64,12 @@ def detect_entrypoints(scan: Scan, pyproject: dict[str, Any] | None) -> list[Ent
                 )
             )
 
+    return found
+
+
+def script_entrypoints(scan: Scan) -> list[EntryPoint]:
+    """Conventional scripts (main.py, train.py, ...) with a ``__main__`` guard, best first."""
+    found: list[EntryPoint] = []
     for name in knowledge.load("layout")["entrypoints"]["scripts"]:
         if name not in scan.files:
             continue

@@ -51,6 +51,8 @@ class DependencyFacts:
     sources: list[DependencySource] = field(default_factory=list)
     package: Package | None = None
     python_hints: list[PythonHint] = field(default_factory=list)
+    #: Every distribution any source names (dependencies, extras, groups): "declared".
+    all_declared: set[str] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -95,6 +97,9 @@ def detect_dependencies(
     facts = DependencyFacts(chosen=None, package=_package(scan, pyproject))
     for cand in found:
         facts.python_hints += cand.python
+        facts.all_declared |= {d.name for d in cand.dependencies}
+        for deps in (*cand.extras.values(), *cand.groups.values()):
+            facts.all_declared |= {d.name for d in deps}
     # A source with nothing in it (a pyproject.toml that only states requires-python, a
     # setup.py with an empty install_requires) is found but installs nothing.
     real = [
@@ -132,9 +137,4 @@ def detect_dependencies(
                 f"several lockfiles ({', '.join(c.lock for c in locks)}): keep the one your "
                 "project uses and delete the others"
             )
-    if chosen is None and facts.package is None:
-        facts.warnings.append(
-            "no dependencies declared (no requirements.txt, pyproject.toml, Pipfile, setup.py "
-            "or environment.yml); the image gets only the standard library"
-        )
     return facts

@@ -1,0 +1,319 @@
+"""One parse of the project's code: Python files and the code cells of notebooks.
+
+Every code-reading detector (imports, servers, ports, programs run, runtime files, GPU use)
+reads this index instead of parsing again. A file that does not parse is a warning with its
+path; the rest of the project is still read.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import shlex
+from dataclasses import dataclass, field
+
+from dockerize_ml.scan import Scan
+
+#: Notebooks can carry megabytes of outputs; they are read up to this size, outputs dropped.
+MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
+
+_IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
+
+
+@dataclass(frozen=True)
+class Import:
+    """``import a.b`` or ``from a.b import c``: the module, where, and whether optional."""
+
+    module: str
+    path: str
+    line: int
+    optional: bool = False
+    level: int = 0  # > 0 for relative imports
+    cell: int = 0  # notebook cell (1-based), 0 for .py files
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call whose callee is a plain or dotted name, with its literal arguments."""
+
+    func: str  # as written: "subprocess.run", "FastAPI", "app.run"
+    args: tuple[object, ...]  # literal values (str, int, list of str) or None
+    kwargs: tuple[tuple[str, object], ...]
+    path: str
+    line: int
+    assigned_to: str = ""  # `app = FastAPI()` at module level -> "app"
+    cell: int = 0
+
+    def kwarg(self, name: str) -> object:
+        """A keyword argument's literal value, or None."""
+        return dict(self.kwargs).get(name)
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A string literal, or a path joined from literals (``os.path.join``, ``Path / "x"``)."""
+
+    value: str
+    path: str
+    line: int
+    cell: int = 0
+
+
+@dataclass
+class SourceFile:
+    """What one .py file or notebook holds."""
+
+    path: str
+    text: str
+    imports: list[Import] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+    literals: list[Literal] = field(default_factory=list)
+    #: Distributions a notebook installs itself (`!pip install x`, `%pip install x`).
+    pip_installs: list[tuple[str, int, int]] = field(default_factory=list)
+    notebook: bool = False
+
+
+@dataclass
+class CodeIndex:
+    """Every parsed source file, by path."""
+
+    files: dict[str, SourceFile] = field(default_factory=dict)
+
+    def imports(self) -> list[Import]:
+        return [i for f in self.files.values() for i in f.imports]
+
+    def calls(self) -> list[Call]:
+        return [c for f in self.files.values() for c in f.calls]
+
+    def literals(self) -> list[Literal]:
+        return [lit for f in self.files.values() for lit in f.literals]
+
+
+def _literal(node: ast.AST) -> object:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (str, int, float, bool)):
+        return node.value
+    if isinstance(node, (ast.List, ast.Tuple)):
+        items = [_literal(e) for e in node.elts]
+        return items if all(isinstance(i, str) for i in items) else None
+    return None
+
+
+def _dotted(node: ast.AST) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _dotted(node.value)
+        return f"{base}.{node.attr}" if base else ""
+    return ""
+
+
+def _joined(node: ast.AST) -> str | None:
+    """A path built only from literals: ``Path("a") / "b"``, ``os.path.join("a", "b")``."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+        left, right = _joined(node.left), _joined(node.right)
+        return f"{left}/{right}" if left is not None and right is not None else None
+    if isinstance(node, ast.Call):
+        func = _dotted(node.func)
+        if func in ("Path", "pathlib.Path", "os.path.join", "PurePath") and node.args:
+            parts = [_joined(a) for a in node.args]
+            if all(p is not None for p in parts):
+                return "/".join(p for p in parts if p is not None)
+    return None
+
+
+class _Visitor(ast.NodeVisitor):
+    def __init__(self, source: SourceFile, cell: int) -> None:
+        self.source = source
+        self.cell = cell
+        self.optional = 0  # depth of try/except ImportError and `if TYPE_CHECKING`
+        self.depth = 0  # function/class nesting
+
+    def _import(self, module: str, node: ast.stmt, level: int = 0) -> None:
+        self.source.imports.append(
+            Import(module, self.source.path, node.lineno, self.optional > 0, level, self.cell)
+        )
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self._import(alias.name, node)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.level:
+            self._import(node.module or "", node, node.level)
+        elif node.module:
+            self._import(node.module, node)
+
+    def visit_Try(self, node: ast.Try) -> None:
+        guarded = any(
+            h.type is None
+            or _dotted(h.type) in _IMPORT_ERRORS
+            or (
+                isinstance(h.type, ast.Tuple)
+                and any(_dotted(e) in _IMPORT_ERRORS for e in h.type.elts)
+            )
+            for h in node.handlers
+        )
+        self.optional += guarded
+        for stmt in node.body:
+            self.visit(stmt)
+        self.optional -= guarded
+        for part in (*node.handlers, *node.orelse, *node.finalbody):
+            self.visit(part)
+
+    visit_TryStar = visit_Try  # type: ignore[assignment]
+
+    def visit_If(self, node: ast.If) -> None:
+        checking = _dotted(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+        self.optional += checking
+        for stmt in node.body:
+            self.visit(stmt)
+        self.optional -= checking
+        for stmt in node.orelse:
+            self.visit(stmt)
+        self.visit(node.test)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self.depth += 1
+        self.generic_visit(node)
+        self.depth -= 1
+
+    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+    visit_ClassDef = visit_FunctionDef  # type: ignore[assignment]
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        target = node.targets[0] if len(node.targets) == 1 else None
+        if isinstance(node.value, ast.Call) and isinstance(target, ast.Name) and self.depth == 0:
+            self._call(node.value, target.id)
+            for part in (*node.value.args, *(k.value for k in node.value.keywords)):
+                self.visit(part)
+            self.visit(node.value.func)
+            return
+        self.generic_visit(node)
+
+    def _call(self, node: ast.Call, assigned_to: str = "") -> None:
+        func = _dotted(node.func)
+        if not func:
+            return
+        self.source.calls.append(
+            Call(
+                func,
+                tuple(_literal(a) for a in node.args),
+                tuple((k.arg, _literal(k.value)) for k in node.keywords if k.arg),
+                self.source.path,
+                node.lineno,
+                assigned_to,
+                self.cell,
+            )
+        )
+
+    def visit_Call(self, node: ast.Call) -> None:
+        self._call(node)
+        joined = _joined(node)
+        if joined is not None and "/" in joined:
+            self.source.literals.append(Literal(joined, self.source.path, node.lineno, self.cell))
+        self.generic_visit(node)
+
+    def visit_BinOp(self, node: ast.BinOp) -> None:
+        joined = _joined(node)
+        if joined is not None:
+            self.source.literals.append(Literal(joined, self.source.path, node.lineno, self.cell))
+        self.generic_visit(node)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        value = node.value
+        if isinstance(value, str) and 0 < len(value) < 300 and "\n" not in value:
+            self.source.literals.append(Literal(value, self.source.path, node.lineno, self.cell))
+
+
+def _parse(source: SourceFile, text: str, cell: int, warnings: list[str]) -> None:
+    try:
+        tree = ast.parse(text, filename=source.path)
+    except (SyntaxError, ValueError) as exc:
+        line = getattr(exc, "lineno", 0) or 0
+        where = f"{source.path}:{line}" + (f" (cell {cell})" if cell else "")
+        warnings.append(f"{where}: syntax error, not analysed")
+        return
+    _Visitor(source, cell).visit(tree)
+
+
+def _cell_code(lines: list[str], source: SourceFile, cell: int) -> str:
+    """A code cell as Python: IPython magics and shell lines blanked, `!pip install` noted."""
+    if lines and lines[0].lstrip().startswith("%%"):
+        return ""  # a cell magic (%%bash, %%writefile): not Python
+    kept: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        if stripped.startswith(("!", "%")):
+            words = stripped.lstrip("!%").split()
+            if words[:2] in (["pip", "install"], ["pip3", "install"]) or words[:4] == [
+                "python",
+                "-m",
+                "pip",
+                "install",
+            ]:
+                start = 4 if words[0] == "python" else 2
+                try:
+                    args = shlex.split(" ".join(words[start:]))
+                except ValueError:
+                    args = words[start:]
+                skip = False
+                for arg in args:
+                    if skip:
+                        skip = False
+                        continue
+                    if arg in ("-r", "-c", "-e", "--index-url", "-i", "--extra-index-url"):
+                        skip = True
+                        continue
+                    if not arg.startswith("-"):
+                        source.pip_installs.append((arg, number, cell))
+            indent = line[: len(line) - len(line.lstrip())]
+            kept.append(f"{indent}pass")
+        else:
+            kept.append(line.rstrip("\n"))
+    return "\n".join(kept)
+
+
+def _notebook(scan: Scan, rel: str, warnings: list[str]) -> SourceFile | None:
+    text = scan.read_text(rel, limit=MAX_NOTEBOOK_BYTES)
+    if text is None:
+        return None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        warnings.append(f"{rel}:{exc.lineno}: not a valid notebook (JSON: {exc.msg}); skipped")
+        return None
+    cells = data.get("cells") if isinstance(data, dict) else None
+    if not isinstance(cells, list):
+        warnings.append(f"{rel}: not a notebook (no cells); skipped")
+        return None
+    source = SourceFile(rel, "", notebook=True)
+    code_parts: list[str] = []
+    for number, cell in enumerate(cells, start=1):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        raw = cell.get("source", [])
+        lines = raw.splitlines(keepends=True) if isinstance(raw, str) else [str(s) for s in raw]
+        code = _cell_code("".join(lines).splitlines(), source, number)
+        code_parts.append(code)
+        _parse(source, code, number, warnings)
+    source.text = "\n".join(code_parts)
+    return source
+
+
+def build_index(scan: Scan) -> CodeIndex:
+    """Parse every walked .py file and notebook once."""
+    index = CodeIndex()
+    for rel in scan.glob(".py"):
+        text = scan.read_text(rel)
+        if text is None:
+            continue
+        source = SourceFile(rel, text)
+        _parse(source, text, 0, scan.warnings)
+        index.files[rel] = source
+    for rel in scan.glob(".ipynb"):
+        notebook = _notebook(scan, rel, scan.warnings)
+        if notebook is not None:
+            index.files[rel] = notebook
+    return index

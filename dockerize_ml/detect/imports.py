@@ -1,0 +1,134 @@
+"""Imports from code and notebooks -> distributions: what is used but declared nowhere.
+
+Relative imports and the project's own modules are local; the standard library is
+recognised for the target Python version; imports under ``try/except ImportError`` or
+``if TYPE_CHECKING`` are optional. An import name that is neither known (the
+``imports`` knowledge table) nor declared is reported as unknown, never guessed.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+import sys
+from dataclasses import dataclass, field
+
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from dockerize_ml import knowledge
+from dockerize_ml.detect.code import CodeIndex, Import
+from dockerize_ml.profile import Evidence
+from dockerize_ml.scan import Scan
+
+
+@dataclass
+class ImportFacts:
+    """Distributions the code imports, and how they relate to what is declared."""
+
+    #: distribution (as the table spells it) -> where it is first imported (non-optional)
+    used: dict[str, Evidence] = field(default_factory=dict)
+    optional: dict[str, Evidence] = field(default_factory=dict)
+    undeclared: dict[str, Evidence] = field(default_factory=dict)
+    unknown: dict[str, Evidence] = field(default_factory=dict)
+    #: `!pip install x` lines of notebooks: declarations in their own right.
+    notebook_installs: dict[str, Evidence] = field(default_factory=dict)
+
+
+def _evidence(imp: Import) -> Evidence:
+    detail = f"import {imp.module}" + (f" (cell {imp.cell})" if imp.cell else "")
+    return Evidence(imp.path, imp.line, detail)
+
+
+def stdlib_names(python: str) -> set[str]:
+    """Top-level standard-library module names for Python ``X.Y``."""
+    table = knowledge.load("python")
+    names = set(getattr(sys, "stdlib_module_names", ()))
+    target = Version(python)
+    for name, since in table["stdlib_added"].items():
+        (names.add if target >= Version(since) else names.discard)(name)
+    for name, gone in table["stdlib_removed"].items():
+        (names.discard if target >= Version(gone) else names.add)(name)
+    return names | {"__future__"}
+
+
+def local_modules(scan: Scan) -> set[str]:
+    """Top-level names of the project's own modules and packages (flat and src/ layouts)."""
+    names: set[str] = set()
+    for rel in scan.files:
+        if not rel.endswith(".py"):
+            continue
+        parts = rel.split("/")
+        if parts[0] == "src" and len(parts) > 1:
+            parts = parts[1:]
+        names.add(parts[0].removesuffix(".py"))
+    return names
+
+
+def _siblings(scan: Scan, path: str) -> set[str]:
+    """Modules next to a file: scripts in a subfolder import their neighbours."""
+    folder = posixpath.dirname(path)
+    prefix = f"{folder}/" if folder else ""
+    found: set[str] = set()
+    for rel in scan.files:
+        if rel.startswith(prefix) and rel.endswith(".py"):
+            rest = rel[len(prefix) :].split("/")
+            found.add(rest[0].removesuffix(".py"))
+    return found
+
+
+def resolve(module: str, table: dict[str, str | list[str]]) -> str | list[str] | None:
+    """The distribution for a dotted import name: the longest known prefix wins."""
+    parts = module.split(".")
+    for size in range(len(parts), 0, -1):
+        hit = table.get(".".join(parts[:size]))
+        if hit is not None:
+            return hit
+    return None
+
+
+def detect_imports(scan: Scan, index: CodeIndex, declared: set[str], python: str) -> ImportFacts:
+    """Map every import to a distribution and compare with the declared names."""
+    table: dict[str, str | list[str]] = knowledge.load("imports")["imports"]
+    stdlib = stdlib_names(python)
+    local = local_modules(scan)
+    facts = ImportFacts()
+    declared_canon = {canonicalize_name(d) for d in declared}
+    for source in index.files.values():
+        for name, line, cell in source.pip_installs:
+            detail = f"!pip install {name}" + (f" (cell {cell})" if cell else "")
+            requirement = name.split(";")[0].split("[")[0]
+            for op in "=<>!~":
+                requirement = requirement.split(op)[0]
+            facts.notebook_installs.setdefault(requirement, Evidence(source.path, line, detail))
+    declared_canon |= {canonicalize_name(n) for n in facts.notebook_installs}
+    sibling_cache: dict[str, set[str]] = {}
+    dev_files = knowledge.load("layout")["code"]["dev_files"]
+    for imp in index.imports():
+        if any(fnmatch.fnmatchcase(imp.path, pattern) for pattern in dev_files):
+            continue  # tests, docs and setup.py import what the build or CI needs
+        top = imp.module.split(".")[0]
+        if imp.level or not top or top in stdlib or top in local:
+            continue
+        if imp.path not in sibling_cache:
+            sibling_cache[imp.path] = _siblings(scan, imp.path)
+        if top in sibling_cache[imp.path]:
+            continue
+        hit = resolve(imp.module, table)
+        candidates = [hit] if isinstance(hit, str) else list(hit or [])
+        evidence = _evidence(imp)
+        if not candidates:
+            if canonicalize_name(top) in declared_canon:
+                continue  # declared under the import's own name
+            facts.unknown.setdefault(top, evidence)
+            continue
+        dist = candidates[0]
+        (facts.optional if imp.optional else facts.used).setdefault(dist, evidence)
+        if imp.optional:
+            continue
+        if not any(canonicalize_name(c) in declared_canon for c in candidates):
+            facts.undeclared.setdefault(dist, evidence)
+    for dist in list(facts.optional):
+        if dist in facts.used:
+            del facts.optional[dist]
+    return facts

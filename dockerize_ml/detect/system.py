@@ -1,0 +1,111 @@
+"""Debian packages the image needs: from distributions, ``apt.txt`` and programs the code runs."""
+
+from __future__ import annotations
+
+import shlex
+
+from packaging.utils import canonicalize_name
+
+from dockerize_ml import knowledge
+from dockerize_ml.detect.code import CodeIndex
+from dockerize_ml.profile import Evidence, SystemPackage
+from dockerize_ml.scan import Scan
+
+_RUNNERS = {
+    "subprocess.run",
+    "subprocess.call",
+    "subprocess.check_call",
+    "subprocess.check_output",
+    "subprocess.Popen",
+    "os.system",
+    "os.popen",
+    "shutil.which",
+    "run",
+    "check_output",
+    "check_call",
+    "Popen",
+}
+
+
+class _Packages:
+    def __init__(self) -> None:
+        self.found: dict[tuple[str, str], list[Evidence]] = {}
+
+    def add(self, name: str, stage: str, evidence: Evidence) -> None:
+        items = self.found.setdefault((name, stage), [])
+        if len(items) < 3 and evidence not in items:
+            items.append(evidence)
+
+    def result(self) -> list[SystemPackage]:
+        return [
+            SystemPackage(name, tuple(evidence), stage)
+            for (name, stage), evidence in sorted(
+                self.found.items(), key=lambda kv: (kv[0][1] != "run", kv[0][0])
+            )
+        ]
+
+
+def _program(call_args: tuple[object, ...], func: str) -> str | None:
+    if not call_args:
+        return None
+    first = call_args[0]
+    if isinstance(first, list) and first:
+        return str(first[0])
+    if isinstance(first, str):
+        if func == "shutil.which":
+            return first
+        try:
+            words = shlex.split(first)
+        except ValueError:
+            return None
+        return words[0] if words else None
+    return None
+
+
+def detect_system_packages(
+    scan: Scan, index: CodeIndex, distributions: dict[str, Evidence], needs_git: bool
+) -> tuple[list[SystemPackage], list[str]]:
+    """The Debian packages, run-time and build-time apart, and warnings."""
+    table = knowledge.load("system")
+    by_dist = {canonicalize_name(k): v for k, v in table["distributions"].items()}
+    programs: dict[str, str] = table["programs"]
+    packages = _Packages()
+    warnings: list[str] = []
+    for dist, evidence in distributions.items():
+        row = by_dist.get(canonicalize_name(dist))
+        if row is None:
+            continue
+        for name in row.get("run", []):
+            packages.add(
+                name, "run", Evidence(evidence.path, evidence.line, f"{dist} needs {name}")
+            )
+        for name in row.get("build", []):
+            packages.add(
+                name, "build", Evidence(evidence.path, evidence.line, f"{dist} builds with {name}")
+            )
+    apt = scan.read_text("apt.txt") if "apt.txt" in scan.files else None
+    for number, line in enumerate((apt or "").splitlines(), start=1):
+        name = line.split("#", 1)[0].strip()
+        if name:
+            packages.add(name, "run", Evidence("apt.txt", number, name))
+    for call in index.calls():
+        if call.func not in _RUNNERS:
+            continue
+        program = _program(call.args, call.func)
+        if program is None:
+            continue
+        program = program.rsplit("/", 1)[-1]
+        package = programs.get(program)
+        evidence = Evidence(call.path, call.line, f"runs {program}")
+        if package:
+            packages.add(package, "run", evidence)
+    if needs_git:
+        packages.add("git", "build", Evidence("", 0, "VCS requirements"))
+    build_only = sorted({n for (n, stage) in packages.found if stage == "build"} - {"git"})
+    if build_only:
+        warnings.append(
+            f"some dependencies compile from source when no wheel fits ({', '.join(build_only)} "
+            "at build time); the image does not carry compilers, so such an install fails. "
+            "Prefer the binary wheel (psycopg2-binary, ...)"
+        )
+    return packages.result(), warnings
