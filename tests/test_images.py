@@ -347,3 +347,33 @@ def test_pdm_lock_exported_by_pdm(
     probe = "import importlib.metadata as m; print(m.version('pandas'))"
     code, output = run(engine, tag, ["python", "-c", probe])
     assert f'name = "pandas"\nversion = "{output.strip()}"' in (root / "pdm.lock").read_text()
+
+
+def test_streamlit_app_answers_its_health_check_from_outside(
+    engine: Any, buildkit_cli: str, sample: Callable[[str], Path], tag: str
+) -> None:
+    root = sample("streamlit-csv")
+    init(root, "--python", "3.11")
+    build_with_cli(root, tag)
+    status, body = serve(engine, tag, 8501, "/_stcore/health")
+    assert (status, body) == (200, "ok")
+    # The CSV the app reads at start is in the image; the raw export next to it is not.
+    probe = "import os; print(os.path.exists('data/sales.csv'), os.path.exists('data/raw'))"
+    code, output = run(engine, tag, ["python", "-c", probe])
+    assert (code, output.split()) == (0, ["True", "False"])
+
+
+def test_repository_without_requirements_builds_from_its_imports(
+    engine: Any, buildkit_cli: str, sample: Callable[[str], Path], tag: str
+) -> None:
+    root = sample("no-requirements")
+    init(root, "--python", "3.11")
+    assert (root / "requirements.txt").is_file()
+    build_with_cli(root, tag)
+    code, output = run(engine, tag)
+    assert code == 0, output
+    assert "features (64, 24) from 64 images (opencv" in output
+    code, output = run(
+        engine, tag, ["python", "-c", "import os; print(os.path.exists('checkpoints'))"]
+    )
+    assert output.strip() == "False", "weights stay out of the image"

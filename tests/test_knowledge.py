@@ -67,3 +67,56 @@ def test_tools_pins() -> None:
 def test_unknown_table() -> None:
     with pytest.raises(KeyError):
         knowledge.load("nope")
+
+
+def test_import_rows() -> None:
+    rows = knowledge.load("imports")["imports"]
+    assert len(rows) >= 300, "hundreds of rows for the ML, data and web ecosystem"
+    for module, dist in rows.items():
+        assert re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*", module), module
+        candidates = [dist] if isinstance(dist, str) else dist
+        assert candidates and all(
+            isinstance(c, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", c)
+            for c in candidates
+        ), module
+    for module in ("sklearn", "cv2", "PIL", "yaml", "skimage", "attr", "bs4", "dateutil"):
+        assert module in rows
+    assert any(k.startswith("google.cloud.") for k in rows)
+    assert any(k.startswith("azure.") for k in rows)
+
+
+def test_system_rows() -> None:
+    table = knowledge.load("system")
+    debian = re.compile(r"[a-z0-9][a-z0-9.+-]+")
+    for dist, row in table["distributions"].items():
+        assert dist == canonicalize_name(dist), dist
+        assert set(row) <= {"run", "build"} and row, dist
+        assert all(debian.fullmatch(p) for stage in row.values() for p in stage), dist
+    for program, package in table["programs"].items():
+        assert re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", program), program
+        assert package == "" or debian.fullmatch(package), program
+
+
+def test_conda_rows() -> None:
+    table = knowledge.load("conda")
+    names = [*table["same_name"], *table["renamed"], *table["conda_only"]["names"]]
+    assert all(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", n) for n in names)
+    assert set(table["conda_only"]["cuda_hints"]) <= set(table["conda_only"]["names"])
+    assert "python" in table["ignored"]
+
+
+def test_python_stdlib_deltas() -> None:
+    table = knowledge.load("python")
+    for section in ("stdlib_added", "stdlib_removed"):
+        for module, version in table[section].items():
+            assert re.fullmatch(r"[a-z_][a-z0-9_]*", module) and re.fullmatch(r"\d+\.\d+", version)
+
+
+def test_tools_editable_requires_and_exporters() -> None:
+    tools = knowledge.load("tools")
+    for name in ("poetry", "pdm", "pipenv"):
+        assert re.fullmatch(r"\d+(\.\d+)+", tools[name]["version"])
+    assert ":" in tools["micromamba"]["image"] and not tools["micromamba"]["image"].endswith(
+        ":latest"
+    )
+    assert all(isinstance(v, list) for v in tools["editable_requires"].values())

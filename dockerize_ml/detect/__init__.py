@@ -212,7 +212,7 @@ def detect(project: Scan, deps_from: str | None = None) -> ProjectProfile:
         build_secrets=tuple(chosen.secrets) if chosen else (),
         needs_git=bool(chosen and chosen.vcs),
         conda=chosen.conda if chosen else None,
-        undeclared_imports=tuple(canonicalize_name(d) for d in imports.undeclared),
+        undeclared_imports=tuple(sorted(canonicalize_name(d) for d in imports.undeclared)),
         import_evidence=tuple(
             ImportedDistribution(canonicalize_name(d), e, d in imports.undeclared)
             for d, e in imports.used.items()

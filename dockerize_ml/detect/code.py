@@ -93,8 +93,9 @@ def _literal(node: ast.AST) -> object:
     if isinstance(node, ast.Constant) and isinstance(node.value, (str, int, float, bool)):
         return node.value
     if isinstance(node, (ast.List, ast.Tuple)):
-        items = [_literal(e) for e in node.elts]
-        return items if all(isinstance(i, str) for i in items) else None
+        # Items that are not literals stay as None: ["ffmpeg", "-i", str(src)] still names
+        # the program it runs.
+        return [e.value if isinstance(e, ast.Constant) else None for e in node.elts]
     return None
 
 
@@ -194,6 +195,8 @@ class _Visitor(ast.NodeVisitor):
 
     def _call(self, node: ast.Call, assigned_to: str = "") -> None:
         func = _dotted(node.func)
+        if not func and isinstance(node.func, ast.Attribute):
+            func = f".{node.func.attr}"  # a method of an expression: gr.Interface(...).launch()
         if not func:
             return
         self.source.calls.append(

@@ -33,7 +33,7 @@ def detect_gpu(index: CodeIndex, dependencies: list[Dependency], conda: CondaEnv
     """Whether the project uses CUDA, with the first lines that say so."""
     evidence: list[Evidence] = []
     for source in index.files.values():
-        if "cuda" not in source.text and "GPU" not in source.text and "cupy" not in source.text:
+        if not _CUDA_USE.search(source.text):
             continue
         for number, line in enumerate(source.text.splitlines(), start=1):
             if line.lstrip().startswith("#"):

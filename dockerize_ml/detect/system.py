@@ -50,7 +50,7 @@ def _program(call_args: tuple[object, ...], func: str) -> str | None:
         return None
     first = call_args[0]
     if isinstance(first, list) and first:
-        return str(first[0])
+        return first[0] if isinstance(first[0], str) else None
     if isinstance(first, str):
         if func == "shutil.which":
             return first

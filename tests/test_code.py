@@ -1,0 +1,358 @@
+"""Reading the code: imports, notebooks, servers, ports, programs, runtime files, GPU use."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import run_cli, write_tree
+
+from dockerize_ml import knowledge
+from dockerize_ml.detect import detect
+from dockerize_ml.detect.code import build_index
+from dockerize_ml.detect.imports import resolve, stdlib_names
+from dockerize_ml.scan import scan
+
+
+def profile_of(root: Path, files: dict[str, str | bytes]):
+    write_tree(root, files)
+    return detect(scan(root))
+
+
+def detect_json(root: Path) -> dict[str, Any]:
+    result = run_cli("detect", "--json", root)
+    assert result.returncode == 0, result.stderr
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def test_imports_optional_local_relative_and_type_checking(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "requirements.txt": "pandas\n",
+            "src/mypkg/__init__.py": "",
+            "src/mypkg/core.py": (
+                "from __future__ import annotations\n"
+                "import os, json\n"
+                "from typing import TYPE_CHECKING\n"
+                "import pandas as pd\n"
+                "import sklearn.linear_model\n"
+                "from . import helpers\n"
+                "from mypkg.helpers import x\n"
+                "if TYPE_CHECKING:\n"
+                "    import torch\n"
+                "try:\n"
+                "    import ujson as fastjson\n"
+                "except ImportError:\n"
+                "    fastjson = json\n"
+                "import google.cloud.storage\n"
+            ),
+            "src/mypkg/helpers.py": "x = 1\n",
+            "scripts/run.py": "import sibling\nimport yaml\n",
+            "scripts/sibling.py": "",
+            "tests/test_core.py": "import pytest\n",
+        },
+    )
+    profile = detect(scan(tmp_path))
+    assert profile.undeclared_imports == ("google-cloud-storage", "pyyaml", "scikit-learn")
+    used = {i.name: str(i.evidence) for i in profile.import_evidence}
+    assert used["scikit-learn"] == "src/mypkg/core.py:5 (import sklearn.linear_model)"
+    assert "torch" not in used and "ujson" not in used, "optional imports are not required"
+    assert "pytest" not in used, "test files import what CI needs"
+    assert profile.unknown_imports == ()
+
+
+def test_longest_prefix_and_one_to_many() -> None:
+    table = knowledge.load("imports")["imports"]
+    assert resolve("google.cloud.storage.blob", table) == "google-cloud-storage"
+    assert resolve("sklearn.model_selection", table) == "scikit-learn"
+    assert resolve("cv2", table) == [
+        "opencv-python-headless",
+        "opencv-python",
+        "opencv-contrib-python",
+    ]
+    assert resolve("PIL.Image", table) == "Pillow"
+    assert resolve("nonexistent_pkg", table) is None
+
+
+def test_stdlib_follows_the_target_python() -> None:
+    assert "tomllib" in stdlib_names("3.11") and "tomllib" not in stdlib_names("3.10")
+    assert "distutils" in stdlib_names("3.11") and "distutils" not in stdlib_names("3.12")
+    assert "imghdr" in stdlib_names("3.12") and "imghdr" not in stdlib_names("3.13")
+
+
+def test_unknown_import_is_reported_never_guessed(tmp_path: Path) -> None:
+    profile = profile_of(tmp_path, {"main.py": "import labtools\nimport numpy\n"})
+    assert [i.name for i in profile.unknown_imports] == ["labtools"]
+    assert [d.name for d in profile.dependencies] == ["numpy"]  # inferred, labtools is not
+    assert any("`labtools` is not a known distribution" in w for w in profile.warnings)
+
+
+def test_a_declared_name_covers_an_unlisted_import(tmp_path: Path) -> None:
+    profile = profile_of(
+        tmp_path, {"main.py": "import acme_tools\n", "requirements.txt": "acme-tools\n"}
+    )
+    assert profile.unknown_imports == () and profile.undeclared_imports == ()
+
+
+def test_notebook_magics_pip_installs_and_cells(tmp_path: Path) -> None:
+    notebook = {
+        "cells": [
+            {"cell_type": "markdown", "source": ["import not_code\n"]},
+            {"cell_type": "code", "source": ["%matplotlib inline\n", "import numpy as np\n"]},
+            {
+                "cell_type": "code",
+                "source": "!pip install -q lightgbm==4.3 'xgboost>=2'\nimport lightgbm\n",
+            },
+            {"cell_type": "code", "source": ["%%bash\n", "import this is shell\n"]},
+            {"cell_type": "code", "source": ["def broken(:\n"]},
+            {"cell_type": "code", "source": ["    !ls\n", "x = 1\n"]},
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    write_tree(tmp_path, {"analysis.ipynb": json.dumps(notebook)})
+    project = scan(tmp_path)
+    index = build_index(project)
+    source = index.files["analysis.ipynb"]
+    assert [(i.module, i.cell, i.line) for i in source.imports] == [
+        ("numpy", 2, 2),
+        ("lightgbm", 3, 2),
+    ]
+    assert [p[0] for p in source.pip_installs] == ["lightgbm==4.3", "xgboost>=2"]
+    assert any("analysis.ipynb:1 (cell 5): syntax error" in w for w in project.warnings)
+    profile = detect(project)
+    assert {d.name for d in profile.dependencies} == {"numpy", "lightgbm", "xgboost", "jupyterlab"}
+
+
+def test_invalid_notebook_is_a_warning(tmp_path: Path) -> None:
+    profile = profile_of(tmp_path, {"main.py": "import os\n", "bad.ipynb": "{not json"})
+    assert any(w.startswith("bad.ipynb:1: not a valid notebook") for w in profile.warnings)
+
+
+def test_unreadable_file_is_a_warning(tmp_path: Path, monkeypatch) -> None:
+    write_tree(tmp_path, {"main.py": "import os\n", "secret.py": "x = 1\n"})
+    real = Path.read_bytes
+
+    def deny(self: Path) -> bytes:
+        if self.name == "secret.py":
+            raise PermissionError(13, "Permission denied")
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", deny)
+    profile = detect(scan(tmp_path))
+    assert any("secret.py: cannot be read (Permission denied)" in w for w in profile.warnings)
+
+
+@pytest.mark.parametrize(
+    ("files", "kind", "command", "port"),
+    [
+        (
+            {
+                "service/api.py": "from fastapi import FastAPI\napi = FastAPI()\n@api.get('/healthz')\ndef h(): ...\n"
+            },
+            "fastapi",
+            ("uvicorn", "service.api:api", "--host", "0.0.0.0", "--port", "8000"),
+            8000,
+        ),
+        (
+            {
+                "src/shop/web.py": "from flask import Flask\napp = Flask(__name__)\n",
+                "requirements.txt": "flask\ngunicorn\n",
+            },
+            "flask",
+            ("gunicorn", "--chdir", "src", "--bind", "0.0.0.0:8000", "shop.web:app"),
+            8000,
+        ),
+        (
+            {
+                "app.py": "from flask import Flask\napp = Flask(__name__)\n",
+                "requirements.txt": "flask\n",
+            },
+            "flask",
+            ("flask", "--app", "app:app", "run", "--host", "0.0.0.0", "--port", "5000"),
+            5000,
+        ),
+        (
+            {
+                "demo.py": "import gradio as gr\ngr.Interface(fn=len, inputs='text', outputs='text').launch(server_port=7861)\n"
+            },
+            "gradio",
+            ("python", "demo.py"),
+            7861,
+        ),
+        (
+            {
+                "Procfile": "release: python migrate.py\nweb: gunicorn app:app --bind 0.0.0.0:$PORT\n",
+                "app.py": "",
+            },
+            "procfile",
+            ("gunicorn", "app:app", "--bind", "0.0.0.0:8000"),
+            8000,
+        ),
+        (
+            {
+                "MLproject": "name: m\nentry_points:\n  main:\n    parameters:\n      alpha: {type: float, default: 0.5}\n    command: python train.py --alpha {alpha}\n",
+                "train.py": "",
+            },
+            "mlproject",
+            ("python", "train.py", "--alpha", "0.5"),
+            0,
+        ),
+        (
+            {"manage.py": "", "site/wsgi.py": "", "requirements.txt": "django\ngunicorn\n"},
+            "django",
+            ("gunicorn", "--bind", "0.0.0.0:8000", "site.wsgi"),
+            8000,
+        ),
+    ],
+)
+def test_servers_and_entry_points(
+    tmp_path: Path, files: dict[str, str], kind: str, command: tuple[str, ...], port: int
+) -> None:
+    profile = profile_of(tmp_path, files)
+    assert profile.entrypoint is not None
+    assert (profile.entrypoint.kind, profile.entrypoint.command) == (kind, command)
+    assert profile.ports == ((port,) if port else ())
+
+
+def test_fastapi_health_path_and_uvicorn_added_when_undeclared(tmp_path: Path) -> None:
+    profile = profile_of(
+        tmp_path,
+        {
+            "requirements.txt": "fastapi\n",
+            "api.py": "from fastapi import FastAPI\napp = FastAPI()\n@app.get('/healthz')\ndef h(): ...\n",
+        },
+    )
+    assert profile.entrypoint is not None
+    assert profile.entrypoint.health == "/healthz"
+    assert profile.entrypoint.requires == ("uvicorn",)
+    from dockerize_ml import make_plan, render
+    from dockerize_ml.plan import Settings
+
+    dockerfile = render(make_plan(profile, Settings()))["Dockerfile"]
+    assert "The entry point runs uvicorn, which no dependency file declares." in dockerfile
+
+
+def test_loopback_server_is_a_warning(tmp_path: Path) -> None:
+    profile = profile_of(
+        tmp_path,
+        {
+            "serve.py": "import uvicorn\nif __name__ == '__main__':\n    uvicorn.run('x:app', host='127.0.0.1', port=9000)\n"
+        },
+    )
+    assert 9000 in profile.ports
+    assert any("serve.py:3" in w and "loopback" in w for w in profile.warnings)
+
+
+def test_programs_run_need_their_packages(sample) -> None:
+    data = detect_json(sample("ffmpeg-clips"))
+    packages = {p["name"]: p for p in data["system_packages"]}
+    assert set(packages) == {"ffmpeg", "tesseract-ocr"}
+    assert packages["ffmpeg"]["evidence"][0] == {
+        "path": "make_clips.py",
+        "line": 11,
+        "detail": "runs ffmpeg",
+    }
+    assert packages["ffmpeg"]["stage"] == "run"
+
+
+def test_setup_py_that_declares_nothing_and_imports_cv2(sample) -> None:
+    data = detect_json(sample("cv-setup"))
+    assert data["undeclared_imports"] == ["opencv-python-headless", "pillow"]
+    assert data["dependency_sources"][0] == {
+        "kind": "inferred",
+        "path": "requirements.txt",
+        "used": True,
+        "lock": "",
+    }
+    assert [s["name"] for s in data["system_packages"]] == ["libglib2.0-0"]
+    assert data["entrypoint"]["command"] == ["cvtool"]
+
+
+def test_no_requirements_repository(sample) -> None:
+    root = sample("no-requirements")
+    data = detect_json(root)
+    assert [d["name"] for d in data["dependencies"]] == [
+        "numpy",
+        "opencv-python-headless",
+        "pyyaml",
+    ]
+    assert data["dependencies"][1]["detail"] == "train.py:8 (import cv2)"
+    assert [u["name"] for u in data["unknown_imports"]] == ["labtools"]
+    assert "**/*.pt" in data["context_excludes"]
+    result = run_cli("init", root)
+    assert result.returncode == 0, result.stderr
+    text = (root / "requirements.txt").read_text()
+    assert text.startswith("# Generated by dockerize-ml")
+    assert "opencv-python-headless  # train.py:8 (import cv2)" in text
+    assert "labtools" not in text and "wandb" not in text
+    # From now on the file is the project's own declaration.
+    again = detect_json(root)
+    assert again["dependency_sources"][0]["kind"] == "requirements"
+
+
+def test_notebook_course_with_apt_txt(sample) -> None:
+    data = detect_json(sample("notebook-course"))
+    assert data["entrypoint"]["kind"] == "jupyterlab"
+    assert data["entrypoint"]["command"][:2] == ["jupyter", "lab"]
+    assert "--ip=0.0.0.0" in data["entrypoint"]["command"]
+    assert data["ports"] == [8888]
+    assert {"graphviz", "libgomp1"} <= {p["name"] for p in data["system_packages"]}
+    apt = next(p for p in data["system_packages"] if p["name"] == "graphviz")
+    assert {"path": "apt.txt", "line": 2, "detail": "graphviz"} in apt["evidence"]
+    names = [d["name"] for d in data["dependencies"]]
+    assert {"pandas", "seaborn", "scikit-learn", "statsmodels", "graphviz", "jupyterlab"} <= set(
+        names
+    )
+    assert data["runtime_files"] == ["data/titanic.csv"]
+    assert data["runtime_file_evidence"][0]["detail"] == "names '../data/titanic.csv' (cell 2)"
+
+
+def test_streamlit_app_reading_a_csv(sample) -> None:
+    data = detect_json(sample("streamlit-csv"))
+    assert data["entrypoint"]["kind"] == "streamlit"
+    assert data["entrypoint"]["health"] == "/_stcore/health"
+    assert data["ports"] == [8501]
+    assert data["runtime_files"] == ["data/sales.csv"]
+    assert "data" in data["context_excludes"]  # the rest of data/ (raw exports) stays out
+
+
+def test_fastapi_service_with_its_model_file(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "requirements.txt": "fastapi\nuvicorn\njoblib\nscikit-learn\n",
+            "service/__init__.py": "",
+            "service/main.py": (
+                "import joblib\nfrom fastapi import FastAPI\nfrom pathlib import Path\n"
+                "MODEL = joblib.load(Path('models') / 'classifier.joblib')\n"
+                "app = FastAPI()\n"
+            ),
+            "models/classifier.joblib": b"\x80\x04model",
+            "models/old_experiment.joblib": b"\x80\x04old",
+        },
+    )
+    data = detect_json(tmp_path)
+    assert data["entrypoint"]["command"][:2] == ["uvicorn", "service.main:app"]
+    assert data["runtime_files"] == ["models/classifier.joblib"]
+    assert data["context_excludes"][-1] == "!models/classifier.joblib"
+    assert "**/*.joblib" in data["context_excludes"]  # the unused model stays out
+
+
+def test_gpu_use_from_code_notebooks_and_requirements(tmp_path: Path) -> None:
+    profile = profile_of(
+        tmp_path,
+        {
+            "requirements.txt": "tensorflow[and-cuda]==2.17\n",
+            "train.py": "import torch\nx = torch.zeros(1)\nif torch.accelerator.is_available():\n    pass\n",
+        },
+    )
+    details = [e.detail for e in profile.gpu.evidence]
+    assert profile.gpu.uses_cuda
+    assert "torch.accelerator." in details
+    assert "requires tensorflow[and-cuda]" in details
