@@ -32,7 +32,7 @@ DepsFrom = Annotated[
     typer.Option(
         "--deps-from",
         help="Dependency source to install from when there are several: requirements, pep621, "
-        "poetry, uv, pdm, pipfile, conda, setuptools.",
+        "poetry, uv, pdm, pipfile, conda, setuptools, or inferred (from the imports).",
     ),
 ]
 PathArg = Annotated[

@@ -22,6 +22,10 @@ from dockerize_ml import knowledge
 MAX_READ_BYTES = 2 * 1024 * 1024
 #: A folder with more entries than this is recorded but not walked file by file.
 LARGE_DIR_ENTRIES = 2000
+#: A folder with at least this many entries and (almost) no source files is data: its
+#: subfolders are not walked.
+DATA_DIR_ENTRIES = 200
+_SOURCE_SUFFIXES = (".py", ".ipynb", ".toml", ".cfg", ".txt", ".yml", ".yaml", ".json", ".md")
 
 
 @dataclass(frozen=True)
@@ -204,6 +208,12 @@ class _Walker:
         self.result.dirs.add("")
         self.rules = _IgnoreRules()
         self.skip_names = _skip_names()
+        context = knowledge.load("layout")["context"]
+        self.data_names = {
+            *context["data_dirs"],
+            *context["output_dirs"],
+            *context["experiment_dirs"],
+        }
         if not (root / ".git").exists():
             _enclosing_gitignores(root, self.rules, self.result.warnings)
 
@@ -220,6 +230,12 @@ class _Walker:
             return
         except OSError as exc:
             result.warnings.append(f"{rel_folder or '.'}: cannot be listed ({exc.strerror})")
+            return
+        if rel_folder and self._is_data(folder.name, entries):
+            # Datasets are recorded, never walked file by file; a file the code names inside
+            # one is still found on disk (Scan.is_file).
+            result.dirs.discard(rel_folder)
+            result.skipped[rel_folder] = Entry(rel_folder, True, reason=f"data:{len(entries)}")
             return
         subfolders: list[tuple[Path, str]] = []
         for entry in entries:
@@ -244,6 +260,17 @@ class _Walker:
                 self._add_file(entry, rel)
         for path, rel in subfolders:
             self.walk(path, rel)
+
+    def _is_data(self, name: str, entries: list[os.DirEntry[str]]) -> bool:
+        """A dataset folder: named like one with no Python code at its top, or large with
+        (almost) no source files."""
+        has_code = any(e.name.endswith((".py", ".ipynb")) for e in entries)
+        if name in self.data_names:
+            return not has_code
+        if len(entries) < DATA_DIR_ENTRIES:
+            return False
+        sources = sum(e.name.endswith(_SOURCE_SUFFIXES) for e in entries)
+        return sources * 100 < len(entries)
 
     def _folder_skip_reason(self, entry: os.DirEntry[str], rel: str) -> str | None:
         reason = self.skip_names.get(entry.name)

@@ -128,3 +128,28 @@ def test_unreadable_text_warns_and_goes_on(tmp_path: Path, monkeypatch) -> None:
     # Read once: asking again adds no second warning.
     result.read_text("latin1.py")
     assert sum("latin1.py" in w for w in result.warnings) == 1
+
+
+def test_dataset_folders_are_recorded_not_walked(tmp_path: Path) -> None:
+    files: dict[str, str | bytes] = {"train.py": "open('data/labels/train.csv')\n"}
+    for shard in range(3):
+        for i in range(5):
+            files[f"data/images/{shard}/{i}.png"] = b"\x89PNG"
+    files["data/labels/train.csv"] = "a\n"
+    for i in range(250):
+        files[f"frames/{i:04d}.jpg"] = b"\xff\xd8"
+    files["frames/sub/deep.jpg"] = b"\xff\xd8"
+    write_tree(tmp_path, files)
+    result = scan(tmp_path)
+    assert result.skipped["data"].reason.startswith("data:")
+    assert result.skipped["frames"].reason == "data:251"
+    assert not any(p.startswith(("data/", "frames/")) for p in result.files)
+    # A file the code names inside a dataset folder is still found.
+    assert result.is_file("data/labels/train.csv")
+    assert not result.is_file("data/labels/missing.csv")
+
+
+def test_a_data_named_folder_with_code_is_walked(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"data/__init__.py": "", "data/loaders.py": "", "main.py": ""})
+    result = scan(tmp_path)
+    assert "data/loaders.py" in result.files

@@ -65,15 +65,17 @@ def local_modules(scan: Scan) -> set[str]:
     return names
 
 
-def _siblings(scan: Scan, path: str) -> set[str]:
-    """Modules next to a file: scripts in a subfolder import their neighbours."""
-    folder = posixpath.dirname(path)
-    prefix = f"{folder}/" if folder else ""
-    found: set[str] = set()
+def _modules_by_folder(scan: Scan) -> dict[str, set[str]]:
+    """For each folder, the modules and packages directly in it: scripts in a subfolder
+    import their neighbours."""
+    found: dict[str, set[str]] = {}
     for rel in scan.files:
-        if rel.startswith(prefix) and rel.endswith(".py"):
-            rest = rel[len(prefix) :].split("/")
-            found.add(rest[0].removesuffix(".py"))
+        if not rel.endswith(".py"):
+            continue
+        parts = rel.split("/")
+        for depth in range(len(parts)):
+            folder = "/".join(parts[:depth])
+            found.setdefault(folder, set()).add(parts[depth].removesuffix(".py"))
     return found
 
 
@@ -102,17 +104,21 @@ def detect_imports(scan: Scan, index: CodeIndex, declared: set[str], python: str
                 requirement = requirement.split(op)[0]
             facts.notebook_installs.setdefault(requirement, Evidence(source.path, line, detail))
     declared_canon |= {canonicalize_name(n) for n in facts.notebook_installs}
-    sibling_cache: dict[str, set[str]] = {}
-    dev_files = knowledge.load("layout")["code"]["dev_files"]
+    siblings = _modules_by_folder(scan)
+    dev_patterns = knowledge.load("layout")["code"]["dev_files"]
+    # Tests, docs and setup.py import what the build or CI needs, not what the app runs.
+    dev_files = {
+        path
+        for path in index.files
+        if any(fnmatch.fnmatchcase(path, pattern) for pattern in dev_patterns)
+    }
     for imp in index.imports():
-        if any(fnmatch.fnmatchcase(imp.path, pattern) for pattern in dev_files):
-            continue  # tests, docs and setup.py import what the build or CI needs
+        if imp.path in dev_files:
+            continue
         top = imp.module.split(".")[0]
         if imp.level or not top or top in stdlib or top in local:
             continue
-        if imp.path not in sibling_cache:
-            sibling_cache[imp.path] = _siblings(scan, imp.path)
-        if top in sibling_cache[imp.path]:
+        if top in siblings.get(posixpath.dirname(imp.path), ()):
             continue
         hit = resolve(imp.module, table)
         candidates = [hit] if isinstance(hit, str) else list(hit or [])
