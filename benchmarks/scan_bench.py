@@ -72,12 +72,26 @@ def make_notebooks(root: Path, count: int, output_bytes: int = 1_000_000) -> Non
                 "cell_type": "code",
                 "execution_count": 1,
                 "metadata": {},
-                "outputs": [{"output_type": "display_data", "metadata": {}, "data": {"image/png": image}}],
-                "source": ["import pandas as pd\n", "import matplotlib.pyplot as plt\n", "df = pd.read_csv('../data/x.csv')\n"],
+                "outputs": [
+                    {"output_type": "display_data", "metadata": {}, "data": {"image/png": image}}
+                ],
+                "source": [
+                    "import pandas as pd\n",
+                    "import matplotlib.pyplot as plt\n",
+                    "df = pd.read_csv('../data/x.csv')\n",
+                ],
             },
-            {"cell_type": "code", "execution_count": 2, "metadata": {}, "outputs": [], "source": ["!pip install seaborn\n", "import seaborn\n"]},
+            {
+                "cell_type": "code",
+                "execution_count": 2,
+                "metadata": {},
+                "outputs": [],
+                "source": ["!pip install seaborn\n", "import seaborn\n"],
+            },
         ]
-        (folder / f"lesson_{n:03d}.ipynb").write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+        (folder / f"lesson_{n:03d}.ipynb").write_text(
+            json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+        )
 
 
 def best(fn: Callable[[], object], repeat: int) -> float:
@@ -107,13 +121,16 @@ def measure(name: str, root: Path, repeat: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data-files", type=int, default=1_000_000)
     parser.add_argument("--notebooks", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
-    print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    machine = f"{platform.platform()}, {os.cpu_count()} cores"
+    print(f"machine: {machine}, Python {platform.python_version()}")
     base = Path(tempfile.mkdtemp(prefix="dockerize-ml-bench-"))
     try:
         source = base / "source"
