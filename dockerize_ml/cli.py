@@ -14,10 +14,10 @@ import typer
 from dockerize_ml import __version__
 from dockerize_ml.detect import inspect_project
 from dockerize_ml.errors import DockerizeError, ExitCode
-from dockerize_ml.plan import INSTALLERS, Settings, make_plan
+from dockerize_ml.jobs import diff_actions, run_check, run_init
+from dockerize_ml.plan import INSTALLERS
 from dockerize_ml.profile import ProjectProfile
-from dockerize_ml.render import render
-from dockerize_ml.write import write_files
+from dockerize_ml.write import NEW_SUFFIX
 
 app = typer.Typer(
     name="dockerize-ml",
@@ -156,8 +156,26 @@ def detect(
         typer.echo(_describe(profile))
 
 
-_VERBS = {"create": "created", "replace": "replaced", "unchanged": "unchanged"}
-_DRY_RUN_VERBS = {"create": "would create", "replace": "would replace", "unchanged": "unchanged"}
+_VERBS = {
+    "create": "created",
+    "update": "updated",
+    "merge": "merged",
+    "keep": "kept",
+    "unchanged": "unchanged",
+    "conflict": "CONFLICT",
+    "deleted": "skipped",
+    "beside": "beside",
+    "backup": "replaced",
+}
+_DRY_RUN_VERBS = {
+    **_VERBS,
+    "create": "would create",
+    "update": "would update",
+    "merge": "would merge",
+    "backup": "would replace",
+    "conflict": "would conflict",
+    "beside": "would put beside",
+}
 
 
 @app.command()
@@ -177,8 +195,9 @@ def init(
         str | None, typer.Option("--base-image", help="Base image (default python:X.Y-slim).")
     ] = None,
     installer: Annotated[
-        str, typer.Option("--installer", help=f"Dependency installer: {', '.join(INSTALLERS)}.")
-    ] = "uv",
+        str | None,
+        typer.Option("--installer", help=f"Dependency installer: {', '.join(INSTALLERS)}."),
+    ] = None,
     deps_from: DepsFrom = None,
     extra: Annotated[
         list[str] | None,
@@ -190,47 +209,114 @@ def init(
         list[str] | None,
         typer.Option("--group", help="Also install this dependency group; repeatable."),
     ] = None,
-    no_buildkit: Annotated[
-        bool,
-        typer.Option("--no-buildkit", help="A Dockerfile the classic builder accepts (no mounts)."),
-    ] = False,
+    buildkit: Annotated[
+        bool | None,
+        typer.Option(
+            "--buildkit/--no-buildkit",
+            help="--no-buildkit: a Dockerfile the classic builder accepts (no mounts).",
+            show_default=False,
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be written; write nothing.")
     ] = False,
+    diff: Annotated[
+        bool, typer.Option("--diff", help="Show the changes as a diff (with --dry-run: only).")
+    ] = False,
     force: Annotated[
-        bool, typer.Option("--force", help="Replace existing files that differ.")
+        bool,
+        typer.Option(
+            "--force", help="Replace files that differ; yours are kept as <name>.orig first."
+        ),
+    ] = False,
+    recreate: Annotated[
+        bool, typer.Option("--recreate", help="Re-create generated files you deleted.")
     ] = False,
 ) -> None:
-    """Write Dockerfile, .dockerignore, docker/build.sh and docker/run.sh for the project."""
-    profile = inspect_project(path, deps_from)
-    try:
-        entry_argv = tuple(shlex.split(entry)) if entry else None
-    except ValueError as exc:
-        raise typer.BadParameter(f"cannot split {entry!r}: {exc}", param_hint="--entry") from None
-    settings = Settings(
-        python=python,
-        entry=entry_argv,
-        ports=tuple(port or ()),
-        base_image=base_image,
-        buildkit=not no_buildkit,
-        installer=installer,
-        extras=tuple(extra or ()),
-        groups=tuple(group or ()),
-    )
-    plan = make_plan(profile, settings)
-    files = render(plan)
-    results = write_files(path, files, force=force, dry_run=dry_run)
-    for warning in (*profile.warnings, *plan.notes):
+    """Write Dockerfile, .dockerignore and docker/*.sh; again later, carry your edits over.
+
+    Flags given here are saved ([tool.dockerize-ml] in pyproject.toml, else
+    dockerize-ml.toml) and replayed by later runs and by `check`.
+    """
+    if entry is not None:
+        try:
+            shlex.split(entry)
+        except ValueError as exc:
+            raise typer.BadParameter(
+                f"cannot split {entry!r}: {exc}", param_hint="--entry"
+            ) from None
+    given = {
+        "python": python,
+        "entry": entry,
+        "ports": port or None,
+        "base-image": base_image,
+        "installer": installer,
+        "deps-from": deps_from,
+        "extras": extra or None,
+        "groups": group or None,
+        "buildkit": buildkit,
+    }
+    flags = {k: v for k, v in given.items() if v is not None}
+    result = run_init(path, flags, force=force, dry_run=dry_run, recreate=recreate)
+    for warning in (*result.profile.warnings, *result.notes):
         typer.echo(f"warning: {warning}", err=True)
+    if diff:
+        typer.echo(diff_actions(path, result.actions), nl=False)
     verbs = _DRY_RUN_VERBS if dry_run else _VERBS
-    for result in results:
-        action = verbs[result.action]
-        typer.echo(f"{action:<13} {path / result.path}")
-    if dry_run:
-        for rel, text in files.items():
+    for action in result.actions:
+        note = f"  ({action.note})" if action.note else ""
+        typer.echo(f"{verbs[action.action]:<15} {path / action.path}{note}")
+    if dry_run and not diff:
+        for rel, text in result.files.items():
             typer.echo(f"\n--- {rel}\n{text}", nl=False)
-    else:
+    if result.settings_saved is not None:
+        typer.echo(f"saved settings in {result.settings_saved}")
+    attention = result.needs_attention
+    if attention:
+        conflicts = [a for a in attention if a.action == "conflict"]
+        names = ", ".join(f"{a.path}{NEW_SUFFIX}" for a in attention)
+        typer.echo(
+            f"merge by hand: {names} holds the new version; bring what you need into the file, "
+            "delete the .dockerize-ml-new file, and run init again",
+            err=True,
+        )
+        raise typer.Exit(int(ExitCode.CONFLICT if conflicts else ExitCode.WOULD_OVERWRITE))
+    if not dry_run:
         typer.echo(f"next: {path / 'docker/build.sh'} && {path / 'docker/run.sh'}")
+
+
+@app.command()
+def check(
+    path: PathArg = Path(),
+    diff: Annotated[
+        bool, typer.Option("--diff", help="Show what a regeneration would change.")
+    ] = False,
+) -> None:
+    """Exit 0 when the generated files are up to date; 9 (naming what moved) when not."""
+    result = run_check(path)
+    if result.never_generated:
+        typer.echo(
+            f"stale: no Docker files generated in {path} yet; run: dockerize-ml init {path}",
+            err=True,
+        )
+        raise typer.Exit(int(ExitCode.STALE))
+    if diff:
+        typer.echo(result.diff, nl=False)
+    if result.ok:
+        moved = (
+            f" ({', '.join(result.moved_inputs)} changed; nothing to regenerate)"
+            if result.moved_inputs
+            else ""
+        )
+        typer.echo(f"up to date{moved}")
+        return
+    moved = ", ".join(result.moved_inputs) or "the detected facts or dockerize-ml itself"
+    typer.echo(
+        f"stale: {moved} changed since the Docker files were generated; "
+        f"{', '.join(result.stale_files)} would change. Run: dockerize-ml init {path}",
+        err=True,
+    )
+    raise typer.Exit(int(ExitCode.STALE))
 
 
 def main() -> None:

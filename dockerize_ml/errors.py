@@ -18,8 +18,10 @@ class ExitCode(IntEnum):
     BAD_PATH = 3  # the project path does not exist or is not a folder
     NOT_A_PROJECT = 4  # no Python project found in the folder
     INVALID_PROJECT_FILE = 5  # a project file (pyproject.toml, ...) cannot be parsed
-    WOULD_OVERWRITE = 6  # init would overwrite files that dockerize-ml did not write
+    WOULD_OVERWRITE = 6  # a file dockerize-ml did not write is in the way: the new one is beside
     WRITE_FAILED = 7  # a generated file could not be written
+    CONFLICT = 8  # your edits and the new render conflict: the new file is written beside
+    STALE = 9  # `check`: a regeneration would change the generated files
     NO_ENGINE = 10  # no Docker engine answered
     BUILD_FAILED = 11  # the image did not build
 

@@ -1,27 +1,109 @@
-"""Writing generated files: atomic, never over a file the user owns without --force.
+"""Writing generated files without ever losing a user's edit.
 
-Safe regeneration with state and 3-way merges comes with the regeneration issue; until then
-``init`` writes a file only when it is absent or already holds exactly the new text, unless
-forced.
+dockerize-ml keeps, in ``.dockerize-ml/state.json``, the pristine text of every file it wrote
+(the template ships inside the wheel, so the last render is our merge base, as copier's
+previous template version is its own). On every ``init``:
+
+- a file the user has not touched is updated;
+- a file the user edited gets a 3-way merge (last pristine render, the user's file, the new
+  render); where the edits conflict, the user's file is left as it is and the new render is
+  written beside it (``Dockerfile.dockerize-ml-new``);
+- a generated file the user deleted is not re-created (unless ``--recreate``);
+- a file dockerize-ml never wrote is never overwritten: the new render goes beside it, or,
+  with ``--force``, the user's file is first kept as ``<name>.orig``.
+
+Every write is atomic (a temporary file and a rename), and a lock keeps two runs at once from
+interleaving their state.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import os
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from dockerize_ml.errors import WouldOverwriteError, WriteFailedError
-from dockerize_ml.render import EXECUTABLE
+import merge3
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: atomic renames alone keep files whole
+    fcntl = None  # type: ignore[assignment]
+
+from dockerize_ml import __version__
+from dockerize_ml.errors import WriteFailedError
+
+STATE_DIR = ".dockerize-ml"
+STATE_FILE = f"{STATE_DIR}/state.json"
+STATE_SCHEMA = 1
+NEW_SUFFIX = ".dockerize-ml-new"
+BACKUP_SUFFIX = ".orig"
+#: Generated files that must be executable.
+EXECUTABLE = frozenset({"docker/build.sh", "docker/run.sh"})
+
+
+def digest(text: str) -> str:
+    """SHA-256 of a text, as stored in the state."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class FileRecord:
+    """What dockerize-ml last wrote at a path."""
+
+    sha256: str
+    pristine: str
+    deleted: bool = False
+
+
+@dataclass
+class State:
+    """The state file: schema, tool version, dependency inputs and generated files."""
+
+    tool_version: str = __version__
+    inputs: dict[str, str] = field(default_factory=dict)
+    files: dict[str, FileRecord] = field(default_factory=dict)
+    schema_version: int = STATE_SCHEMA
+
+    @classmethod
+    def load(cls, root: Path) -> tuple[State | None, str]:
+        """The saved state, or None (and why) when there is none or it cannot be used."""
+        path = root / STATE_FILE
+        if not path.is_file():
+            return None, ""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("schema_version") != STATE_SCHEMA:
+                return None, f"{STATE_FILE} has schema {data.get('schema_version')!r}; ignored"
+            files = {k: FileRecord(**v) for k, v in data["files"].items()}
+            return cls(data["tool_version"], dict(data["inputs"]), files), ""
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            return None, f"{STATE_FILE} cannot be read ({exc}); treating every file as yours"
+
+    def save(self, root: Path) -> None:
+        data = asdict(self)
+        text = json.dumps({"schema_version": data.pop("schema_version"), **data}, indent=1)
+        atomic_write(root / STATE_FILE, text + "\n")
 
 
 @dataclass(frozen=True)
-class WriteResult:
-    """What happened to one generated file: created, replaced, unchanged (or would be)."""
+class FileAction:
+    """What ``init`` does (or would do) with one generated file, and why."""
 
     path: str
-    action: str
+    action: str  # create update merge keep unchanged conflict deleted beside backup
+    write: str | None = None  # the text to write at ``path``
+    beside: str | None = None  # the text to write next to it (conflicts, files we never wrote)
+    pristine: str | None = None  # the render to record as the next merge base
+    note: str = ""
+
+
+#: Actions after which the user still has something to do; they decide the exit code.
+ATTENTION = frozenset({"conflict", "beside"})
 
 
 def atomic_write(path: Path, text: str, executable: bool = False) -> None:
@@ -44,41 +126,138 @@ def atomic_write(path: Path, text: str, executable: bool = False) -> None:
         raise
 
 
-def write_files(
-    root: Path, files: dict[str, str], *, force: bool = False, dry_run: bool = False
-) -> list[WriteResult]:
-    """Write the rendered ``files`` under ``root``.
+def merge(base: str, ours: str, theirs: str) -> str | None:
+    """3-way merge of texts; None when the user's and the new changes conflict."""
+    m = merge3.Merge3(
+        base.splitlines(keepends=True),
+        ours.splitlines(keepends=True),
+        theirs.splitlines(keepends=True),
+    )
+    if any(region[0] == "conflict" for region in m.merge_regions()):
+        return None
+    return "".join(m.merge_lines())
 
-    Refuses (writing nothing) when a file exists with other content and ``force`` is false.
-    """
-    results: list[WriteResult] = []
-    conflicts: list[str] = []
-    for rel, text in files.items():
-        target = root / rel
-        if not target.exists():
-            results.append(WriteResult(rel, "create"))
-            continue
-        try:
-            current = target.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            current = None
-        if current == text:
-            results.append(WriteResult(rel, "unchanged"))
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def plan_writes(
+    root: Path,
+    files: dict[str, str],
+    state: State | None,
+    *,
+    force: bool = False,
+    recreate: bool = False,
+) -> list[FileAction]:
+    """Decide, for each rendered file, how to write it without losing anything."""
+    actions: list[FileAction] = []
+    for rel, new in files.items():
+        record = state.files.get(rel) if state else None
+        current = _read(root / rel) if (root / rel).exists() else None
+        if current is None and (root / rel).exists():
+            actions.append(FileAction(rel, "beside", beside=new, note="not readable as text"))
+        elif record is None:
+            actions.append(_first_time(rel, current, new, force))
+        elif current is None:
+            if recreate:
+                actions.append(FileAction(rel, "create", write=new, pristine=new))
+            else:
+                actions.append(
+                    FileAction(rel, "deleted", pristine=record.pristine, note="you deleted it")
+                )
         else:
-            results.append(WriteResult(rel, "replace"))
-            conflicts.append(rel)
-    if conflicts and not force:
-        raise WouldOverwriteError(conflicts)
-    if dry_run:
-        return results
-    for result in results:
-        if result.action == "unchanged":
-            continue
-        try:
-            atomic_write(root / result.path, files[result.path], result.path in EXECUTABLE)
-        except OSError as exc:
-            raise WriteFailedError(
-                f"cannot write {root / result.path}: {exc.strerror or exc}",
-                "check that the folder is writable",
-            ) from None
-    return results
+            actions.append(_again(rel, record, current, new, force))
+    return actions
+
+
+def _first_time(rel: str, current: str | None, new: str, force: bool) -> FileAction:
+    if current is None:
+        return FileAction(rel, "create", write=new, pristine=new)
+    if current == new:
+        return FileAction(rel, "unchanged", pristine=new)
+    if force:
+        return FileAction(
+            rel, "backup", write=new, pristine=new, note=f"yours kept as {rel}{BACKUP_SUFFIX}"
+        )
+    return FileAction(
+        rel, "beside", beside=new, note="not written by dockerize-ml; the new file is beside it"
+    )
+
+
+def _again(rel: str, record: FileRecord, current: str, new: str, force: bool) -> FileAction:
+    pristine = record.pristine
+    if current == new:
+        return FileAction(rel, "unchanged", pristine=new)
+    if current == pristine:
+        return FileAction(rel, "update", write=new, pristine=new)
+    if new == pristine:
+        return FileAction(rel, "keep", pristine=pristine, note="your edits; nothing new to add")
+    if force:
+        return FileAction(
+            rel, "backup", write=new, pristine=new, note=f"yours kept as {rel}{BACKUP_SUFFIX}"
+        )
+    merged = merge(pristine, current, new)
+    if merged is None:
+        return FileAction(
+            rel,
+            "conflict",
+            beside=new,
+            pristine=pristine,
+            note="your edits and the new render touch the same lines",
+        )
+    return FileAction(rel, "merge", write=merged, pristine=new, note="your edits carried over")
+
+
+def _backup_path(path: Path) -> Path:
+    candidate = path.with_name(path.name + BACKUP_SUFFIX)
+    number = 1
+    while candidate.exists():
+        candidate = path.with_name(f"{path.name}{BACKUP_SUFFIX}.{number}")
+        number += 1
+    return candidate
+
+
+@contextlib.contextmanager
+def locked(root: Path) -> Iterator[None]:
+    """Hold the project's lock, so two runs at once do not interleave their writes."""
+    lock_dir = root / STATE_DIR
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with (lock_dir / "lock").open("a") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        yield
+
+
+def apply(
+    root: Path, actions: list[FileAction], state: State | None, inputs: dict[str, str]
+) -> State:
+    """Carry out ``actions`` and record the new state."""
+    new_state = State(inputs=dict(inputs), files=dict(state.files) if state else {})
+    try:
+        for action in actions:
+            target = root / action.path
+            if action.action == "backup" and target.exists():
+                target.replace(_backup_path(target))
+            if action.write is not None:
+                atomic_write(target, action.write, action.path in EXECUTABLE)
+            beside = target.with_name(target.name + NEW_SUFFIX)
+            if action.beside is not None:
+                atomic_write(beside, action.beside, action.path in EXECUTABLE)
+            elif beside.exists() and action.action not in ATTENTION:
+                beside.unlink()  # an old conflict file the new state resolves
+            if action.pristine is not None and action.action != "beside":
+                new_state.files[action.path] = FileRecord(
+                    digest(action.write or action.pristine),
+                    action.pristine,
+                    deleted=action.action == "deleted",
+                )
+        new_state.save(root)
+    except OSError as exc:
+        raise WriteFailedError(
+            f"cannot write in {root}: {exc.strerror or exc}", "check that the folder is writable"
+        ) from None
+    return new_state

@@ -29,6 +29,11 @@ def read_toml(scan: Scan, rel: str) -> dict[str, Any] | None:
         raise InvalidProjectFileError(
             f"{rel} cannot be read as UTF-8 text", "save it as UTF-8 and run again"
         )
+    return parse_toml(rel, text)
+
+
+def parse_toml(rel: str, text: str) -> dict[str, Any]:
+    """Parse TOML text; an error names the file and line."""
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
