@@ -226,6 +226,10 @@ def locked(root: Path) -> Iterator[None]:
     """Hold the project's lock, so two runs at once do not interleave their writes."""
     lock_dir = root / STATE_DIR
     lock_dir.mkdir(parents=True, exist_ok=True)
+    ignore = lock_dir / ".gitignore"
+    if not ignore.exists():
+        # The state is meant to be committed (teammates and CI `check` against it); the lock not.
+        atomic_write(ignore, "lock\n")
     with (lock_dir / "lock").open("a") as handle:
         if fcntl is not None:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)

@@ -22,6 +22,7 @@ import pytest
 from conftest import run_cli
 
 from dockerize_ml.engine import BuildResult, build_with_cli, build_with_sdk
+from dockerize_ml.errors import ExitCode
 
 pytestmark = pytest.mark.docker
 
@@ -377,3 +378,25 @@ def test_repository_without_requirements_builds_from_its_imports(
         engine, tag, ["python", "-c", "import os; print(os.path.exists('checkpoints'))"]
     )
     assert output.strip() == "False", "weights stay out of the image"
+
+
+def test_regenerate_after_a_dependency_change_keeps_the_hand_edit(
+    engine: Any, buildkit_cli: str, sample: Callable[[str], Path], tag: str
+) -> None:
+    root = sample("churn-model")
+    init(root)
+    dockerfile = root / "Dockerfile"
+    dockerfile.write_text(
+        dockerfile.read_text().replace("WORKDIR /app\n", "WORKDIR /app\nENV TEAM_SETTING=kept\n")
+    )
+    with (root / "requirements.txt").open("a") as handle:
+        handle.write("opencv-python-headless>=4.9\n")
+    check = run_cli("check", root)
+    assert check.returncode == ExitCode.STALE and "requirements.txt" in check.stderr
+    init(root)
+    assert "ENV TEAM_SETTING=kept" in dockerfile.read_text()
+    build_with_cli(root, tag)
+    probe = "import os, cv2; print(os.environ['TEAM_SETTING'], cv2.__version__ > '4')"
+    code, output = run(engine, tag, ["python", "-c", probe])
+    assert (code, output.split()) == (0, ["kept", "True"]), output
+    assert run_cli("check", root).returncode == 0
