@@ -55,20 +55,6 @@ class InvalidProjectFileError(DockerizeError):
     exit_code = ExitCode.INVALID_PROJECT_FILE
 
 
-class WouldOverwriteError(DockerizeError):
-    """Writing would replace files that the user owns."""
-
-    exit_code = ExitCode.WOULD_OVERWRITE
-
-    def __init__(self, paths: list[str]) -> None:
-        names = ", ".join(paths)
-        super().__init__(
-            f"refusing to overwrite existing {names}",
-            "pass --force to replace them, or --dry-run to see what would be written",
-        )
-        self.paths = paths
-
-
 class WriteFailedError(DockerizeError):
     """A generated file could not be written."""
 
