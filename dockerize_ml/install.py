@@ -169,6 +169,16 @@ def _build_requires(ctx: _Ctx) -> list[str]:
     return [*package.build_requires, *extra]
 
 
+def _plus_build_requires(ctx: _Ctx, commands: list[Command]) -> list[Command]:
+    """``commands`` and then the install of the project's build backend, if it has one.
+
+    A command of its own: a lockfile export carries hashes, and pip would demand them of these
+    too if they were on the same command line.
+    """
+    build = _build_requires(ctx)
+    return [*commands, ctx.install(*_quote(build))] if build else commands
+
+
 def _project_steps(ctx: _Ctx, locals_: tuple[LocalInstall, ...]) -> list[Step]:
     """After the code copy: the project (and other local folders) without dependencies.
 
@@ -246,9 +256,7 @@ def _requirements(ctx: _Ctx, entry_files: tuple[str, ...], origin: str) -> Insta
     args += _quote([requirement_string(d) for d in ctx.optional()])
     install = ctx.install(*args)
     commands.append((_secret_prefix(secrets) + install[0], *install[1:]))
-    build = _build_requires(ctx)
-    if build:
-        commands.append(ctx.install(*_quote(build)))
+    commands = _plus_build_requires(ctx, commands)
     if with_local:
         commands.append((f"rm -rf {folder}",))
     step = Step(
@@ -274,12 +282,7 @@ def _inline(ctx: _Ctx, deps: list[str], origin: str, note: str = "") -> InstallP
     if note:
         comment.append(note)
     comment.append("Run `dockerize-ml init` again after changing them.")
-    commands: list[Command] = []
-    if deps:
-        commands.append(ctx.install(*_quote(deps)))
-    build = _build_requires(ctx)
-    if build:
-        commands.append(ctx.install(*_quote(build)))
+    commands = _plus_build_requires(ctx, [ctx.install(*_quote(deps))] if deps else [])
     steps = (
         (
             Step(
@@ -317,10 +320,7 @@ def _pep621(ctx: _Ctx) -> InstallPlan:
     extras = [f"--extra {shlex.quote(e)}" for e in ctx.extras]
     groups = ctx.optional(("group",))  # uv reads extras from pyproject.toml, not groups
     args = [f"-r {DEPS_DIR}/pyproject.toml", *extras, *_quote(_strings(groups))]
-    commands: list[Command] = [ctx.install(*args)]
-    build = _build_requires(ctx)
-    if build:
-        commands.append(ctx.install(*_quote(build)))
+    commands = _plus_build_requires(ctx, [ctx.install(*args)])
     step = Step(
         comment=(
             "Dependencies before the code: this layer is rebuilt only when pyproject.toml",
@@ -381,11 +381,7 @@ def _uv_lock(ctx: _Ctx) -> InstallPlan:
 def _exported(ctx: _Ctx, tool: str, stage: Stage, origin: str) -> InstallPlan:
     """Install a lockfile exported to requirements.txt in a stage of its own."""
     target = f"{DEPS_DIR}/requirements.txt"
-    commands: list[Command] = [ctx.install(f"-r {target}")]
-    build = _build_requires(ctx)
-    if build:
-        # A separate command: the export carries hashes, and pip would demand them of these too.
-        commands.append(ctx.install(*_quote(build)))
+    commands = _plus_build_requires(ctx, [ctx.install(f"-r {target}")])
     step = Step(
         comment=(
             f"Dependencies before the code, pinned by {origin} (exported by {tool} in the",
@@ -514,10 +510,7 @@ def _conda(ctx: _Ctx) -> InstallPlan:
             else:
                 pip_lines.append(shlex.quote(line))
         args = [*_quote(list(conda.pypi_requirements)), *pip_lines]
-        commands: list[Command] = [ctx.install(*args)] if args else []
-        build = _build_requires(ctx)
-        if build:
-            commands.append(ctx.install(*_quote(build)))
+        commands = _plus_build_requires(ctx, [ctx.install(*args)] if args else [])
         step = Step(
             comment=(
                 f"Dependencies before the code, from {conda.path}: {conda.reason}.",
