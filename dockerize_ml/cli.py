@@ -12,11 +12,14 @@ from typing import Annotated
 import typer
 
 from dockerize_ml import __version__
+from dockerize_ml import settings as saved_settings
 from dockerize_ml.detect import inspect_project
+from dockerize_ml.engine import DOCKER_ENV
 from dockerize_ml.errors import DockerizeError, ExitCode
 from dockerize_ml.jobs import diff_actions, run_check, run_init
-from dockerize_ml.plan import INSTALLERS
+from dockerize_ml.plan import INSTALLERS, make_plan
 from dockerize_ml.profile import ProjectProfile
+from dockerize_ml.smoke import build_and_smoke
 from dockerize_ml.write import NEW_SUFFIX
 
 app = typer.Typer(
@@ -317,6 +320,87 @@ def check(
         err=True,
     )
     raise typer.Exit(int(ExitCode.STALE))
+
+
+def _progress(line: str) -> None:
+    """Build output as it comes, without the digests nobody reads."""
+    if line.strip() and "sha256:" not in line:
+        typer.echo(line, err=True)
+
+
+def _human_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"
+
+
+@app.command()
+def build(
+    path: PathArg = Path(),
+    tag: Annotated[
+        str | None, typer.Option("--tag", help="Image tag (default <project>:latest).")
+    ] = None,
+    no_smoke: Annotated[
+        bool, typer.Option("--no-smoke", help="Build only; no smoke tests.")
+    ] = False,
+    smoke: Annotated[
+        str | None,
+        typer.Option("--smoke", help="A command to run inside the image as one more smoke test."),
+    ] = None,
+    gpus: Annotated[
+        bool, typer.Option("--gpus", help="Give the containers every GPU and check CUDA works.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds each smoke test may take.")
+    ] = 120,
+    docker_binary: Annotated[
+        str | None,
+        typer.Option(
+            "--docker",
+            help=f"The docker CLI for BuildKit builds (default ${DOCKER_ENV} or docker).",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Build the image and smoke-test it: imports, entry point, server, non-root user."""
+    if docker_binary:
+        os.environ[DOCKER_ENV] = docker_binary
+    saved = saved_settings.load(path)
+    profile = inspect_project(path, saved.get("deps-from"))
+    plan = make_plan(profile, saved_settings.to_settings(saved, {}))
+    report = build_and_smoke(
+        path,
+        profile,
+        plan.python_version,
+        tag=tag or plan.image,
+        command=plan.command,
+        ports=plan.ports,
+        smoke=not no_smoke,
+        user_command=smoke or saved.get("smoke"),
+        gpus=gpus,
+        timeout=timeout,
+        on_line=None if as_json else _progress,
+    )
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        typer.echo(
+            f"built {report.tag} with {report.builder} in {report.build_seconds:.1f}s: "
+            f"image {_human_bytes(report.image_bytes)}, build context "
+            f"{_human_bytes(report.context_bytes)}"
+        )
+        for size, created_by in report.largest_layers:
+            typer.echo(f"  layer {_human_bytes(size):>9}  {created_by[:90]}")
+        for result in report.smoke:
+            mark = "ok  " if result.ok else "FAIL"
+            typer.echo(f"  {mark} {result.name} ({result.seconds:.1f}s): {result.detail}")
+    if not report.ok:
+        failed = ", ".join(r.name for r in report.smoke if not r.ok)
+        typer.echo(f"error: smoke test failed: {failed}", err=True)
+        raise typer.Exit(int(ExitCode.SMOKE_FAILED))
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,52 +133,153 @@ def parse_classic_steps(log: str) -> list[BuildStep]:
     return steps
 
 
-def build_with_cli(context: Path, tag: str, *, buildkit: bool = True) -> BuildResult:
+#: Recognisable causes of a failed build: (pattern, message, hint); the pattern's first group
+#: is named in the message.
+_CAUSES: tuple[tuple[re.Pattern[str], str, str], ...] = (
+    (
+        re.compile(r"No matching distribution found for ([^\s]+)"),
+        "pip cannot find the requirement {0}",
+        "check its name and version in the dependency file (and the index it comes from)",
+    ),
+    (
+        re.compile(
+            r"Because ([A-Za-z0-9_.\-\[\]]+)(?:[^ ]*)? was not found in the package registry"
+        ),
+        "uv cannot find the requirement {0}",
+        "check its name and version in the dependency file (and the index it comes from)",
+    ),
+    (
+        re.compile(r"Because there are no versions of ([^\s]+) and"),
+        "no version of {0} satisfies the requirement",
+        "check the version constraint in the dependency file",
+    ),
+    (
+        re.compile(r"Could not find a version that satisfies the requirement ([^\s]+)"),
+        "no version satisfies the requirement {0}",
+        "check the version constraint in the dependency file",
+    ),
+    (
+        re.compile(r"fatal error: ([\w./-]+\.h): No such file or directory"),
+        "a dependency compiles from source and needs the header {0}",
+        "prefer a binary wheel (for example psycopg2-binary), or add the -dev package",
+    ),
+    (
+        re.compile(
+            r"(?:\"/?([^\"]+)\": not found"
+            r"|failed to compute cache key: [^\n]*\"/?([^\"]+)\" not found"
+            r"|excluded by \.dockerignore: stat ([^:]+): file does not exist)"
+        ),
+        "the build needs {0}, which is missing or excluded by .dockerignore",
+        "check .dockerignore: a `!` line puts a file back in",
+    ),
+)
+
+
+def diagnose(log: str) -> tuple[str, str]:
+    """The failing step and a message with a hint, from a build log."""
+    step = ""
+    for line in log.splitlines():
+        buildkit = _BUILDKIT_STEP.match(line)
+        classic = _CLASSIC_STEP.match(line.strip())
+        if buildkit:
+            step = buildkit.group(2).strip()
+        elif classic:
+            step = classic.group(1).strip()
+    failing = ""
+    error = re.search(r"^#(\d+) ERROR", log, re.MULTILINE)
+    if error:
+        for line in log.splitlines():
+            match = _BUILDKIT_STEP.match(line)
+            if match and match.group(1) == error.group(1):
+                failing = match.group(2).strip()
+                break
+    step = failing or step
+    for pattern, message, hint in _CAUSES:
+        found = pattern.search(log)
+        if found:
+            subject = next(g for g in found.groups() if g)
+            return step, f"{message.format(subject.rstrip(':'))}; {hint}"
+    return step, _last_lines(log)
+
+
+def _failed(log: str, code: str) -> BuildFailedError:
+    step, cause = diagnose(log)
+    where = f" at `{step[:120]}`" if step else ""
+    return BuildFailedError(
+        f"the image did not build{where}: {cause}",
+        "run docker/build.sh to see the whole log" if code else "",
+        log,
+    )
+
+
+LineSink = Callable[[str], None]
+
+
+def build_with_cli(
+    context: Path, tag: str, *, buildkit: bool = True, on_line: LineSink | None = None
+) -> BuildResult:
     """Build ``context`` with the docker CLI (BuildKit unless told otherwise)."""
     env = {**os.environ, "DOCKER_BUILDKIT": "1" if buildkit else "0"}
     argv = [docker_cli(), "build", "--tag", tag]
     if buildkit:
         argv.append("--progress=plain")
     try:
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             [*argv, str(context)],
             env=env,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
-            check=False,
+            errors="replace",
         )
     except FileNotFoundError:
         raise NoEngineError(
             f"the docker CLI {docker_cli()!r} was not found",
             f"install Docker or set {DOCKER_ENV} to the docker binary",
         ) from None
-    log = proc.stdout + proc.stderr
-    if proc.returncode != 0:
-        raise BuildFailedError(
-            f"docker build failed (exit {proc.returncode}): {_last_lines(log)}",
-            "run docker/build.sh to see the whole log",
-        )
+    lines: list[str] = []
+    assert proc.stdout is not None
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if on_line is not None:
+                on_line(line.rstrip("\n"))
+        code = proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        proc.wait()
+        raise
+    log = "".join(lines)
+    if code != 0:
+        raise _failed(log, "cli")
     steps = parse_buildkit_steps(log) if buildkit else parse_classic_steps(log)
     return BuildResult(tag, log, steps)
 
 
-def build_with_sdk(context: Path, tag: str) -> BuildResult:
+def build_with_sdk(context: Path, tag: str, *, on_line: LineSink | None = None) -> BuildResult:
     """Build ``context`` through the Docker SDK (the classic builder: no ``RUN --mount``)."""
     engine = client()
     lines: list[str] = []
-    for chunk in engine.api.build(path=str(context), tag=tag, rm=True, forcerm=True, decode=True):
-        if "stream" in chunk:
-            lines.append(str(chunk["stream"]))
-        if "error" in chunk:
-            log = "".join(lines)
-            raise BuildFailedError(
-                f"image build failed: {str(chunk['error']).strip()} ({_last_lines(log)})",
-                "run docker/build.sh to see the whole log",
-            )
+    try:
+        for chunk in engine.api.build(
+            path=str(context), tag=tag, rm=True, forcerm=True, decode=True
+        ):
+            text = str(chunk.get("stream") or "")
+            if "error" in chunk:
+                text += str(chunk["error"]) + "\n"
+            if text:
+                lines.append(text)
+                if on_line is not None:
+                    for line in text.splitlines():
+                        on_line(line)
+            if "error" in chunk:
+                raise _failed("".join(lines), "sdk")
+    except DockerException as exc:
+        raise NoEngineError(f"the Docker engine failed during the build: {exc}", "") from None
     log = "".join(lines)
     return BuildResult(tag, log, parse_classic_steps(log))
 
 
 def _last_lines(log: str, count: int = 5) -> str:
-    lines = [line for line in log.splitlines() if line.strip()]
+    lines = [line for line in log.splitlines() if line.strip() and "sha256:" not in line]
     return " | ".join(lines[-count:])

@@ -24,6 +24,8 @@ class ExitCode(IntEnum):
     STALE = 9  # `check`: a regeneration would change the generated files
     NO_ENGINE = 10  # no Docker engine answered
     BUILD_FAILED = 11  # the image did not build
+    SMOKE_FAILED = 12  # the image built, but a smoke test failed
+    NO_DOCKERFILE = 13  # `build` found no Dockerfile to build
 
 
 class DockerizeError(Exception):
@@ -68,6 +70,17 @@ class NoEngineError(DockerizeError):
 
 
 class BuildFailedError(DockerizeError):
-    """The image did not build."""
+    """The image did not build; the message names the failing step and, when recognisable,
+    the cause."""
 
     exit_code = ExitCode.BUILD_FAILED
+
+    def __init__(self, message: str, hint: str = "", log: str = "") -> None:
+        super().__init__(message, hint)
+        self.log = log
+
+
+class NoDockerfileError(DockerizeError):
+    """There is no Dockerfile to build."""
+
+    exit_code = ExitCode.NO_DOCKERFILE

@@ -105,6 +105,7 @@ def _setup_commands(install: InstallPlan, apt: tuple[str, ...]) -> tuple[str, ..
         commands += [
             "apt-get update",
             "apt-get install -y --no-install-recommends " + " ".join(apt),
+            "apt-get clean",
             "rm -rf /var/lib/apt/lists/*",
         ]
     commands += [

@@ -33,6 +33,7 @@ KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "deps-from": (str, "the dependency source to install from"),
     "extras": (list, "extras to install"),
     "groups": (list, "dependency groups to install"),
+    "smoke": (str, "a command `dockerize-ml build` runs inside the image as a smoke test"),
 }
 
 

@@ -57,7 +57,9 @@ def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:
     return root
 
 
-def run_cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m dockerize_ml`` as a user would, capturing its output."""
     return subprocess.run(
         [sys.executable, "-m", "dockerize_ml", *map(str, args)],
@@ -65,7 +67,7 @@ def run_cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedP
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+        env={**(env or os.environ), "COLUMNS": "200", "NO_COLOR": "1"},
     )
 
 

@@ -1,0 +1,384 @@
+"""``dockerize-ml build``: build the image and prove it works, with a report.
+
+Smoke tests, each with a timeout and each reported: the process runs as a non-root user; every
+declared dependency's top-level modules import inside the image (distribution -> modules read
+with importlib.metadata in the image itself); the entry point starts (a server answers on its
+port from outside the container, at its health path; a CLI answers ``--help``; a training
+script is only imported); a user-given smoke command; with ``--gpus``, a CUDA tensor. Every
+container is removed, also on failure and on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker.types
+from packaging.markers import Marker
+
+from dockerize_ml.engine import LineSink, build_with_cli, build_with_sdk, client
+from dockerize_ml.errors import NoDockerfileError
+from dockerize_ml.profile import ProjectProfile
+
+#: Runs inside the image: import every top-level module of the given distributions.
+IMPORT_PROBE = r"""
+import importlib, importlib.metadata as md, json, sys
+SKIP = {"tests", "test", "docs", "examples", "benchmarks", "scripts"}
+out = {}
+for dist in sys.argv[1:]:
+    try:
+        d = md.distribution(dist)
+    except md.PackageNotFoundError:
+        out[dist] = "not installed"
+        continue
+    tops = (d.read_text("top_level.txt") or "").split()
+    if not tops:
+        packages, namespaces = set(), set()
+        for f in d.files or []:
+            parts = f.parts
+            if not parts or parts[0] in ("..", "bin") or "." in parts[0].removesuffix(".py"):
+                continue  # metadata, scripts, vendored libraries (scikit_learn.libs)
+            if len(parts) == 1 and parts[0].endswith(".py"):
+                packages.add(parts[0][:-3])
+            elif len(parts) == 2 and parts[1] == "__init__.py":
+                packages.add(parts[0])
+            elif len(parts) > 1 and parts[-1].endswith(".py"):
+                namespaces.add(parts[0])
+        tops = sorted(packages or namespaces)
+    tops = [t for t in tops if t and not t.startswith("_") and t not in SKIP] or tops[:1]
+    errors = []
+    for top in tops:
+        try:
+            importlib.import_module(top)
+        except BaseException as exc:
+            errors.append(f"import {top}: {type(exc).__name__}: {exc}")
+    out[dist] = "; ".join(errors)
+print(json.dumps(out))
+"""
+
+#: Import a script as a module: top-level code runs, the `__main__` block does not.
+SCRIPT_PROBE = (
+    "import importlib.util, sys; "
+    "spec = importlib.util.spec_from_file_location('smoke_entry', sys.argv[1]); "
+    "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)"
+)
+
+GPU_PROBES = {
+    "torch": "import torch; torch.zeros(1).cuda(); print(torch.cuda.get_device_name(0))",
+    "tensorflow": "import tensorflow as tf; d = tf.config.list_physical_devices('GPU'); "
+    "assert d, 'no GPU visible to TensorFlow'; print(d)",
+    "jax": "import jax; print(jax.devices('gpu'))",
+}
+
+#: Hints for failures whose cause is recognisable from the output.
+_HINTS = (
+    ("libGL.so.1", "opencv-python needs libgl1; use opencv-python-headless or add libgl1"),
+    ("libgthread", "opencv needs libglib2.0-0 in the image"),
+    ("libsndfile", "soundfile needs libsndfile1 in the image"),
+    ("libgomp", "the wheel needs libgomp1 in the image"),
+    ("127.0.0.1", "the server listens on a loopback address inside the container; use 0.0.0.0"),
+    ("localhost", "the server listens on a loopback address inside the container; use 0.0.0.0"),
+)
+
+
+@dataclass
+class SmokeResult:
+    """One smoke test: its name, whether it passed, how long it took and what it saw."""
+
+    name: str
+    ok: bool
+    seconds: float
+    detail: str = ""
+
+
+@dataclass
+class BuildReport:
+    """What ``build`` measured and found."""
+
+    tag: str
+    builder: str  # "buildkit (docker CLI)" or "classic (Docker SDK)"
+    build_seconds: float
+    image_bytes: int = 0
+    context_bytes: int = 0
+    largest_layers: list[tuple[int, str]] = field(default_factory=list)
+    smoke: list[SmokeResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(s.ok for s in self.smoke)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ok"] = self.ok
+        return data
+
+
+def _hint(text: str) -> str:
+    return next((hint for needle, hint in _HINTS if needle in text), "")
+
+
+def _context_bytes(log: str) -> int:
+    """The build context size the builder reported."""
+    units = {"B": 1, "kB": 1e3, "KB": 1e3, "MB": 1e6, "GB": 1e9}
+    found = re.findall(r"transferring context: ([\d.]+)([kKMG]?B)", log) or re.findall(
+        r"Sending build context to Docker daemon\s+([\d.]+)([kKMG]?B)", log
+    )
+    return max((int(float(n) * units[u]) for n, u in found), default=0)
+
+
+@contextmanager
+def _container(engine: Any, image: str, **kwargs: Any) -> Iterator[Any]:
+    container = engine.containers.run(image, detach=True, **kwargs)
+    try:
+        yield container
+    finally:
+        with contextlib.suppress(Exception):  # already gone; nothing else to clean
+            container.remove(force=True)
+
+
+def run_in_image(
+    engine: Any, image: str, command: list[str], timeout: float, **kwargs: Any
+) -> tuple[int, str]:
+    """Run ``command`` in a fresh container; its exit code (124 on timeout) and output."""
+    with _container(engine, image, command=command, **kwargs) as container:
+        try:
+            status = container.wait(timeout=timeout)
+        except Exception:  # the SDK raises a requests timeout here
+            return 124, f"no answer within {timeout:.0f}s"
+        output = container.logs(stdout=True, stderr=True).decode(errors="replace")
+        return int(status.get("StatusCode", 1)), output
+
+
+def _timed(name: str, test: Callable[[], tuple[bool, str]]) -> SmokeResult:
+    start = time.monotonic()
+    try:
+        ok, detail = test()
+    except Exception as exc:  # a smoke test that crashes has failed
+        ok, detail = False, f"{type(exc).__name__}: {exc}"
+    return SmokeResult(name, ok, round(time.monotonic() - start, 2), detail)
+
+
+def _http_probe(
+    engine: Any, image: str, port: int, path: str, timeout: float, **kw: Any
+) -> tuple[bool, str]:
+    with _container(engine, image, ports={f"{port}/tcp": None}, **kw) as container:
+        deadline = time.monotonic() + timeout
+        last = "the container did not publish the port"
+        while time.monotonic() < deadline:
+            container.reload()
+            if container.status in ("exited", "dead"):
+                logs = container.logs().decode(errors="replace")[-800:]
+                return False, f"the server exited: {logs.strip()}"
+            bindings = (container.ports or {}).get(f"{port}/tcp") or []
+            if bindings:
+                url = f"http://127.0.0.1:{bindings[0]['HostPort']}{path}"
+                try:
+                    with urllib.request.urlopen(url, timeout=3) as response:
+                        return True, f"GET {path} -> {response.status}"
+                except urllib.error.HTTPError as exc:
+                    if exc.code < 500:
+                        return True, f"GET {path} -> {exc.code} (the server answers)"
+                    last = f"GET {path} -> {exc.code}"
+                except OSError as exc:
+                    last = f"GET {path}: {exc}"
+            time.sleep(0.5)
+        logs = container.logs().decode(errors="replace")[-800:]
+        hint = _hint(logs)
+        return False, f"nothing answered on port {port} within {timeout:.0f}s ({last})" + (
+            f"; {hint}" if hint else ""
+        ) + f"; last output: {logs.strip()[-300:]}"
+
+
+def _dependencies(profile: ProjectProfile, python: str) -> list[str]:
+    env = {
+        "python_version": python,
+        "python_full_version": f"{python}.0",
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "platform_machine": "x86_64",
+        "os_name": "posix",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+        "extra": "",
+    }
+    names: list[str] = []
+    for dep in profile.dependencies:
+        if dep.markers and not Marker(dep.markers).evaluate(env):
+            continue
+        if dep.name not in names:
+            names.append(dep.name)
+    return names
+
+
+def smoke_test(
+    engine: Any,
+    image: str,
+    profile: ProjectProfile,
+    python: str,
+    *,
+    command: tuple[str, ...],
+    ports: tuple[int, ...] = (),
+    user_command: str | None = None,
+    gpus: bool = False,
+    timeout: float = 120,
+) -> list[SmokeResult]:
+    """Every smoke test of the image, each reported."""
+    extra: dict[str, Any] = {}
+    if gpus:
+        extra["device_requests"] = [docker.types.DeviceRequest(count=-1, capabilities=[["gpu"]])]
+    results: list[SmokeResult] = []
+
+    def user() -> tuple[bool, str]:
+        code, output = run_in_image(engine, image, ["id", "-u"], timeout, **extra)
+        uid = output.strip()
+        return code == 0 and uid not in ("", "0"), f"runs as uid {uid or '?'}"
+
+    results.append(_timed("non-root user", user))
+
+    deps = _dependencies(profile, python)
+    if deps:
+
+        def imports() -> tuple[bool, str]:
+            _, output = run_in_image(
+                engine, image, ["python", "-c", IMPORT_PROBE, *deps], timeout, **extra
+            )
+            try:
+                found: dict[str, str] = json.loads(output.strip().splitlines()[-1])
+            except (ValueError, IndexError):
+                return False, f"the import probe failed: {output.strip()[-400:]}"
+            failed = {d: e for d, e in found.items() if e}
+            if not failed:
+                return True, f"{len(found)} distributions import"
+            text = "; ".join(f"{d}: {e}" for d, e in failed.items())
+            hint = _hint(text)
+            return False, text + (f" (hint: {hint})" if hint else "")
+
+        results.append(_timed("dependencies import", imports))
+
+    entry = profile.entrypoint
+    detected = entry is not None and tuple(command) == tuple(entry.command)
+    if ports and not (detected and entry is not None and entry.port):
+        # A command given with --entry and ports: any HTTP answer on the first port counts.
+        results.append(
+            _timed(
+                f"server answers on port {ports[0]}",
+                lambda: _http_probe(engine, image, ports[0], "/", timeout, **extra),
+            )
+        )
+    if entry is not None and detected:
+        if entry.port and entry.health:
+            results.append(
+                _timed(
+                    f"{entry.kind} answers on port {entry.port}",
+                    lambda: _http_probe(engine, image, entry.port, entry.health, timeout, **extra),
+                )
+            )
+        elif entry.kind in ("console-script", "module"):
+
+            def cli_help() -> tuple[bool, str]:
+                code, output = run_in_image(engine, image, [*command, "--help"], timeout, **extra)
+                return (
+                    code == 0,
+                    f"`{' '.join(command)} --help` exited {code}: {output.strip()[-200:]}",
+                )
+
+            results.append(_timed("entry point answers --help", cli_help))
+        elif entry.kind == "script":
+
+            def script() -> tuple[bool, str]:
+                code, output = run_in_image(
+                    engine, image, ["python", "-c", SCRIPT_PROBE, command[1]], timeout, **extra
+                )
+                hint = _hint(output)
+                detail = f"`{command[1]}` imports" if code == 0 else output.strip()[-400:]
+                return code == 0, detail + (f" (hint: {hint})" if hint and code else "")
+
+            results.append(_timed("entry script imports", script))
+
+    if user_command:
+
+        def custom() -> tuple[bool, str]:
+            code, output = run_in_image(engine, image, ["sh", "-c", user_command], timeout, **extra)
+            return code == 0, f"exited {code}: {output.strip()[-300:]}"
+
+        results.append(_timed("smoke command", custom))
+
+    if gpus:
+        framework = next((f for f in GPU_PROBES if f in profile.frameworks), None)
+        if framework is not None:
+            probe = GPU_PROBES[framework]
+
+            def cuda() -> tuple[bool, str]:
+                code, output = run_in_image(
+                    engine, image, ["python", "-c", probe], timeout, **extra
+                )
+                return code == 0, output.strip()[-300:]
+
+            results.append(_timed(f"{framework} sees a GPU", cuda))
+    return results
+
+
+def build_and_smoke(
+    root: Path,
+    profile: ProjectProfile,
+    python: str,
+    *,
+    tag: str,
+    command: tuple[str, ...],
+    ports: tuple[int, ...] = (),
+    smoke: bool = True,
+    user_command: str | None = None,
+    gpus: bool = False,
+    timeout: float = 120,
+    on_line: LineSink | None = None,
+) -> BuildReport:
+    """Build the project's Dockerfile (BuildKit through the CLI when it needs it, else the
+    SDK), then smoke-test the image."""
+    dockerfile = root / "Dockerfile"
+    if not dockerfile.is_file():
+        raise NoDockerfileError(
+            f"no Dockerfile in {root}", f"write one with: dockerize-ml init {root}"
+        )
+    engine = client()  # fails early, with its own exit code, when no engine answers
+    needs_buildkit = "--mount=" in dockerfile.read_text(encoding="utf-8", errors="replace")
+    start = time.monotonic()
+    if needs_buildkit:
+        result = build_with_cli(root, tag, on_line=on_line)
+        builder = "buildkit (docker CLI)"
+    else:
+        result = build_with_sdk(root, tag, on_line=on_line)
+        builder = "classic (Docker SDK)"
+    report = BuildReport(tag, builder, round(time.monotonic() - start, 1))
+    report.context_bytes = _context_bytes(result.log)
+    image = engine.images.get(tag)
+    report.image_bytes = int(image.attrs.get("Size", 0))
+    layers = [
+        (
+            int(h.get("Size", 0)),
+            " ".join(str(h.get("CreatedBy", "")).split())[:120] or "(base image)",
+        )
+        for h in image.history()
+    ]
+    report.largest_layers = sorted(layers, reverse=True)[:3]
+    if smoke:
+        report.smoke = smoke_test(
+            engine,
+            tag,
+            profile,
+            python,
+            command=command,
+            ports=ports,
+            user_command=user_command,
+            gpus=gpus,
+            timeout=timeout,
+        )
+    return report
