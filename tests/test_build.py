@@ -146,3 +146,62 @@ def test_build_failures_are_explained(log: str, needle: str) -> None:
     step, message = diagnose(log)
     assert step
     assert needle in message
+
+
+class _FakeContainer:
+    def __init__(self, engine: _FakeEngine, command: list[str]) -> None:
+        self.engine, self.command = engine, command
+
+    def wait(self, timeout: float) -> dict[str, int]:
+        return {"StatusCode": 0}
+
+    def logs(self, **_: Any) -> bytes:
+        if self.command[:2] == ["id", "-u"]:
+            return b"1000\n"
+        if "import importlib" in " ".join(self.command):
+            return b'{"torch": ""}\n'
+        return b"ok\n"
+
+    def remove(self, force: bool) -> None:
+        self.engine.removed += 1
+
+
+class _FakeEngine:
+    """Records the containers the smoke tests start (no GPU on these machines)."""
+
+    def __init__(self) -> None:
+        self.runs: list[dict[str, Any]] = []
+        self.removed = 0
+        self.containers = self
+
+    def run(self, image: str, command: list[str] | None = None, **kwargs: Any) -> _FakeContainer:
+        self.runs.append({"image": image, "command": command, **kwargs})
+        return _FakeContainer(self, command or [])
+
+
+def test_gpus_request_every_gpu_and_check_cuda(tmp_path: Path) -> None:
+    from dockerize_ml.detect import inspect_project
+    from dockerize_ml.smoke import smoke_test
+
+    root = write_tree(
+        tmp_path / "gpu",
+        {
+            "requirements.txt": "torch\n",
+            "train.py": "import torch\nx = torch.zeros(1).cuda()\nif __name__ == '__main__':\n    pass\n",
+        },
+    )
+    profile = inspect_project(root)
+    engine = _FakeEngine()
+    results = smoke_test(engine, "img", profile, "3.11", command=("python", "train.py"), gpus=True)
+    assert [r.name for r in results] == [
+        "non-root user",
+        "dependencies import",
+        "entry script imports",
+        "torch sees a GPU",
+    ]
+    assert all(r.ok for r in results)
+    for run in engine.runs:
+        [request] = run["device_requests"]
+        assert request["Count"] == -1 and request["Capabilities"] == [["gpu"]]
+    assert "torch.zeros(1).cuda()" in engine.runs[-1]["command"][-1]
+    assert engine.removed == len(engine.runs), "every container is removed"
