@@ -10,11 +10,11 @@ log() { printf '[engine] %s\n' "$*" >&2; }
 DOCKER=/usr/bin/docker
 BASE_TAG="python:3.11-slim"
 
-if [ ! -x /usr/sbin/dockerd ] || [ ! -x "$DOCKER" ]; then
-  log "installing Debian's docker.io and debootstrap"
+if [ ! -x /usr/sbin/dockerd ] || [ ! -x "$DOCKER" ] || [ ! -x /usr/bin/docker-compose ]; then
+  log "installing Debian's docker.io, docker-compose and debootstrap"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends docker.io debootstrap iptables >/dev/null
+  apt-get install -y -qq --no-install-recommends docker.io docker-compose debootstrap iptables >/dev/null
 fi
 
 if ! "$DOCKER" info >/dev/null 2>&1; then

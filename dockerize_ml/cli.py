@@ -220,6 +220,14 @@ def init(
             show_default=False,
         ),
     ] = None,
+    ci: Annotated[
+        list[str] | None,
+        typer.Option("--ci", help="Write a CI workflow: github, gitlab (repeatable)."),
+    ] = None,
+    k8s: Annotated[
+        bool | None,
+        typer.Option("--k8s/--no-k8s", help="Write Kubernetes manifests (k8s/).", show_default=False),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be written; write nothing.")
     ] = False,
@@ -258,6 +266,8 @@ def init(
         "extras": extra or None,
         "groups": group or None,
         "buildkit": buildkit,
+        "ci": ci or None,
+        "k8s": k8s,
     }
     flags = {k: v for k, v in given.items() if v is not None}
     result = run_init(path, flags, force=force, dry_run=dry_run, recreate=recreate)

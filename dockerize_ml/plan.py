@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from dockerize_ml import __version__, knowledge
 from dockerize_ml.install import (
@@ -39,6 +40,21 @@ class Settings:
     installer: str = "uv"
     extras: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
+    ci: tuple[str, ...] = ()  # "github", "gitlab"
+    k8s: bool = False
+
+
+@dataclass(frozen=True)
+class SmokePlan:
+    """What docker/smoke.sh (and CI) checks in a built image."""
+
+    distributions: tuple[str, ...]
+    kind: str = ""  # server, help, script or "" (nothing more to start)
+    port: int = 0
+    path: str = "/"
+    command: tuple[str, ...] = ()
+    script: str = ""
+    wait: int = 60
 
 
 @dataclass(frozen=True)
@@ -77,12 +93,30 @@ class BuildPlan:
     cache_volume: str
     build_secrets: tuple[str, ...]
     dockerignore: tuple[tuple[str, tuple[str, ...]], ...]
+    smoke: SmokePlan = SmokePlan(())
+    ci: tuple[str, ...] = ()
+    k8s: bool = False
+    #: The project folder relative to its git repository (CI files live at the repository root).
+    repo_path: str = "."
+    default_branch: str = "main"
+    #: The server the image runs (entry kind, port, health path), for compose and Kubernetes.
+    server_port: int = 0
+    health_path: str = ""
+    env_file: str = ""
+    actions: tuple[tuple[str, str], ...] = ()
+    gitlab_images: tuple[str, str] = ("", "")
     #: Things the user should know about the choices made (printed by `init`).
     notes: tuple[str, ...] = ()
     workdir: str = WORKDIR
     user: str = USER
     uid: int = DEFAULT_UID
     venv: str = VENV
+
+
+    @property
+    def actions_by_name(self) -> dict[str, str]:
+        """The pinned GitHub Actions, by short name."""
+        return dict(self.actions)
 
 
 _IMAGE_REF = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*$", re.IGNORECASE)
@@ -120,6 +154,47 @@ def _setup_commands(install: InstallPlan, apt: tuple[str, ...]) -> tuple[str, ..
     if install.make_venv:
         commands.append(f"python -m venv {VENV}")
     return tuple(commands)
+
+
+CI_SYSTEMS = ("github", "gitlab")
+
+
+def _smoke_plan(
+    profile: ProjectProfile, command: tuple[str, ...], ports: tuple[int, ...]
+) -> SmokePlan:
+    """What a smoke test of the image checks: imports, and how the entry point starts."""
+    dists = tuple(
+        d.name for d in profile.dependencies if not d.markers or "python_version <" not in d.markers
+    )
+    entry = profile.entrypoint
+    detected = entry is not None and tuple(entry.command) == command
+    if detected and entry is not None and entry.port:
+        return SmokePlan(dists, "server", entry.port, entry.health or "/", command)
+    if ports:
+        return SmokePlan(dists, "server", ports[0], "/", command)
+    if detected and entry is not None and entry.kind in ("console-script", "module"):
+        return SmokePlan(dists, "help", command=command)
+    if detected and entry is not None and entry.kind == "script":
+        return SmokePlan(dists, "script", command=command, script=command[1])
+    return SmokePlan(dists)
+
+
+def _repository(root: Path) -> tuple[str, str]:
+    """The project's folder relative to its git repository, and the default branch."""
+    for folder in (root, *root.parents):
+        git = folder / ".git"
+        if git.exists():
+            relative = root.relative_to(folder).as_posix() or "."
+            branch = "main"
+            head = git / "refs" / "remotes" / "origin" / "HEAD"
+            try:
+                text = head.read_text() if head.is_file() else (git / "HEAD").read_text()
+            except OSError:
+                text = ""
+            if text.startswith("ref:"):  # not a detached HEAD (a bare commit)
+                branch = text.strip().rsplit("/", 1)[-1] or "main"
+            return relative, branch
+    return ".", "main"
 
 
 def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
@@ -165,6 +240,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
     else:
         command, command_origin = ("python",), "no entry point found"
 
+    ports = tuple(dict.fromkeys((*settings.ports, *profile.ports)))
     mounts = [Mount(d, f"{WORKDIR}/{d}", True) for d in profile.data_dirs]
     mounts += [Mount(d, f"{WORKDIR}/{d}", False) for d in profile.output_dirs]
 
@@ -180,6 +256,17 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
     env = profile.entrypoint.env if profile.entrypoint and not settings.entry else ()
     inferred = tuple((d.name, d.detail) for d in profile.dependencies if d.source == "inferred")
 
+    smoke = _smoke_plan(profile, tuple(command), ports)
+    tools = knowledge.load("tools")
+    server_port = smoke.port if smoke.kind == "server" else (ports[0] if ports else 0)
+    repo_path, branch = _repository(Path(profile.root))
+    for name in settings.ci:
+        if name not in CI_SYSTEMS:
+            raise InvalidSettingError(
+                f"--ci {name!r} is not one of {', '.join(CI_SYSTEMS)}",
+                "use --ci github or --ci gitlab",
+            )
+
     return BuildPlan(
         tool_version=__version__,
         project_name=profile.name,
@@ -194,11 +281,21 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         inferred_requirements=inferred,
         command=tuple(command),
         command_origin=command_origin,
-        ports=tuple(dict.fromkeys((*settings.ports, *profile.ports))),
+        ports=ports,
         mounts=tuple(mounts),
         gpus=profile.gpu.uses_cuda,
         cache_volume=f"{profile.name}-cache",
         build_secrets=profile.build_secrets,
         dockerignore=tuple((name, tuple(patterns)) for name, patterns in sections.items()),
         notes=install.notes,
+        smoke=smoke,
+        ci=tuple(dict.fromkeys(settings.ci)),
+        k8s=settings.k8s,
+        repo_path=repo_path,
+        default_branch=branch,
+        server_port=server_port,
+        health_path=smoke.path if smoke.kind == "server" else "",
+        env_file=".env" if ".env" in profile.env_files else "",
+        actions=tuple(tools["github_actions"].items()),
+        gitlab_images=(tools["gitlab"]["docker"], tools["gitlab"]["dind"]),
     )

@@ -23,6 +23,8 @@ OUTPUTS = {
     ".dockerignore": "dockerignore.j2",
     "docker/build.sh": "build.sh.j2",
     "docker/run.sh": "run.sh.j2",
+    "docker/smoke.sh": "smoke.sh.j2",
+    "compose.yaml": "compose.yaml.j2",
 }
 
 #: The marker every generated file starts with (after a shebang), greppable and stable.
@@ -60,6 +62,14 @@ def render(plan: BuildPlan) -> dict[str, str]:
     outputs = dict(OUTPUTS)
     if plan.inferred_requirements:
         outputs[INFERRED_FILE] = "requirements.inferred.txt.j2"
+    up = "../" * (0 if plan.repo_path == "." else plan.repo_path.count("/") + 1)
+    suffix = "" if plan.repo_path == "." else f"-{plan.project_name}"
+    if "github" in plan.ci:
+        outputs[f"{up}.github/workflows/docker{suffix}.yml"] = "github.yml.j2"
+    if "gitlab" in plan.ci:
+        outputs[f"{up}.gitlab-ci.yml"] = "gitlab-ci.yml.j2"
+    if plan.k8s:
+        outputs[f"k8s/{plan.project_name}.yaml"] = "k8s.yaml.j2"
     return {
         path: env.get_template(name).render(plan=plan, marker=MARKER, deps_dir=DEPS_DIR)
         for path, name in outputs.items()

@@ -34,6 +34,8 @@ KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "extras": (list, "extras to install"),
     "groups": (list, "dependency groups to install"),
     "smoke": (str, "a command `dockerize-ml build` runs inside the image as a smoke test"),
+    "ci": (list, "CI templates to write: github, gitlab"),
+    "k8s": (bool, "write Kubernetes manifests"),
 }
 
 
@@ -110,4 +112,6 @@ def to_settings(saved: dict[str, Any], flags: dict[str, Any]) -> Settings:
         installer=str(merged.get("installer", "uv")),
         extras=tuple(merged.get("extras", ())),
         groups=tuple(merged.get("groups", ())),
+        ci=tuple(merged.get("ci", ())),
+        k8s=bool(merged.get("k8s", False)),
     )

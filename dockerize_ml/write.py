@@ -43,7 +43,7 @@ STATE_SCHEMA = 1
 NEW_SUFFIX = ".dockerize-ml-new"
 BACKUP_SUFFIX = ".orig"
 #: Generated files that must be executable.
-EXECUTABLE = frozenset({"docker/build.sh", "docker/run.sh"})
+EXECUTABLE = frozenset({"docker/build.sh", "docker/run.sh", "docker/smoke.sh"})
 
 
 def digest(text: str) -> str:

