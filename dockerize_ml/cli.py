@@ -226,7 +226,9 @@ def init(
     ] = None,
     k8s: Annotated[
         bool | None,
-        typer.Option("--k8s/--no-k8s", help="Write Kubernetes manifests (k8s/).", show_default=False),
+        typer.Option(
+            "--k8s/--no-k8s", help="Write Kubernetes manifests (k8s/).", show_default=False
+        ),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be written; write nothing.")

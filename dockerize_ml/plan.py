@@ -112,7 +112,6 @@ class BuildPlan:
     uid: int = DEFAULT_UID
     venv: str = VENV
 
-
     @property
     def actions_by_name(self) -> dict[str, str]:
         """The pinned GitHub Actions, by short name."""
