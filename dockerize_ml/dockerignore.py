@@ -1,0 +1,66 @@
+"""What a ``.dockerignore`` keeps out of the build context, with Docker's own rules.
+
+Patterns are relative to the context root; ``*`` and ``?`` match within one path element,
+``**`` any number of them; a pattern that matches a folder excludes everything in it; the last
+matching line wins, and ``!`` lines put files back in.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+
+@cache
+def _regex(pattern: str) -> re.Pattern[str]:
+    parts: list[str] = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            parts.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            parts.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            parts.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            parts.append("[^/]")
+            i += 1
+        elif pattern[i] == "[":
+            end = pattern.find("]", i)
+            if end == -1:
+                parts.append(re.escape(pattern[i]))
+                i += 1
+            else:
+                parts.append(pattern[i : end + 1])
+                i = end + 1
+        else:
+            parts.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(parts) + "(?:/.*)?$")
+
+
+def parse(text: str) -> list[tuple[str, bool]]:
+    """The patterns of a .dockerignore as (pattern, negated), comments and blanks dropped."""
+    rules: list[tuple[str, bool]] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        negated = line.startswith("!")
+        pattern = line[1:].strip() if negated else line
+        pattern = pattern.lstrip("/").removeprefix("./").rstrip("/")
+        if pattern:
+            rules.append((pattern, negated))
+    return rules
+
+
+def excluded(rules: list[tuple[str, bool]], path: str) -> bool:
+    """Whether ``path`` (relative to the context) is left out of the build context."""
+    verdict = False
+    for pattern, negated in rules:
+        if _regex(pattern).match(path):
+            verdict = not negated
+    return verdict

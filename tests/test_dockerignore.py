@@ -1,0 +1,78 @@
+"""The .dockerignore: Docker's matching rules, what ours keeps out and in, and a user's own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import SAMPLE_DIRS, run_cli, write_tree
+
+from dockerize_ml import dockerignore, inspect_project, make_plan, render
+from dockerize_ml.plan import Settings
+
+
+@pytest.mark.parametrize(
+    ("patterns", "path", "out"),
+    [
+        ("data", "data/x.csv", True),
+        ("data", "src/data/x.csv", False),  # anchored at the context root
+        ("**/data", "src/data/x.csv", True),
+        ("**/*.pt", "model.pt", True),
+        ("**/*.pt", "a/b/model.pt", True),
+        ("*.md", "README.md", True),
+        ("*.md", "docs/guide.md", False),
+        ("data\n!data/churn.csv", "data/churn.csv", False),
+        ("data\n!data/churn.csv", "data/raw/x.csv", True),
+        ("**/.env\n!**/.env.example", ".env.example", False),
+        ("**/.env", "sub/.env", True),
+        ("/build/", "build/lib/x.py", True),
+        ("*.py[cod]", "x.pyc", True),
+        ("# comment\n\n", "anything", False),
+    ],
+)
+def test_docker_matching_rules(patterns: str, path: str, out: bool) -> None:
+    assert dockerignore.excluded(dockerignore.parse(patterns), path) is out
+
+
+@pytest.mark.parametrize("sample", sorted(SAMPLE_DIRS))
+def test_generated_dockerignore_keeps_what_the_build_and_code_need(sample: str) -> None:
+    profile = inspect_project(SAMPLE_DIRS[sample])
+    rules = dockerignore.parse(render(make_plan(profile, Settings()))[".dockerignore"])
+    needed = [*profile.dependency_files, *profile.runtime_files]
+    if profile.entrypoint is not None and profile.entrypoint.kind == "script":
+        needed.append(profile.entrypoint.command[1])
+    needed += [
+        rel
+        for rel in ("README.md", "pyproject.toml", "setup.py")
+        if (SAMPLE_DIRS[sample] / rel).exists()
+    ]
+    for rel in needed:
+        assert not dockerignore.excluded(rules, rel), f"{sample}: {rel} would be left out"
+    for rel in (".env", ".git/config", ".venv/bin/python", "x/__pycache__/m.pyc", "m.ckpt"):
+        assert dockerignore.excluded(rules, rel), f"{sample}: {rel} would be sent"
+    for folder in (*profile.data_dirs, *profile.output_dirs):
+        assert dockerignore.excluded(rules, f"{folder}/unreferenced.bin")
+
+
+def test_a_users_own_dockerignore_is_checked_and_kept(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "p",
+        {
+            "pyproject.toml": (
+                '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+                '[project]\nname = "p"\nversion = "1"\nreadme = "README.md"\ndependencies = ["numpy"]\n'
+            ),
+            "README.md": "# p\n",
+            "p/__init__.py": "",
+            "main.py": "if __name__ == '__main__':\n    pass\n",
+            ".dockerignore": "# ours\n*.md\n*.toml\n.git\n",
+        },
+    )
+    data = inspect_project(root)
+    warnings = [w for w in data.warnings if w.startswith(".dockerignore keeps")]
+    assert any("pyproject.toml" in w and "dependency install" in w for w in warnings)
+    assert any("README.md" in w and "building the package" in w for w in warnings)
+    result = run_cli("init", root)
+    assert result.returncode == 6  # theirs stays; ours is written beside it
+    assert (root / ".dockerignore").read_text().startswith("# ours")
+    assert (root / ".dockerignore.dockerize-ml-new").is_file()
