@@ -10,6 +10,7 @@ import pytest
 from conftest import run_cli, write_tree
 
 from dockerize_ml.errors import ExitCode
+from dockerize_ml.render import OUTPUTS
 
 CONTRACT_FIELDS = {
     "schema_version",
@@ -29,14 +30,8 @@ CONTRACT_FIELDS = {
     "runtime_files",
     "warnings",
 }
-GENERATED = (
-    "Dockerfile",
-    ".dockerignore",
-    "docker/build.sh",
-    "docker/run.sh",
-    "docker/smoke.sh",
-    "compose.yaml",
-)
+#: What `init` writes for every project.
+GENERATED = tuple(OUTPUTS)
 
 
 def test_detect_json_is_the_profile_contract(sample) -> None:

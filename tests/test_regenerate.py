@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from dockerize_ml.errors import ExitCode
 from dockerize_ml.jobs import run_init
+from dockerize_ml.render import OUTPUTS
 from dockerize_ml.write import NEW_SUFFIX, STATE_FILE, merge
 
 
@@ -140,14 +141,7 @@ def test_two_runs_at_once_leave_a_valid_state(sample) -> None:
     codes = [p.wait() for p in procs]
     assert codes == [0, 0, 0, 0]
     state = json.loads((root / STATE_FILE).read_text())
-    assert set(state["files"]) == {
-        "Dockerfile",
-        ".dockerignore",
-        "docker/build.sh",
-        "docker/run.sh",
-        "docker/smoke.sh",
-        "compose.yaml",
-    }
+    assert set(state["files"]) == set(OUTPUTS)
     assert not list(root.rglob("*.tmp"))
 
 
