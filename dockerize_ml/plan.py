@@ -103,6 +103,7 @@ class BuildPlan:
     server_port: int = 0
     health_path: str = ""
     env_file: str = ""
+    jupyter: bool = False
     actions: tuple[tuple[str, str], ...] = ()
     gitlab_images: tuple[str, str] = ("", "")
     #: Things the user should know about the choices made (printed by `init`).
@@ -240,8 +241,14 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         command, command_origin = ("python",), "no entry point found"
 
     ports = tuple(dict.fromkeys((*settings.ports, *profile.ports)))
-    mounts = [Mount(d, f"{WORKDIR}/{d}", True) for d in profile.data_dirs]
-    mounts += [Mount(d, f"{WORKDIR}/{d}", False) for d in profile.output_dirs]
+    notebooks = profile.entrypoint is not None and profile.entrypoint.kind == "jupyterlab"
+    if notebooks and not settings.entry:
+        # Notebooks are edited in the container: the working folder itself is mounted, so
+        # every change lands on this machine.
+        mounts = [Mount(".", WORKDIR, False)]
+    else:
+        mounts = [Mount(d, f"{WORKDIR}/{d}", True) for d in profile.data_dirs]
+        mounts += [Mount(d, f"{WORKDIR}/{d}", False) for d in profile.output_dirs]
 
     sections: dict[str, list[str]] = {}
     for rule in profile.context_rules:
@@ -295,6 +302,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         server_port=server_port,
         health_path=smoke.path if smoke.kind == "server" else "",
         env_file=".env" if ".env" in profile.env_files else "",
+        jupyter=notebooks and not settings.entry,
         actions=tuple(tools["github_actions"].items()),
         gitlab_images=(tools["gitlab"]["docker"], tools["gitlab"]["dind"]),
     )

@@ -205,3 +205,19 @@ def test_gpus_request_every_gpu_and_check_cuda(tmp_path: Path) -> None:
         assert request["Count"] == -1 and request["Capabilities"] == [["gpu"]]
     assert "torch.zeros(1).cuda()" in engine.runs[-1]["command"][-1]
     assert engine.removed == len(engine.runs), "every container is removed"
+
+
+@pytest.mark.docker
+def test_notebook_course_image_serves_jupyterlab(
+    engine: Any, buildkit_cli: str, sample: Callable[[str], Path]
+) -> None:
+    root = sample("notebook-course")
+    assert run_cli("init", root, "--python", "3.11").returncode == 0
+    assert '--volume "$PWD:/app"' in (root / "docker" / "run.sh").read_text()
+    result = build_json(root, "--tag", "dockerize-ml-test-notebooks:latest")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    names = {s["name"]: s for s in report["smoke"]}
+    assert names["jupyterlab answers on port 8888"]["detail"] == "GET /api -> 200"
+    assert names["dependencies import"]["ok"]  # pandas, seaborn, scikit-learn, statsmodels, ...
+    engine.images.remove("dockerize-ml-test-notebooks:latest", force=True)
