@@ -220,6 +220,10 @@ def init(
             show_default=False,
         ),
     ] = None,
+    device: Annotated[
+        str | None,
+        typer.Option("--device", help="auto (CUDA when the code uses it), cpu or cuda."),
+    ] = None,
     ci: Annotated[
         list[str] | None,
         typer.Option("--ci", help="Write a CI workflow: github, gitlab (repeatable)."),
@@ -269,6 +273,7 @@ def init(
         "groups": group or None,
         "buildkit": buildkit,
         "ci": ci or None,
+        "device": device,
         "k8s": k8s,
     }
     flags = {k: v for k, v in given.items() if v is not None}

@@ -580,6 +580,54 @@ def _micromamba(ctx: _Ctx, path: str, reason: str) -> InstallPlan:
     )
 
 
+#: Sources whose versions a lockfile or an export pins: the heavy layer would fight them.
+_LOCKED_KINDS = ("uv", "poetry", "pdm", "pipfile")
+
+
+def _heavy_frameworks(ctx: _Ctx, device: str, kind: str) -> list[Step]:
+    """Heavy frameworks (torch, TensorFlow, JAX) in a layer of their own, before the rest, so
+    adding a small dependency does not reinstall them; on a CPU image, the torch family
+    from its CPU wheel index."""
+    if kind in _LOCKED_KINDS:
+        return []
+    table = knowledge.load("frameworks")
+    heavy = [
+        d
+        for d in ctx.profile.dependencies
+        if table["frameworks"].get(d.name, {}).get("heavy") and not d.url
+    ]
+    if not heavy:
+        return []
+    cpu_family = [d for d in heavy if device == "cpu" and d.name in table["cpu_index"]]
+    others = [d for d in heavy if d not in cpu_family]
+    commands: list[Command] = []
+    if cpu_family:
+        index = table["cpu_index"][cpu_family[0].name]
+        flags = f"--index-url {index} --extra-index-url https://pypi.org/simple"
+        commands.append(ctx.install(*_quote(_strings(cpu_family)), flags=flags))
+    if others:
+        commands.append(ctx.install(*_quote(_strings(others))))
+    names = ", ".join(d.name for d in heavy)
+    where = (
+        "CPU-only wheels"
+        if cpu_family
+        else "their CUDA-enabled wheels"
+        if device == "cuda"
+        else "PyPI"
+    )
+    return [
+        Step(
+            comment=(
+                f"Heavy frameworks first, in a layer of their own ({names}; {where}):",
+                "adding a small dependency later does not download them again.",
+            ),
+            commands=tuple(commands),
+            cache=ctx.cache,
+            hadolint_ignore=ctx.hadolint(commands),
+        )
+    ]
+
+
 def plan_install(
     profile: ProjectProfile,
     *,
@@ -588,6 +636,7 @@ def plan_install(
     base_image: str,
     extras: tuple[str, ...] = (),
     groups: tuple[str, ...] = (),
+    device: str = "cpu",
 ) -> InstallPlan:
     """Choose how the dependencies and the project are installed."""
     unknown = [e for e in extras if e not in profile.extras_available]
@@ -622,6 +671,9 @@ def plan_install(
         plan = _inline(ctx, [], "nothing (no dependencies declared)")
     if profile.needs_git:
         plan = dataclasses.replace(plan, apt_build=("git",))
+    heavy = _heavy_frameworks(ctx, device, kind)
+    if heavy and plan.installer != "micromamba":
+        plan = dataclasses.replace(plan, before_code=(*heavy, *plan.before_code))
     return _with_entry_requirements(ctx, plan)
 
 

@@ -42,6 +42,7 @@ class Settings:
     groups: tuple[str, ...] = ()
     ci: tuple[str, ...] = ()  # "github", "gitlab"
     k8s: bool = False
+    device: str = "auto"  # auto (CUDA when the code uses it), cpu or cuda
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ class BuildPlan:
     env_file: str = ""
     jupyter: bool = False
     actions: tuple[tuple[str, str], ...] = ()
+    device: str = "cpu"
     gitlab_images: tuple[str, str] = ("", "")
     #: Things the user should know about the choices made (printed by `init`).
     notes: tuple[str, ...] = ()
@@ -157,6 +159,13 @@ def _setup_commands(install: InstallPlan, apt: tuple[str, ...]) -> tuple[str, ..
 
 
 CI_SYSTEMS = ("github", "gitlab")
+DEVICES = ("auto", "cpu", "cuda")
+#: Frameworks that download models into ~/.cache at run time.
+_CACHE_ENV = (
+    ("XDG_CACHE_HOME", "/home/app/.cache"),
+    ("HF_HOME", "/home/app/.cache/huggingface"),
+    ("TORCH_HOME", "/home/app/.cache/torch"),
+)
 
 
 def _smoke_plan(
@@ -223,6 +232,14 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         if not 0 < port < 65536:
             raise InvalidSettingError(f"--port {port} is not a TCP port", "use 1-65535")
 
+    if settings.device not in DEVICES:
+        raise InvalidSettingError(
+            f"--device {settings.device!r} is not one of {', '.join(DEVICES)}",
+            "auto follows the code's CUDA use; cpu makes a small image; cuda a GPU one",
+        )
+    device = settings.device
+    if device == "auto":
+        device = "cuda" if profile.gpu.uses_cuda else "cpu"
     install = plan_install(
         profile,
         installer=settings.installer,
@@ -230,6 +247,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         base_image=base_image,
         extras=settings.extras,
         groups=settings.groups,
+        device=device,
     )
 
     if settings.entry:
@@ -260,6 +278,16 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             why = package.evidence[0].detail if package.evidence else ""
             apt.setdefault(package.name, why)
     env = profile.entrypoint.env if profile.entrypoint and not settings.entry else ()
+    if profile.frameworks:
+        env = (*env, *_CACHE_ENV)
+    if device == "cuda":
+        # The NVIDIA Container Toolkit exposes the GPUs these name; compute and utility are
+        # what CUDA programs and nvidia-smi need.
+        env = (
+            *env,
+            ("NVIDIA_VISIBLE_DEVICES", "all"),
+            ("NVIDIA_DRIVER_CAPABILITIES", "compute,utility"),
+        )
     inferred = tuple((d.name, d.detail) for d in profile.dependencies if d.source == "inferred")
 
     smoke = _smoke_plan(profile, tuple(command), ports)
@@ -289,7 +317,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         command_origin=command_origin,
         ports=ports,
         mounts=tuple(mounts),
-        gpus=profile.gpu.uses_cuda,
+        gpus=device == "cuda",
         cache_volume=f"{profile.name}-cache",
         build_secrets=profile.build_secrets,
         dockerignore=tuple((name, tuple(patterns)) for name, patterns in sections.items()),
@@ -303,6 +331,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         health_path=smoke.path if smoke.kind == "server" else "",
         env_file=".env" if ".env" in profile.env_files else "",
         jupyter=notebooks and not settings.entry,
+        device=device,
         actions=tuple(tools["github_actions"].items()),
         gitlab_images=(tools["gitlab"]["docker"], tools["gitlab"]["dind"]),
     )

@@ -36,6 +36,7 @@ KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "smoke": (str, "a command `dockerize-ml build` runs inside the image as a smoke test"),
     "ci": (list, "CI templates to write: github, gitlab"),
     "k8s": (bool, "write Kubernetes manifests"),
+    "device": (str, "auto, cpu or cuda"),
 }
 
 
@@ -114,4 +115,5 @@ def to_settings(saved: dict[str, Any], flags: dict[str, Any]) -> Settings:
         groups=tuple(merged.get("groups", ())),
         ci=tuple(merged.get("ci", ())),
         k8s=bool(merged.get("k8s", False)),
+        device=str(merged.get("device", "auto")),
     )

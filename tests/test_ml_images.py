@@ -1,0 +1,116 @@
+"""ML images: the device, heavy frameworks in their own layer, CPU wheels, caches, GPUs.
+
+No GPU, no NVIDIA Container Toolkit, no access to download.pytorch.org and no nvidia/cuda
+images on these machines: these tests assert the generated files (and lint them); the
+torch, TensorFlow and JAX images themselves are not built here.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import tool, write_tree
+
+from dockerize_ml import inspect_project, make_plan, render
+from dockerize_ml.plan import InvalidSettingError, Settings
+
+TRAIN = (
+    "import torch\nmodel = torch.nn.Linear(4, 1).to('cuda')\nif __name__ == '__main__':\n    pass\n"
+)
+
+
+def files_for(root: Path, **settings: object) -> dict[str, str]:
+    files = render(make_plan(inspect_project(root), Settings(**settings)))  # type: ignore[arg-type]
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    lint = subprocess.run(
+        [tool("hadolint"), "--no-color", str(root / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert lint.returncode == 0 and not lint.stdout, lint.stdout
+    scripts = [str(root / "docker" / n) for n in ("build.sh", "run.sh", "smoke.sh")]
+    check = subprocess.run(
+        [tool("shellcheck"), *scripts], capture_output=True, text=True, check=False
+    )
+    assert check.returncode == 0, check.stdout
+    return files
+
+
+def heavy_line(dockerfile: str) -> str:
+    start = dockerfile.index("# Heavy frameworks first")
+    return dockerfile[start : dockerfile.index("\n\n", start)]
+
+
+def test_cuda_torch_training_project(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "cuda",
+        {"requirements.txt": "torch==2.5.1\ntorchvision==0.20.1\npandas\n", "train.py": TRAIN},
+    )
+    files = files_for(root)
+    dockerfile = files["Dockerfile"]
+    heavy = heavy_line(dockerfile)
+    assert "torch==2.5.1" in heavy and "torchvision==0.20.1" in heavy
+    assert "download.pytorch.org" not in heavy  # PyPI's Linux torch is the CUDA build
+    heavy_at = dockerfile.index("# Heavy frameworks first")
+    assert heavy_at < dockerfile.index("uv pip install -r /tmp/deps/requirements.txt")
+    assert "NVIDIA_DRIVER_CAPABILITIES=compute,utility" in dockerfile
+    assert "HF_HOME=/home/app/.cache/huggingface" in dockerfile
+    assert "FROM python:" in dockerfile and "nvidia/cuda" not in dockerfile
+    assert "args+=(--gpus all)" in files["docker/run.sh"]
+    assert ">= 525" in files["docker/run.sh"]
+
+
+def test_same_project_with_device_cpu(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "cpu",
+        {"requirements.txt": "torch==2.5.1\ntorchvision==0.20.1\npandas\n", "train.py": TRAIN},
+    )
+    files = files_for(root, device="cpu")
+    heavy = heavy_line(files["Dockerfile"])
+    assert "--index-url https://download.pytorch.org/whl/cpu" in heavy
+    assert "CPU-only wheels" in heavy
+    assert "NVIDIA" not in files["Dockerfile"]
+    assert "--gpus" not in files["docker/run.sh"]
+
+
+def test_tensorflow_project(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "tf",
+        {
+            "requirements.txt": "tensorflow[and-cuda]==2.17.0\nnumpy\n",
+            "train.py": "import tensorflow as tf\nprint(tf.config.list_physical_devices('GPU'))\nif __name__ == '__main__':\n    pass\n",
+        },
+    )
+    files = files_for(root)
+    assert "'tensorflow[and-cuda]==2.17.0'" in heavy_line(files["Dockerfile"])
+    assert "args+=(--gpus all)" in files["docker/run.sh"]
+
+
+def test_jax_project(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "jax",
+        {
+            "pyproject.toml": '[project]\nname = "j"\nversion = "1"\ndependencies = ["jax[cuda12]>=0.4.30", "optax"]\n',
+            "main.py": "import jax\nprint(jax.devices('gpu'))\nif __name__ == '__main__':\n    pass\n",
+        },
+    )
+    files = files_for(root)
+    heavy = heavy_line(files["Dockerfile"])
+    assert "'jax[cuda12]>=0.4.30'" in heavy
+    assert "NVIDIA_VISIBLE_DEVICES=all" in files["Dockerfile"]
+
+
+def test_lockfiles_keep_their_own_pins(sample) -> None:
+    files = render(make_plan(inspect_project(sample("uv-scoring")), Settings(device="cpu")))
+    assert "Heavy frameworks" not in files["Dockerfile"]
+
+
+def test_unknown_device_is_a_usage_error(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "p", {"main.py": ""})
+    with pytest.raises(InvalidSettingError, match="--device 'tpu'"):
+        make_plan(inspect_project(root), Settings(device="tpu"))
