@@ -82,6 +82,10 @@ class BuildPlan:
     setup_commands: tuple[str, ...]
     #: Debian packages installed in that layer, each with why.
     apt_packages: tuple[tuple[str, str], ...]
+    #: Debian packages only the build needs (compilers, headers, git): when any, the
+    #: dependencies are installed in a builder stage and the final image copies the venv.
+    builder_packages: tuple[tuple[str, str], ...]
+    builder_setup: tuple[str, ...]
     #: Environment the entry point needs (GRADIO_SERVER_NAME=0.0.0.0, ...).
     env: tuple[tuple[str, str], ...]
     #: The requirements file `init` writes when nothing declares the dependencies.
@@ -134,27 +138,42 @@ def _python(profile: ProjectProfile, settings: Settings) -> str:
     return settings.python
 
 
-def _setup_commands(install: InstallPlan, apt: tuple[str, ...]) -> tuple[str, ...]:
-    """The layer built once: system packages, the app user and its folders, uv, the venv."""
-    commands: list[str] = []
-    if apt:
-        commands += [
-            "apt-get update",
-            "apt-get install -y --no-install-recommends " + " ".join(apt),
-            "apt-get clean",
-            "rm -rf /var/lib/apt/lists/*",
-        ]
+def _apt(packages: tuple[str, ...]) -> list[str]:
+    if not packages:
+        return []
+    return [
+        "apt-get update",
+        "apt-get install -y --no-install-recommends " + " ".join(packages),
+        "apt-get clean",
+        "rm -rf /var/lib/apt/lists/*",
+    ]
+
+
+def _setup_commands(install: InstallPlan, apt: tuple[str, ...], builder: bool) -> tuple[str, ...]:
+    """The layer built once: system packages, the app user and its folders, uv, the venv
+    (with a builder stage, the venv comes from there and uv only if the project needs it)."""
+    commands = _apt(apt)
     commands += [
         f'groupadd --gid "${{APP_UID}}" {USER}',
         f'useradd --no-log-init --create-home --uid "${{APP_UID}}" --gid {USER} {USER}',
         f"mkdir -p /home/{USER}/.cache {WORKDIR}",
         f"chown {USER}:{USER} /home/{USER}/.cache {WORKDIR}",
     ]
+    if install.needs_uv and (not builder or install.after_code):
+        uv = knowledge.load("tools")["uv"]["version"]
+        commands.append(f"python -m pip install --no-cache-dir uv=={uv}")
+    if install.make_venv and not builder:
+        commands.append(f"python -m venv {VENV}")
+    return tuple(commands)
+
+
+def _builder_setup(install: InstallPlan, packages: tuple[str, ...]) -> tuple[str, ...]:
+    """The builder stage's tools: compilers and headers, uv, and the venv to fill."""
+    commands = _apt(packages)
     if install.needs_uv:
         uv = knowledge.load("tools")["uv"]["version"]
         commands.append(f"python -m pip install --no-cache-dir uv=={uv}")
-    if install.make_venv:
-        commands.append(f"python -m venv {VENV}")
+    commands.append(f"python -m venv {VENV}")
     return tuple(commands)
 
 
@@ -204,6 +223,42 @@ def _repository(root: Path) -> tuple[str, str]:
                 branch = text.strip().rsplit("/", 1)[-1] or "main"
             return relative, branch
     return ".", "main"
+
+
+def _system_packages(
+    profile: ProjectProfile, install: InstallPlan
+) -> tuple[dict[str, str], dict[str, str], bool]:
+    """Run-time and build-time Debian packages (each with why), and whether the build needs
+    a builder stage: something must be compiled (never for micromamba images, whose
+    environment comes from conda packages)."""
+    build: dict[str, str] = dict.fromkeys(install.apt_build, "to install from VCS URLs")
+    apt: dict[str, str] = {}
+    for package in profile.system_packages:
+        why = package.evidence[0].detail if package.evidence else ""
+        (apt if package.stage == "run" else build).setdefault(package.name, why)
+    builder = install.installer != "micromamba" and any(n != "git" for n in build)
+    if not builder:
+        apt.update(build)  # git alone: installed where the dependencies are
+        build = {}
+    return apt, build, builder
+
+
+def _environment(
+    profile: ProjectProfile, settings: Settings, device: str
+) -> tuple[tuple[str, str], ...]:
+    """What the entry point, the model caches and the GPUs need in the environment."""
+    env = profile.entrypoint.env if profile.entrypoint and not settings.entry else ()
+    if profile.frameworks:
+        env = (*env, *_CACHE_ENV)
+    if device == "cuda":
+        # The NVIDIA Container Toolkit exposes the GPUs these name; compute and utility are
+        # what CUDA programs and nvidia-smi need.
+        env = (
+            *env,
+            ("NVIDIA_VISIBLE_DEVICES", "all"),
+            ("NVIDIA_DRIVER_CAPABILITIES", "compute,utility"),
+        )
+    return env
 
 
 def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
@@ -272,22 +327,8 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
     for rule in profile.context_rules:
         sections.setdefault(rule.section, []).append(rule.pattern)
 
-    apt: dict[str, str] = dict.fromkeys(install.apt_build, "needed to install from VCS URLs")
-    for package in profile.system_packages:
-        if package.stage == "run":
-            why = package.evidence[0].detail if package.evidence else ""
-            apt.setdefault(package.name, why)
-    env = profile.entrypoint.env if profile.entrypoint and not settings.entry else ()
-    if profile.frameworks:
-        env = (*env, *_CACHE_ENV)
-    if device == "cuda":
-        # The NVIDIA Container Toolkit exposes the GPUs these name; compute and utility are
-        # what CUDA programs and nvidia-smi need.
-        env = (
-            *env,
-            ("NVIDIA_VISIBLE_DEVICES", "all"),
-            ("NVIDIA_DRIVER_CAPABILITIES", "compute,utility"),
-        )
+    apt, build, builder = _system_packages(profile, install)
+    env = _environment(profile, settings, device)
     inferred = tuple((d.name, d.detail) for d in profile.dependencies if d.source == "inferred")
 
     smoke = _smoke_plan(profile, tuple(command), ports)
@@ -309,8 +350,10 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         python_version=python,
         buildkit=settings.buildkit,
         install=install,
-        setup_commands=_setup_commands(install, tuple(sorted(apt))),
+        setup_commands=_setup_commands(install, tuple(sorted(apt)), builder),
         apt_packages=tuple(sorted(apt.items())),
+        builder_packages=tuple(sorted(build.items())),
+        builder_setup=_builder_setup(install, tuple(sorted(build))) if builder else (),
         env=env,
         inferred_requirements=inferred,
         command=tuple(command),

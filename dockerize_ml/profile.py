@@ -182,6 +182,8 @@ class ProjectProfile:
     #: Environment variables the dependency files reference; passed as build secrets.
     build_secrets: tuple[str, ...] = ()
     needs_git: bool = False
+    #: Requirements-file options that force building from source (``--no-binary``).
+    source_builds: tuple[Evidence, ...] = ()
     conda: CondaEnv | None = None
     undeclared_imports: tuple[str, ...] = ()
     #: Every third-party distribution the code imports, with where (first import).

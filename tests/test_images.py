@@ -400,3 +400,28 @@ def test_regenerate_after_a_dependency_change_keeps_the_hand_edit(
     code, output = run(engine, tag, ["python", "-c", probe])
     assert (code, output.split()) == (0, ["kept", "True"]), output
     assert run_cli("check", root).returncode == 0
+
+
+def test_source_build_happens_in_a_builder_stage_without_compilers_in_the_image(
+    engine: Any, buildkit_cli: str, sample: Callable[[str], Path], tag: str
+) -> None:
+    root = sample("source-build")
+    init(root)
+    dockerfile = (root / "Dockerfile").read_text()
+    assert "AS builder" in dockerfile and "COPY --from=builder /opt/venv /opt/venv" in dockerfile
+    build_with_cli(root, tag)
+    probe = "command -v gcc cc c++ make || echo no-compiler; python main.py"
+    code, output = run(engine, tag, ["sh", "-c", probe])
+    assert code == 0, output
+    assert output.startswith("no-compiler"), output
+    assert "&lt;Churn&gt; model" in output and "_speedups.cpython" in output
+    # A wheel built here is tagged for this platform alone; PyPI's is manylinux.
+    wheel = "import importlib.metadata as m; print(m.distribution('markupsafe').read_text('WHEEL'))"
+    code, output = run(engine, tag, ["python", "-c", wheel])
+    assert "Tag: cp311-cp311-linux_x86_64" in output, output
+
+    edit(root / "report" / "render.py", "<p>AUC", "<p>ROC AUC")
+    second = build_with_cli(root, tag)
+    assert second.step("uv pip install -r /tmp/deps/requirements.txt").cached
+    assert second.step("COPY --from=builder /opt/venv /opt/venv").cached, second.log[-2000:]
+    assert not second.step("COPY --chown=app:app . .").cached

@@ -165,7 +165,11 @@ def detect(project: Scan, deps_from: str | None = None) -> ProjectProfile:
     distributions = {d.name: Evidence(d.source, d.line) for d in declared}
     distributions.update(imports.used)
     system, system_warnings = detect_system_packages(
-        project, index, distributions, bool(chosen and chosen.vcs)
+        project,
+        index,
+        distributions,
+        bool(chosen and chosen.vcs),
+        list(chosen.source_builds) if chosen else [],
     )
 
     ports: dict[int, Evidence] = {}
@@ -245,6 +249,7 @@ def detect(project: Scan, deps_from: str | None = None) -> ProjectProfile:
         local_installs=tuple(chosen.local) if chosen else (),
         build_secrets=tuple(chosen.secrets) if chosen else (),
         needs_git=bool(chosen and chosen.vcs),
+        source_builds=tuple(chosen.source_builds) if chosen else (),
         conda=chosen.conda if chosen else None,
         undeclared_imports=tuple(sorted(canonicalize_name(d) for d in imports.undeclared)),
         import_evidence=tuple(

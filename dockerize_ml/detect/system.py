@@ -63,7 +63,11 @@ def _program(call_args: tuple[object, ...], func: str) -> str | None:
 
 
 def detect_system_packages(
-    scan: Scan, index: CodeIndex, distributions: dict[str, Evidence], needs_git: bool
+    scan: Scan,
+    index: CodeIndex,
+    distributions: dict[str, Evidence],
+    needs_git: bool,
+    source_builds: list[Evidence] | None = None,
 ) -> tuple[list[SystemPackage], list[str]]:
     """The Debian packages, run-time and build-time apart, and warnings."""
     table = knowledge.load("system")
@@ -101,11 +105,10 @@ def detect_system_packages(
             packages.add(package, "run", evidence)
     if needs_git:
         packages.add("git", "build", Evidence("", 0, "VCS requirements"))
-    build_only = sorted({n for (n, stage) in packages.found if stage == "build"} - {"git"})
-    if build_only:
-        warnings.append(
-            f"some dependencies compile from source when no wheel fits ({', '.join(build_only)} "
-            "at build time); the image does not carry compilers, so such an install fails. "
-            "Prefer the binary wheel (psycopg2-binary, ...)"
+    for evidence in source_builds or []:
+        packages.add(
+            "build-essential", "build", Evidence(evidence.path, evidence.line, "builds from source")
         )
+    if any(stage == "build" and name != "git" for name, stage in packages.found):
+        packages.add("build-essential", "build", Evidence("", 0, "compiles C extensions"))
     return packages.result(), warnings

@@ -39,6 +39,8 @@ class Candidate:
     #: Environment variables the files reference (``${TOKEN}``): passed as build secrets.
     secrets: list[str] = field(default_factory=list)
     vcs: bool = False
+    #: ``--no-binary`` options: distributions (or :all:) built from source, with where.
+    source_builds: list[Evidence] = field(default_factory=list)
     conda: CondaEnv | None = None
     warnings: list[str] = field(default_factory=list)
 

@@ -138,6 +138,8 @@ def _line(
         return
     if line.startswith("-"):
         option = re.split(r"[\s=]", line, maxsplit=1)[0]
+        if option == "--no-binary":
+            cand.source_builds.append(Evidence(path, number, line))
         if option not in KNOWN_OPTIONS:
             cand.warnings.append(f"{path}:{number}: unknown option {option}; left to the installer")
         return
