@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dockerize_ml import __version__, knowledge
+from dockerize_ml.detect.compat import driver_floor, torch_cuda
 from dockerize_ml.install import (
     VENV,
     InstallPlan,
@@ -111,6 +112,8 @@ class BuildPlan:
     jupyter: bool = False
     actions: tuple[tuple[str, str], ...] = ()
     device: str = "cpu"
+    #: For a CUDA image: what the host's driver must be, as precisely as the pins allow.
+    gpu_host: str = ""
     gitlab_images: tuple[str, str] = ("", "")
     #: Things the user should know about the choices made (printed by `init`).
     notes: tuple[str, ...] = ()
@@ -261,6 +264,15 @@ def _environment(
     return env
 
 
+def _gpu_host(profile: ProjectProfile) -> str:
+    """What the host needs to run the CUDA image."""
+    cuda = torch_cuda(profile.dependencies)
+    if cuda:
+        return f"an NVIDIA driver >= {driver_floor(cuda)} (torch's wheel carries CUDA {cuda})"
+    cuda12, cuda13 = driver_floor("12"), driver_floor("13")
+    return f"an NVIDIA driver >= {cuda12} for CUDA 12 wheels (>= {cuda13} for CUDA 13)"
+
+
 def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
     """Decide the base image, install strategy, user, command, ports and mounts."""
     if settings.installer not in INSTALLERS:
@@ -375,6 +387,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         env_file=".env" if ".env" in profile.env_files else "",
         jupyter=notebooks and not settings.entry,
         device=device,
+        gpu_host=_gpu_host(profile) if device == "cuda" else "",
         actions=tuple(tools["github_actions"].items()),
         gitlab_images=(tools["gitlab"]["docker"], tools["gitlab"]["dind"]),
     )

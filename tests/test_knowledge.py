@@ -120,3 +120,27 @@ def test_tools_editable_requires_and_exporters() -> None:
         ":latest"
     )
     assert all(isinstance(v, list) for v in tools["editable_requires"].values())
+
+
+def test_cuda_rows() -> None:
+    table = knowledge.load("cuda")
+    version = re.compile(r"\d+\.\d+")
+    minors = sorted(table["torch"], key=Version)
+    for minor in minors:
+        row = table["torch"][minor]
+        assert set(row) == {"torchvision", "torchaudio", "cuda", "pypi_cuda"}, minor
+        assert version.fullmatch(row["torchvision"]) and version.fullmatch(row["torchaudio"])
+        assert row["pypi_cuda"] in row["cuda"], minor
+        for cuda in row["cuda"]:
+            assert version.fullmatch(cuda) and cuda.split(".")[0] in table["driver"], (minor, cuda)
+    # torchvision follows torch by 0.15 + (minor - 2.0): a typo shows up here.
+    for minor in minors:
+        assert Version(table["torch"][minor]["torchvision"]).minor == Version(minor).minor + 15
+    for driver in table["driver"].values():
+        assert re.fullmatch(r"\d+\.\d+\.\d+", driver)
+    for tf, row in table["tensorflow"].items():
+        assert (
+            version.fullmatch(tf)
+            and version.fullmatch(row["cuda"])
+            and version.fullmatch(row["cudnn"])
+        )

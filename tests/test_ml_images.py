@@ -62,7 +62,7 @@ def test_cuda_torch_training_project(tmp_path: Path) -> None:
     assert "HF_HOME=/home/app/.cache/huggingface" in dockerfile
     assert "FROM python:" in dockerfile and "nvidia/cuda" not in dockerfile
     assert "args+=(--gpus all)" in files["docker/run.sh"]
-    assert ">= 525" in files["docker/run.sh"]
+    assert "NVIDIA driver >= 525.60.13 (torch's wheel carries CUDA 12.4)" in files["docker/run.sh"]
 
 
 def test_same_project_with_device_cpu(tmp_path: Path) -> None:
@@ -114,3 +114,32 @@ def test_unknown_device_is_a_usage_error(tmp_path: Path) -> None:
     root = write_tree(tmp_path / "p", {"main.py": ""})
     with pytest.raises(InvalidSettingError, match="--device 'tpu'"):
         make_plan(inspect_project(root), Settings(device="tpu"))
+
+
+def test_impossible_combinations_are_warned(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "mismatch",
+        {"requirements.txt": "torch==2.5.1\ntorchvision==0.18.0\n", "train.py": TRAIN},
+    )
+    warnings = inspect_project(root).warnings
+    assert any(
+        "torchvision 0.18 does not go with torch 2.5" in w and "requirements.txt:2" in w
+        for w in warnings
+    )
+    conda = write_tree(
+        tmp_path / "conda",
+        {
+            "environment.yml": "dependencies:\n  - python=3.11\n  - cudatoolkit=11.7\n  - pytorch=2.5.1\n",
+            "train.py": TRAIN,
+        },
+    )
+    assert any(
+        "CUDA 11.7 is not one torch 2.5 is built for" in w for w in inspect_project(conda).warnings
+    )
+    newer = write_tree(
+        tmp_path / "newer", {"requirements.txt": "torch==2.14.1\n", "train.py": TRAIN}
+    )
+    assert any(
+        "newer than dockerize-ml's compatibility table" in w
+        for w in inspect_project(newer).warnings
+    )

@@ -14,6 +14,7 @@ from packaging.utils import canonicalize_name
 
 from dockerize_ml import dockerignore
 from dockerize_ml.detect.code import build_index
+from dockerize_ml.detect.compat import compatibility_warnings
 from dockerize_ml.detect.context import ContextFacts, detect_context
 from dockerize_ml.detect.deps import DependencyFacts, detect_dependencies
 from dockerize_ml.detect.deps.model import Candidate
@@ -215,6 +216,7 @@ def detect(project: Scan, deps_from: str | None = None) -> ProjectProfile:
             "pass --entry"
         )
     warnings += _existing_dockerignore(project, pyproject, chosen, inferred, context, entry)
+    warnings += compatibility_warnings(tuple(declared), chosen.conda if chosen else None)
     warnings += project.warnings
     return ProjectProfile(
         root=str(project.root),
