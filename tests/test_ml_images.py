@@ -7,11 +7,10 @@ torch, TensorFlow and JAX images themselves are not built here.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import tool, write_tree
+from conftest import write_and_lint, write_tree
 
 from dockerize_ml import inspect_project, make_plan, render
 from dockerize_ml.plan import InvalidSettingError, Settings
@@ -23,21 +22,7 @@ TRAIN = (
 
 def files_for(root: Path, **settings: object) -> dict[str, str]:
     files = render(make_plan(inspect_project(root), Settings(**settings)))  # type: ignore[arg-type]
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    lint = subprocess.run(
-        [tool("hadolint"), "--no-color", str(root / "Dockerfile")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert lint.returncode == 0 and not lint.stdout, lint.stdout
-    scripts = [str(root / "docker" / n) for n in ("build.sh", "run.sh", "smoke.sh")]
-    check = subprocess.run(
-        [tool("shellcheck"), *scripts], capture_output=True, text=True, check=False
-    )
-    assert check.returncode == 0, check.stdout
+    write_and_lint(root, files)
     return files
 
 

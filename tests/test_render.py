@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE_DIRS, tool
+from conftest import SAMPLE_DIRS, write_and_lint
 
 from dockerize_ml import inspect_project, make_plan, render
 from dockerize_ml.plan import Settings
@@ -42,25 +41,7 @@ def index_of(lines: list[str], prefix: str) -> int:
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("sample", sorted(SAMPLE_DIRS))
 def test_generated_files_pass_their_linters(tmp_path: Path, sample: str, variant: str) -> None:
-    files = rendered(sample, VARIANTS[variant])
-    for rel, text in files.items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(text)
-    hadolint = subprocess.run(
-        [tool("hadolint"), "--no-color", str(tmp_path / "Dockerfile")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert hadolint.returncode == 0 and not hadolint.stdout.strip(), hadolint.stdout
-    scripts = [str(tmp_path / "docker/build.sh"), str(tmp_path / "docker/run.sh")]
-    shellcheck = subprocess.run(
-        [tool("shellcheck"), "--severity=style", *scripts],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert shellcheck.returncode == 0, shellcheck.stdout
+    write_and_lint(tmp_path, rendered(sample, VARIANTS[variant]))
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
