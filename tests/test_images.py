@@ -100,13 +100,15 @@ def test_requirements_training_project(
         "import os, pathlib; print(os.getuid());"
         "pathlib.Path('written-by-run.txt').write_text('ok');"
         "print(sorted(p for p in ('data/churn.csv', 'data/raw', '.env', 'outputs/.gitkeep',"
-        " 'notebooks/exploration.ipynb', 'train.py') if os.path.exists(p)))"
+        " 'notebooks/exploration.ipynb', 'train.py') if os.path.exists(p)));"
+        "print(os.listdir(os.environ['XDG_CACHE_HOME']))"
     )
     code, output = run(engine, tag, ["python", "-c", probe])
     assert code == 0, output
-    uid, present = output.strip().splitlines()
+    uid, present, caches = output.strip().splitlines()
     assert uid == "1000"
     assert present == str(["data/churn.csv", "notebooks/exploration.ipynb", "train.py"])
+    assert caches == "[]", "no installer cache is left in the image (XDG_CACHE_HOME)"
 
     # A one-line code edit: the builder reuses the dependency layer and re-runs the code copy.
     edit(root / "churn" / "features.py", 'TARGET = "churned"', 'TARGET = "churned"  # label')
