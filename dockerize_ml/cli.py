@@ -12,12 +12,11 @@ from typing import Annotated
 import typer
 
 from dockerize_ml import __version__
-from dockerize_ml import settings as saved_settings
 from dockerize_ml.detect import inspect_project
 from dockerize_ml.engine import DOCKER_ENV
 from dockerize_ml.errors import DockerizeError, ExitCode
-from dockerize_ml.jobs import diff_actions, run_check, run_init
-from dockerize_ml.plan import INSTALLERS, make_plan
+from dockerize_ml.jobs import diff_actions, plan_project, run_check, run_init
+from dockerize_ml.plan import INSTALLERS
 from dockerize_ml.profile import ProjectProfile
 from dockerize_ml.smoke import build_and_smoke
 from dockerize_ml.write import NEW_SUFFIX
@@ -385,16 +384,12 @@ def build(
     """Build the image and smoke-test it: imports, entry point, server, non-root user."""
     if docker_binary:
         os.environ[DOCKER_ENV] = docker_binary
-    saved = saved_settings.load(path)
-    profile = inspect_project(path, saved.get("deps-from"))
-    plan = make_plan(profile, saved_settings.to_settings(saved, {}))
+    profile, plan, saved = plan_project(path, {})
     report = build_and_smoke(
         path,
-        profile,
-        plan.python_version,
+        plan.smoke,
+        profile.frameworks,
         tag=tag or plan.image,
-        command=plan.command,
-        ports=plan.ports,
         smoke=not no_smoke,
         user_command=smoke or saved.get("smoke"),
         gpus=gpus,

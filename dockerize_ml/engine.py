@@ -202,13 +202,11 @@ def diagnose(log: str) -> tuple[str, str]:
     return step, _last_lines(log)
 
 
-def _failed(log: str, code: str) -> BuildFailedError:
+def _failed(log: str) -> BuildFailedError:
     step, cause = diagnose(log)
     where = f" at `{step[:120]}`" if step else ""
     return BuildFailedError(
-        f"the image did not build{where}: {cause}",
-        "run docker/build.sh to see the whole log" if code else "",
-        log,
+        f"the image did not build{where}: {cause}", "run docker/build.sh to see the whole log", log
     )
 
 
@@ -251,7 +249,7 @@ def build_with_cli(
         raise
     log = "".join(lines)
     if code != 0:
-        raise _failed(log, "cli")
+        raise _failed(log)
     steps = parse_buildkit_steps(log) if buildkit else parse_classic_steps(log)
     return BuildResult(tag, log, steps)
 
@@ -273,7 +271,7 @@ def build_with_sdk(context: Path, tag: str, *, on_line: LineSink | None = None) 
                     for line in text.splitlines():
                         on_line(line)
             if "error" in chunk:
-                raise _failed("".join(lines), "sdk")
+                raise _failed("".join(lines))
     except DockerException as exc:
         raise NoEngineError(f"the Docker engine failed during the build: {exc}", "") from None
     log = "".join(lines)

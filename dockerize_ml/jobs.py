@@ -13,7 +13,7 @@ from typing import Any
 
 from dockerize_ml import settings as saved_settings
 from dockerize_ml.detect import inspect_project
-from dockerize_ml.plan import make_plan
+from dockerize_ml.plan import BuildPlan, make_plan
 from dockerize_ml.profile import ProjectProfile
 from dockerize_ml.render import render
 from dockerize_ml.write import (
@@ -70,11 +70,18 @@ class InitResult:
         return [a for a in self.actions if a.action in ATTENTION]
 
 
-def _render(root: Path, flags: dict[str, Any]) -> tuple[ProjectProfile, dict[str, str], list[str]]:
+def plan_project(
+    root: Path, flags: dict[str, Any]
+) -> tuple[ProjectProfile, BuildPlan, dict[str, Any]]:
+    """Detect and plan with the saved settings and this run's flags; the settings too."""
     saved = saved_settings.load(root)
     merged = {**saved, **flags}
     profile = inspect_project(root, merged.get("deps-from"))
-    plan = make_plan(profile, saved_settings.to_settings(saved, flags))
+    return profile, make_plan(profile, saved_settings.to_settings(saved, flags)), merged
+
+
+def _render(root: Path, flags: dict[str, Any]) -> tuple[ProjectProfile, dict[str, str], list[str]]:
+    profile, plan, _ = plan_project(root, flags)
     return profile, render(plan), list(plan.notes)
 
 

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.markers import Marker
+
 from dockerize_ml import __version__, knowledge
 from dockerize_ml.detect.compat import driver_floor, torch_cuda
 from dockerize_ml.install import (
@@ -52,6 +54,7 @@ class SmokePlan:
 
     distributions: tuple[str, ...]
     kind: str = ""  # server, help, script or "" (nothing more to start)
+    label: str = ""  # the server as reports name it: "fastapi", "streamlit", "server"
     port: int = 0
     path: str = "/"
     command: tuple[str, ...] = ()
@@ -190,19 +193,35 @@ _CACHE_ENV = (
 )
 
 
+#: The image's platform, for evaluating environment markers of the dependencies.
+_MARKER_ENV = {
+    "sys_platform": "linux",
+    "platform_system": "Linux",
+    "platform_machine": "x86_64",
+    "os_name": "posix",
+    "implementation_name": "cpython",
+    "platform_python_implementation": "CPython",
+    "extra": "",
+}
+
+
 def _smoke_plan(
-    profile: ProjectProfile, command: tuple[str, ...], ports: tuple[int, ...]
+    profile: ProjectProfile, command: tuple[str, ...], ports: tuple[int, ...], python: str
 ) -> SmokePlan:
-    """What a smoke test of the image checks: imports, and how the entry point starts."""
+    """What a smoke test of the image checks: every dependency the image's Python installs
+    imports, and the entry point starts. `dockerize-ml build` and docker/smoke.sh both run it."""
+    env = {**_MARKER_ENV, "python_version": python, "python_full_version": f"{python}.0"}
     dists = tuple(
-        d.name for d in profile.dependencies if not d.markers or "python_version <" not in d.markers
+        dict.fromkeys(
+            d.name for d in profile.dependencies if not d.markers or Marker(d.markers).evaluate(env)
+        )
     )
     entry = profile.entrypoint
     detected = entry is not None and tuple(entry.command) == command
     if detected and entry is not None and entry.port:
-        return SmokePlan(dists, "server", entry.port, entry.health or "/", command)
+        return SmokePlan(dists, "server", entry.kind, entry.port, entry.health or "/", command)
     if ports:
-        return SmokePlan(dists, "server", ports[0], "/", command)
+        return SmokePlan(dists, "server", "server", ports[0], "/", command)
     if detected and entry is not None and entry.kind in ("console-script", "module"):
         return SmokePlan(dists, "help", command=command)
     if detected and entry is not None and entry.kind == "script":
@@ -343,7 +362,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
     env = _environment(profile, settings, device)
     inferred = tuple((d.name, d.detail) for d in profile.dependencies if d.source == "inferred")
 
-    smoke = _smoke_plan(profile, tuple(command), ports)
+    smoke = _smoke_plan(profile, tuple(command), ports, python)
     tools = knowledge.load("tools")
     server_port = smoke.port if smoke.kind == "server" else (ports[0] if ports else 0)
     repo_path, branch = _repository(Path(profile.root))

@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import docker.types
-from packaging.markers import Marker
 
 from dockerize_ml.engine import LineSink, build_with_cli, build_with_sdk, client
 from dockerize_ml.errors import NoDockerfileError
-from dockerize_ml.profile import ProjectProfile
+from dockerize_ml.plan import SmokePlan
 
 #: Runs inside the image: import every top-level module of the given distributions.
 IMPORT_PROBE = r"""
@@ -198,40 +197,17 @@ def _http_probe(
         ) + f"; last output: {logs.strip()[-300:]}"
 
 
-def _dependencies(profile: ProjectProfile, python: str) -> list[str]:
-    env = {
-        "python_version": python,
-        "python_full_version": f"{python}.0",
-        "sys_platform": "linux",
-        "platform_system": "Linux",
-        "platform_machine": "x86_64",
-        "os_name": "posix",
-        "implementation_name": "cpython",
-        "platform_python_implementation": "CPython",
-        "extra": "",
-    }
-    names: list[str] = []
-    for dep in profile.dependencies:
-        if dep.markers and not Marker(dep.markers).evaluate(env):
-            continue
-        if dep.name not in names:
-            names.append(dep.name)
-    return names
-
-
 def smoke_test(
     engine: Any,
     image: str,
-    profile: ProjectProfile,
-    python: str,
+    smoke: SmokePlan,
+    frameworks: tuple[str, ...] = (),
     *,
-    command: tuple[str, ...],
-    ports: tuple[int, ...] = (),
     user_command: str | None = None,
     gpus: bool = False,
     timeout: float = 120,
 ) -> list[SmokeResult]:
-    """Every smoke test of the image, each reported."""
+    """Every smoke test of the plan (the same docker/smoke.sh runs in CI), each reported."""
     extra: dict[str, Any] = {}
     if gpus:
         extra["device_requests"] = [docker.types.DeviceRequest(count=-1, capabilities=[["gpu"]])]
@@ -244,12 +220,15 @@ def smoke_test(
 
     results.append(_timed("non-root user", user))
 
-    deps = _dependencies(profile, python)
-    if deps:
+    if smoke.distributions:
 
         def imports() -> tuple[bool, str]:
             _, output = run_in_image(
-                engine, image, ["python", "-c", IMPORT_PROBE, *deps], timeout, **extra
+                engine,
+                image,
+                ["python", "-c", IMPORT_PROBE, *smoke.distributions],
+                timeout,
+                **extra,
             )
             try:
                 found: dict[str, str] = json.loads(output.strip().splitlines()[-1])
@@ -264,45 +243,35 @@ def smoke_test(
 
         results.append(_timed("dependencies import", imports))
 
-    entry = profile.entrypoint
-    detected = entry is not None and tuple(command) == tuple(entry.command)
-    if ports and not (detected and entry is not None and entry.port):
-        # A command given with --entry and ports: any HTTP answer on the first port counts.
+    command = smoke.command
+    if smoke.kind == "server":
         results.append(
             _timed(
-                f"server answers on port {ports[0]}",
-                lambda: _http_probe(engine, image, ports[0], "/", timeout, **extra),
+                f"{smoke.label} answers on port {smoke.port}",
+                lambda: _http_probe(engine, image, smoke.port, smoke.path, timeout, **extra),
             )
         )
-    if entry is not None and detected:
-        if entry.port and entry.health:
-            results.append(
-                _timed(
-                    f"{entry.kind} answers on port {entry.port}",
-                    lambda: _http_probe(engine, image, entry.port, entry.health, timeout, **extra),
-                )
+    elif smoke.kind == "help":
+
+        def cli_help() -> tuple[bool, str]:
+            code, output = run_in_image(engine, image, [*command, "--help"], timeout, **extra)
+            return (
+                code == 0,
+                f"`{' '.join(command)} --help` exited {code}: {output.strip()[-200:]}",
             )
-        elif entry.kind in ("console-script", "module"):
 
-            def cli_help() -> tuple[bool, str]:
-                code, output = run_in_image(engine, image, [*command, "--help"], timeout, **extra)
-                return (
-                    code == 0,
-                    f"`{' '.join(command)} --help` exited {code}: {output.strip()[-200:]}",
-                )
+        results.append(_timed("entry point answers --help", cli_help))
+    elif smoke.kind == "script":
 
-            results.append(_timed("entry point answers --help", cli_help))
-        elif entry.kind == "script":
+        def script() -> tuple[bool, str]:
+            code, output = run_in_image(
+                engine, image, ["python", "-c", SCRIPT_PROBE, smoke.script], timeout, **extra
+            )
+            hint = _hint(output)
+            detail = f"`{smoke.script}` imports" if code == 0 else output.strip()[-400:]
+            return code == 0, detail + (f" (hint: {hint})" if hint and code else "")
 
-            def script() -> tuple[bool, str]:
-                code, output = run_in_image(
-                    engine, image, ["python", "-c", SCRIPT_PROBE, command[1]], timeout, **extra
-                )
-                hint = _hint(output)
-                detail = f"`{command[1]}` imports" if code == 0 else output.strip()[-400:]
-                return code == 0, detail + (f" (hint: {hint})" if hint and code else "")
-
-            results.append(_timed("entry script imports", script))
+        results.append(_timed("entry script imports", script))
 
     if user_command:
 
@@ -313,7 +282,7 @@ def smoke_test(
         results.append(_timed("smoke command", custom))
 
     if gpus:
-        framework = next((f for f in GPU_PROBES if f in profile.frameworks), None)
+        framework = next((f for f in GPU_PROBES if f in frameworks), None)
         if framework is not None:
             probe = GPU_PROBES[framework]
 
@@ -329,12 +298,10 @@ def smoke_test(
 
 def build_and_smoke(
     root: Path,
-    profile: ProjectProfile,
-    python: str,
+    plan: SmokePlan,
+    frameworks: tuple[str, ...] = (),
     *,
     tag: str,
-    command: tuple[str, ...],
-    ports: tuple[int, ...] = (),
     smoke: bool = True,
     user_command: str | None = None,
     gpus: bool = False,
@@ -373,10 +340,8 @@ def build_and_smoke(
         report.smoke = smoke_test(
             engine,
             tag,
-            profile,
-            python,
-            command=command,
-            ports=ports,
+            plan,
+            frameworks,
             user_command=user_command,
             gpus=gpus,
             timeout=timeout,

@@ -181,6 +181,7 @@ class _FakeEngine:
 
 def test_gpus_request_every_gpu_and_check_cuda(tmp_path: Path) -> None:
     from dockerize_ml.detect import inspect_project
+    from dockerize_ml.plan import Settings, make_plan
     from dockerize_ml.smoke import smoke_test
 
     root = write_tree(
@@ -192,7 +193,8 @@ def test_gpus_request_every_gpu_and_check_cuda(tmp_path: Path) -> None:
     )
     profile = inspect_project(root)
     engine = _FakeEngine()
-    results = smoke_test(engine, "img", profile, "3.11", command=("python", "train.py"), gpus=True)
+    plan = make_plan(profile, Settings())
+    results = smoke_test(engine, "img", plan.smoke, profile.frameworks, gpus=True)
     assert [r.name for r in results] == [
         "non-root user",
         "dependencies import",

@@ -88,6 +88,11 @@ def _inferred(
         names.setdefault(name, evidence)
     for name in entry.requires if entry else ():
         names.setdefault(name, entry.evidence[0] if entry and entry.evidence else Evidence(""))
+    return _as_inferred(names)
+
+
+def _as_inferred(names: dict[str, Evidence]) -> tuple[Dependency, ...]:
+    """Distributions found in the code, as dependencies of source ``inferred``, sorted."""
     return tuple(
         Dependency(canonicalize_name(n), "", "inferred", detail=str(e))
         for n, e in sorted(names.items(), key=lambda kv: canonicalize_name(kv[0]))
@@ -152,10 +157,7 @@ def detect(project: Scan, deps_from: str | None = None) -> ProjectProfile:
     chosen = deps.chosen
     inferred = _inferred(deps, imports, entry)
     if deps_from == "inferred" and not inferred:
-        inferred = tuple(
-            Dependency(canonicalize_name(n), "", "inferred", detail=str(e))
-            for n, e in sorted({**imports.used, **imports.notebook_installs}.items())
-        )
+        inferred = _as_inferred({**imports.used, **imports.notebook_installs})
     sources = list(deps.sources)
     if inferred:
         sources = [DependencySource("inferred", INFERRED_FILE)] + [
