@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from dockerize_ml.render import OUTPUTS
+from dockerize_ml.settings import OWN_FILE
+from dockerize_ml.write import NEW_SUFFIX, STATE_DIR
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = Path(__file__).resolve().parent / "samples"
 EXAMPLES = REPO / "examples"
@@ -23,7 +27,16 @@ SAMPLE_DIRS = {
 REQUIRE_DOCKER = os.environ.get("DOCKERIZE_ML_REQUIRE_DOCKER") == "1"
 BASE_IMAGE = "python:3.11-slim"
 
-_GENERATED = ("Dockerfile", ".dockerignore", "docker")
+#: What `dockerize-ml init` may have written into a sample (the README's first command does,
+#: into the example): never copied, so every test starts from the project as it is in git.
+_GENERATED = {
+    *(rel.split("/")[0] for rel in OUTPUTS),
+    STATE_DIR,
+    OWN_FILE,
+    "k8s",
+    ".github",
+    ".gitlab-ci.yml",
+}
 
 
 @pytest.fixture
@@ -37,7 +50,7 @@ def sample(tmp_path: Path) -> Callable[[str], Path]:
             target,
             ignore=lambda folder, names: (
                 [n for n in names if n in _GENERATED and Path(folder) == SAMPLE_DIRS[name]]
-                + [n for n in names if n == "__pycache__"]
+                + [n for n in names if n == "__pycache__" or n.endswith(NEW_SUFFIX)]
             ),
         )
         return target
