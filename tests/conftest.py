@@ -39,23 +39,24 @@ _GENERATED = {
 }
 
 
+def copy_sample(name: str, target: Path) -> Path:
+    """Copy a sample project to ``target`` as it is in git (nothing init wrote into it)."""
+    source = SAMPLE_DIRS[name]
+    shutil.copytree(
+        source,
+        target,
+        ignore=lambda folder, names: (
+            [n for n in names if n in _GENERATED and Path(folder) == source]
+            + [n for n in names if n == "__pycache__" or n.endswith(NEW_SUFFIX)]
+        ),
+    )
+    return target
+
+
 @pytest.fixture
 def sample(tmp_path: Path) -> Callable[[str], Path]:
-    """Copy a sample project (without generated files) into a fresh folder and return it."""
-
-    def copy(name: str) -> Path:
-        target = tmp_path / name
-        shutil.copytree(
-            SAMPLE_DIRS[name],
-            target,
-            ignore=lambda folder, names: (
-                [n for n in names if n in _GENERATED and Path(folder) == SAMPLE_DIRS[name]]
-                + [n for n in names if n == "__pycache__" or n.endswith(NEW_SUFFIX)]
-            ),
-        )
-        return target
-
-    return copy
+    """Copy a sample project into a fresh folder and return it."""
+    return lambda name: copy_sample(name, tmp_path / name)
 
 
 def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from conftest import SAMPLE_DIRS, run_cli
+from conftest import copy_sample, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -180,11 +179,7 @@ CHANGES = st.sampled_from(
 def test_no_user_line_is_ever_lost(edits, change, add_dependency) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "p"
-        shutil.copytree(
-            SAMPLE_DIRS["churn-model"],
-            root,
-            ignore=shutil.ignore_patterns("Dockerfile", ".dockerignore", "docker", "__pycache__"),
-        )
+        copy_sample("churn-model", root)
         run_init(root, {})
         inserted: dict[str, list[str]] = {}
         for rel, position, word in edits:
