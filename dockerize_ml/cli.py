@@ -110,6 +110,14 @@ def _describe(profile: ProjectProfile) -> str:
     gpu = "yes" if profile.gpu.uses_cuda else "no"
     gpu_why = ", ".join(str(e) for e in profile.gpu.evidence)
     lines.append(f"  CUDA          {gpu}" + (f"  ({gpu_why})" if gpu_why else ""))
+    build = profile.cuda_build
+    compiled = [r.name for r in build.requirements]
+    compiled += ["the project's CUDAExtension"] if build.project else []
+    compiled += [f"{folder} (CUDAExtension)" for folder in build.folders]
+    if compiled:
+        lines.append(
+            f"  CUDA build    {', '.join(compiled)}  (compiled in an nvidia/cuda devel stage)"
+        )
     if profile.entrypoint is not None:
         ep = profile.entrypoint
         why = ", ".join(str(e) for e in ep.evidence)

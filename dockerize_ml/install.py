@@ -11,13 +11,27 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
+import re
 import shlex
 from dataclasses import dataclass, field
 
+from packaging.utils import canonicalize_name
+
 from dockerize_ml import knowledge
+from dockerize_ml.cudabuild import (
+    COMPILED,
+    MOUNTED,
+    STAGE,
+    WHEELS,
+    CudaBuilder,
+    keep,
+    sed_command,
+)
+from dockerize_ml.detect.compat import pinned_minor
 from dockerize_ml.detect.deps.model import requirement_string
 from dockerize_ml.errors import DockerizeError, ExitCode
-from dockerize_ml.profile import Dependency, LocalInstall, ProjectProfile
+from dockerize_ml.profile import CompiledRequirement, Dependency, LocalInstall, ProjectProfile
+from dockerize_ml.steps import Command, Step
 
 #: Where dependency files are mounted or copied for the install step (outside the code).
 DEPS_DIR = "/tmp/deps"
@@ -40,27 +54,6 @@ class InvalidSettingError(DockerizeError):
     """A flag or setting has a value dockerize-ml cannot use."""
 
     exit_code = ExitCode.USAGE
-
-
-Command = tuple[str, ...]  # a command and its arguments, one argument per rendered line
-
-
-@dataclass(frozen=True)
-class Step:
-    """One ``RUN`` of the Dockerfile and what it reads from the build context."""
-
-    comment: tuple[str, ...]
-    commands: tuple[Command, ...]
-    #: Context files bind-mounted (BuildKit) or copied (classic) under DEPS_DIR.
-    files: tuple[str, ...] = ()
-    #: (stage, source, target): a file of an earlier stage, mounted or copied.
-    from_stage: tuple[tuple[str, str, str], ...] = ()
-    #: A cache folder kept across builds (BuildKit only); "" for none.
-    cache: str = ""
-    #: Environment variables passed as BuildKit secrets (never stored in a layer).
-    secrets: tuple[str, ...] = ()
-    #: hadolint rules this step knowingly breaks, each with the reason (said in a comment).
-    hadolint_ignore: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,6 +83,9 @@ class InstallPlan:
     before_code: tuple[Step, ...] = ()
     after_code: tuple[Step, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: The project's compiled extension modules are copied from the CUDA builder next to
+    #: its code (after the code copy).
+    compiled_copy: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,6 +97,15 @@ class _Ctx:
     buildkit: bool
     extras: tuple[str, ...]
     groups: tuple[str, ...]
+    #: What the CUDA builder compiles: left out of the installs here, installed as wheels.
+    compiled: tuple[CompiledRequirement, ...] = ()
+    compiled_project: bool = False
+    compiled_folders: tuple[str, ...] = ()
+
+    def strings(self, deps: tuple[Dependency, ...] | list[Dependency]) -> list[str]:
+        """The dependencies as requirement strings, without what the CUDA builder compiles."""
+        lines = [(d.name, requirement_string(d)) for d in deps]
+        return [line for name, line in lines if keep(name, line, self.compiled)]
 
     @property
     def uv(self) -> bool:
@@ -161,6 +166,8 @@ def _build_requires(ctx: _Ctx) -> list[str]:
     """The build backend of the project, installed with the dependencies (no network later)."""
     package = ctx.profile.package
     installs_root = any(local.path == "." for local in ctx.profile.local_installs)
+    if ctx.compiled_project:
+        return []  # the CUDA builder builds it; the image installs its wheel
     if package is None and not installs_root:
         return []
     if package is None:
@@ -185,13 +192,17 @@ def _project_steps(ctx: _Ctx, locals_: tuple[LocalInstall, ...]) -> list[Step]:
     The project itself is installed editable, as ``poetry install``, ``uv sync`` and
     ``pip install -e .`` do: the code that runs is the code in the working folder, so files
     read relative to a module (``Path(__file__).parent / "models"``) are found, and the code
-    is not copied a second time into site-packages.
+    is not copied a second time into site-packages. What the CUDA builder compiled (the
+    project's or a folder's CUDAExtension) is installed from its wheels instead.
     """
-    targets = list(locals_)
+    targets = [t for t in locals_ if t.path not in ctx.compiled_folders]
     if ctx.profile.package is not None and not any(t.path == "." for t in targets):
         targets.insert(0, LocalInstall(".", True, ctx.profile.package.evidence))
+    if ctx.compiled_project:
+        targets = [t for t in targets if t.path != "."]
+    steps = _compiled_local_steps(ctx)
     if not targets:
-        return []
+        return steps
     commands: list[Command] = []
     for target in targets:
         path = "." if target.path == "." else "./" + posixpath.normpath(target.path)
@@ -204,12 +215,35 @@ def _project_steps(ctx: _Ctx, locals_: tuple[LocalInstall, ...]) -> list[Step]:
     commands.append(("rm -rf build",))
     what = "The project itself" if len(targets) == 1 else "The project's own folders"
     return [
+        *steps,
         Step(
             comment=(
                 f"{what}, without dependencies (installed above), so a code edit does not",
                 "reinstall them.",
             ),
             commands=tuple(commands),
+        ),
+    ]
+
+
+def _compiled_local_steps(ctx: _Ctx) -> list[Step]:
+    """The project's and local folders' CUDA extensions, from the CUDA builder's wheels."""
+    kinds = (["project"] if ctx.compiled_project else []) + (
+        ["local"] if ctx.compiled_folders else []
+    )
+    if not kinds:
+        return []
+    wheels = [f"{MOUNTED}/{kind}/*.whl" for kind in kinds]
+    comment = ["The project's CUDA extensions, compiled in the cuda-builder stage: the wheels"]
+    comment.append("only (no dependencies, installed above).")
+    if ctx.compiled_project:
+        comment.append(f"Its compiled modules were copied next to its code ({COMPILED}, above), so")
+        comment.append("`python train.py` in the working folder imports them.")
+    return [
+        Step(
+            comment=tuple(comment),
+            commands=(ctx.install(*wheels, flags="--no-deps", cached=False),),
+            from_stage=((STAGE, WHEELS, MOUNTED),),
         )
     ]
 
@@ -240,24 +274,34 @@ def _requirements(ctx: _Ctx, entry_files: tuple[str, ...], origin: str) -> Insta
             if loc.evidence.path in entry_files or loc.evidence.path in profile.dependency_files
         }
     )
-    folder = "/tmp/requirements" if with_local else DEPS_DIR
+    with_compiled = sorted(
+        {r.evidence.path for r in ctx.compiled if r.evidence.path in profile.dependency_files}
+    )
+    edited = bool(with_local or with_compiled)
+    folder = "/tmp/requirements" if edited else DEPS_DIR
     commands: list[Command] = []
     comment = [
         f"Dependencies before the code: this layer is rebuilt only when {origin} changes.",
     ]
-    if with_local:
+    if edited:
         commands.append((f"cp -r {DEPS_DIR} {folder}",))
+    if with_local:
         commands += [(f"sed -i -E '{_LOCAL_LINE}' {folder}/{f}",) for f in with_local]
         comment.append(
             "Lines that install the project's own folders (-e .) are taken out here and run"
         )
         comment.append("after the code copy, so a code edit does not reinstall everything.")
+    if with_compiled:
+        commands += [(sed_command(ctx.compiled, f"{folder}/{f}"),) for f in with_compiled]
+        comment.append(
+            "What the CUDA builder compiled is taken out here: its wheels are installed above."
+        )
     args = [f"-r {folder}/{f}" for f in entry_files]
-    args += _quote([requirement_string(d) for d in ctx.optional()])
+    args += _quote(ctx.strings(ctx.optional()))
     install = ctx.install(*args)
     commands.append((_secret_prefix(secrets) + install[0], *install[1:]))
     commands = _plus_build_requires(ctx, commands)
-    if with_local:
+    if edited:
         commands.append((f"rm -rf {folder}",))
     step = Step(
         comment=tuple(comment),
@@ -313,13 +357,13 @@ def _pep621(ctx: _Ctx) -> InstallPlan:
     if not ctx.uv:
         return _inline(
             ctx,
-            _strings(ctx.profile.dependencies) + _strings(ctx.optional()),
+            ctx.strings(ctx.profile.dependencies) + ctx.strings(ctx.optional()),
             origin,
             "pip cannot read the dependencies of a pyproject.toml alone: they are listed here.",
         )
     extras = [f"--extra {shlex.quote(e)}" for e in ctx.extras]
     groups = ctx.optional(("group",))  # uv reads extras from pyproject.toml, not groups
-    args = [f"-r {DEPS_DIR}/pyproject.toml", *extras, *_quote(_strings(groups))]
+    args = [f"-r {DEPS_DIR}/pyproject.toml", *extras, *_quote(ctx.strings(groups))]
     commands = _plus_build_requires(ctx, [ctx.install(*args)])
     step = Step(
         comment=(
@@ -345,7 +389,8 @@ def _uv_lock(ctx: _Ctx) -> InstallPlan:
         + [f"--group {shlex.quote(g)}" for g in ctx.groups]
     )
     no_cache = "" if ctx.buildkit else " --no-cache"
-    sync = (f"uv sync --locked --no-dev{no_cache} {selection}".rstrip(),)
+    selection += "".join(f" --no-install-package {r.name}" for r in ctx.compiled)
+    sync = (f"uv sync --locked --no-dev{no_cache} {selection.strip()}".rstrip(),)
     before = Step(
         comment=(
             "Dependencies before the code, exactly as uv.lock pins them: this layer is rebuilt",
@@ -355,8 +400,8 @@ def _uv_lock(ctx: _Ctx) -> InstallPlan:
         files=("pyproject.toml", "uv.lock"),
         cache="/root/.cache/uv" if ctx.buildkit else "",
     )
-    after: tuple[Step, ...] = ()
-    if ctx.profile.package is not None:
+    after: tuple[Step, ...] = tuple(_compiled_local_steps(ctx))
+    if ctx.profile.package is not None and not ctx.compiled_project:
         after = (
             Step(
                 comment=("The project itself; its dependencies are already in place.",),
@@ -381,6 +426,9 @@ def _uv_lock(ctx: _Ctx) -> InstallPlan:
 def _exported(ctx: _Ctx, tool: str, stage: Stage, origin: str) -> InstallPlan:
     """Install a lockfile exported to requirements.txt in a stage of its own."""
     target = f"{DEPS_DIR}/requirements.txt"
+    if ctx.compiled:  # the CUDA builder's wheels replace them (their hashes would not match)
+        sed = (sed_command(ctx.compiled, "/requirements.txt"),)
+        stage = dataclasses.replace(stage, commands=(*stage.commands, sed))
     commands = _plus_build_requires(ctx, [ctx.install(f"-r {target}")])
     step = Step(
         comment=(
@@ -409,7 +457,7 @@ def _poetry(ctx: _Ctx, base_image: str) -> InstallPlan:
     ):
         return _inline(
             ctx,
-            _strings(ctx.profile.dependencies) + _strings(ctx.optional()),
+            ctx.strings(ctx.profile.dependencies) + ctx.strings(ctx.optional()),
             "pyproject.toml [tool.poetry.dependencies]",
             "There is no poetry.lock: versions are resolved at build time.",
         )
@@ -461,7 +509,7 @@ def _pipenv(ctx: _Ctx, base_image: str) -> InstallPlan:
     if not any(s.used and s.lock for s in profile.dependency_sources):
         return _inline(
             ctx,
-            _strings(profile.dependencies),
+            ctx.strings(profile.dependencies),
             "Pipfile [packages]",
             "There is no Pipfile.lock: versions are resolved at build time.",
         )
@@ -489,7 +537,7 @@ def _setuptools(ctx: _Ctx) -> InstallPlan:
         )
     return _inline(
         ctx,
-        _strings(profile.dependencies) + _strings(ctx.optional()),
+        ctx.strings(profile.dependencies) + ctx.strings(ctx.optional()),
         f"{source} (install_requires{', extras' if ctx.extras else ''})",
         "Read statically from the file, which is never executed.",
     )
@@ -502,6 +550,9 @@ def _conda(ctx: _Ctx) -> InstallPlan:
         files = tuple(f for f in ctx.profile.dependency_files if f != conda.path)
         pip_lines = []
         for line in conda.pip:
+            name = canonicalize_name(re.split(r"[\s<>=!~;\[@]", line, maxsplit=1)[0])
+            if not keep(name, line, ctx.compiled):
+                continue  # compiled by the CUDA builder, installed from its wheel
             option, _, rest = line.partition(" ")
             if option in ("-r", "--requirement", "-c", "--constraint"):
                 pip_lines.append(f"{option} {DEPS_DIR}/{rest.strip()}")
@@ -509,7 +560,7 @@ def _conda(ctx: _Ctx) -> InstallPlan:
                 pip_lines.append(" ".join(shlex.quote(w) for w in shlex.split(line)))
             else:
                 pip_lines.append(shlex.quote(line))
-        args = [*_quote(list(conda.pypi_requirements)), *pip_lines]
+        args = [*_quote(list(conda.pypi_requirements)), *pip_lines]  # conda names: never compiled
         commands = _plus_build_requires(ctx, [ctx.install(*args)] if args else [])
         step = Step(
             comment=(
@@ -584,6 +635,21 @@ def _micromamba(ctx: _Ctx, path: str, reason: str) -> InstallPlan:
 _LOCKED_KINDS = ("uv", "poetry", "pdm", "pipfile")
 
 
+def _with_cuda_extra(dep: Dependency) -> Dependency:
+    """TensorFlow and JAX as ``tensorflow[and-cuda]`` / ``jax[cuda12]`` in a CUDA image: their
+    CUDA libraries come as pip wheels. Not for a TensorFlow older than the extra (its image
+    brings CUDA), nor when the project chose a CUDA extra itself."""
+    extra = knowledge.load("frameworks")["cuda_extras"].get(dep.name)
+    if extra is None or dep.url or any("cuda" in e or e == "gpu" for e in dep.extras):
+        return dep
+    if dep.name == "tensorflow":
+        minor = pinned_minor(dep)
+        row = knowledge.load("cuda")["tensorflow"].get(minor or "")
+        if row is not None and not row.get("and_cuda"):
+            return dep
+    return dataclasses.replace(dep, extras=(*dep.extras, extra))
+
+
 def _heavy_frameworks(ctx: _Ctx, device: str, kind: str) -> list[Step]:
     """Heavy frameworks (torch, TensorFlow, JAX) in a layer of their own, before the rest, so
     adding a small dependency does not reinstall them; on a CPU image, the torch family
@@ -600,6 +666,8 @@ def _heavy_frameworks(ctx: _Ctx, device: str, kind: str) -> list[Step]:
         return []
     cpu_family = [d for d in heavy if device == "cpu" and d.name in table["cpu_index"]]
     others = [d for d in heavy if d not in cpu_family]
+    if device == "cuda":
+        others = [_with_cuda_extra(d) for d in others]
     commands: list[Command] = []
     if cpu_family:
         index = table["cpu_index"][cpu_family[0].name]
@@ -607,7 +675,9 @@ def _heavy_frameworks(ctx: _Ctx, device: str, kind: str) -> list[Step]:
         commands.append(ctx.install(*_quote(_strings(cpu_family)), flags=flags))
     if others:
         commands.append(ctx.install(*_quote(_strings(others))))
-    names = ", ".join(d.name for d in heavy)
+    names = ", ".join(
+        d.name + (f"[{','.join(d.extras)}]" if d.extras else "") for d in (*cpu_family, *others)
+    )
     where = (
         "CPU-only wheels"
         if cpu_family
@@ -637,8 +707,13 @@ def plan_install(
     extras: tuple[str, ...] = (),
     groups: tuple[str, ...] = (),
     device: str = "cpu",
+    cuda_builder: CudaBuilder | None = None,
 ) -> InstallPlan:
-    """Choose how the dependencies and the project are installed."""
+    """Choose how the dependencies and the project are installed.
+
+    With a ``cuda_builder``, what it compiles is installed from its wheels and left out of
+    the installs from the dependency files.
+    """
     unknown = [e for e in extras if e not in profile.extras_available]
     unknown += [g for g in groups if g not in profile.groups_available]
     if unknown:
@@ -648,6 +723,14 @@ def plan_install(
             f"offered: {offered}",
         )
     ctx = _Ctx(profile, installer, buildkit, extras, groups)
+    if cuda_builder is not None:
+        facts = profile.cuda_build
+        ctx = dataclasses.replace(
+            ctx,
+            compiled=facts.requirements,
+            compiled_project=facts.project,
+            compiled_folders=facts.folders,
+        )
     used = next((s for s in profile.dependency_sources if s.used), None)
     kind = used.kind if used else ""
     plan: InstallPlan
@@ -669,12 +752,33 @@ def plan_install(
         plan = _pep621(ctx)
     else:
         plan = _inline(ctx, [], "nothing (no dependencies declared)")
-    if profile.needs_git:
+    if profile.needs_git and not (ctx.compiled and profile.cuda_build.vcs_compiled_only):
         plan = dataclasses.replace(plan, apt_build=("git",))
     heavy = _heavy_frameworks(ctx, device, kind)
+    if ctx.compiled:
+        heavy.append(_compiled_step(ctx))
     if heavy and plan.installer != "micromamba":
         plan = dataclasses.replace(plan, before_code=(*heavy, *plan.before_code))
+    if ctx.compiled_project:
+        plan = dataclasses.replace(plan, compiled_copy=True)
     return _with_entry_requirements(ctx, plan)
+
+
+def _compiled_step(ctx: _Ctx) -> Step:
+    """The dependencies the CUDA builder compiled, from its wheels, before the others (which
+    then find them installed); their own dependencies (einops, ...) come from the index."""
+    names = ", ".join(r.name for r in ctx.compiled)
+    command = ctx.install(f"{MOUNTED}/deps/*.whl")
+    return Step(
+        comment=(
+            f"Compiled in the cuda-builder stage ({names}): the final image gets the wheels,",
+            "not the CUDA toolkit. They depend on torch, installed above.",
+        ),
+        commands=(command,),
+        from_stage=((STAGE, f"{WHEELS}/deps", f"{MOUNTED}/deps"),),
+        cache=ctx.cache,
+        hadolint_ignore=ctx.hadolint([command]),
+    )
 
 
 def _with_entry_requirements(ctx: _Ctx, plan: InstallPlan) -> InstallPlan:

@@ -13,7 +13,8 @@ from pathlib import Path
 from packaging.markers import Marker
 
 from dockerize_ml import __version__, knowledge
-from dockerize_ml.detect.compat import driver_floor, torch_cuda
+from dockerize_ml.cudabuild import CudaBuilder, plan_cuda_builder
+from dockerize_ml.detect.compat import driver_floor, pinned_minor, torch_cuda
 from dockerize_ml.install import (
     VENV,
     InstallPlan,
@@ -118,6 +119,8 @@ class BuildPlan:
     #: For a CUDA image: what the host's driver must be, as precisely as the pins allow.
     gpu_host: str = ""
     gitlab_images: tuple[str, str] = ("", "")
+    #: The stage that compiles CUDA code (CUDAExtension, flash-attn, ...), if any.
+    cuda_builder: CudaBuilder | None = None
     #: Things the user should know about the choices made (printed by `init`).
     notes: tuple[str, ...] = ()
     workdir: str = WORKDIR
@@ -155,7 +158,27 @@ def _apt(packages: tuple[str, ...]) -> list[str]:
     ]
 
 
-def _setup_commands(install: InstallPlan, apt: tuple[str, ...], builder: bool) -> tuple[str, ...]:
+def _python_setup(install: InstallPlan, system_python: bool, venv: bool) -> list[str]:
+    """uv and the venv. On a base without Python of its own (nvidia/cuda, ubuntu), the venv
+    comes from Debian/Ubuntu's python3 and uv is installed into it."""
+    uv = knowledge.load("tools")["uv"]["version"]
+    commands: list[str] = []
+    if system_python:
+        if venv:
+            commands.append(f"python3 -m venv {VENV}")
+        if install.needs_uv:
+            commands.append(f"{VENV}/bin/python -m pip install --no-cache-dir uv=={uv}")
+        return commands
+    if install.needs_uv:
+        commands.append(f"python -m pip install --no-cache-dir uv=={uv}")
+    if venv:
+        commands.append(f"python -m venv {VENV}")
+    return commands
+
+
+def _setup_commands(
+    install: InstallPlan, apt: tuple[str, ...], builder: bool, system_python: bool
+) -> tuple[str, ...]:
     """The layer built once: system packages, the app user and its folders, uv, the venv
     (with a builder stage, the venv comes from there and uv only if the project needs it)."""
     commands = _apt(apt)
@@ -165,22 +188,21 @@ def _setup_commands(install: InstallPlan, apt: tuple[str, ...], builder: bool) -
         f"mkdir -p /home/{USER}/.cache {WORKDIR}",
         f"chown {USER}:{USER} /home/{USER}/.cache {WORKDIR}",
     ]
-    if install.needs_uv and (not builder or install.after_code):
-        uv = knowledge.load("tools")["uv"]["version"]
-        commands.append(f"python -m pip install --no-cache-dir uv=={uv}")
-    if install.make_venv and not builder:
-        commands.append(f"python -m venv {VENV}")
+    if builder:
+        # The venv comes from the builder stage. On a base without Python the builder put uv
+        # into the venv; otherwise uv is installed here when steps after the code need it.
+        if install.needs_uv and install.after_code and not system_python:
+            commands += _python_setup(install, system_python, venv=False)
+        return tuple(commands)
+    commands += _python_setup(install, system_python, venv=install.make_venv)
     return tuple(commands)
 
 
-def _builder_setup(install: InstallPlan, packages: tuple[str, ...]) -> tuple[str, ...]:
+def _builder_setup(
+    install: InstallPlan, packages: tuple[str, ...], system_python: bool
+) -> tuple[str, ...]:
     """The builder stage's tools: compilers and headers, uv, and the venv to fill."""
-    commands = _apt(packages)
-    if install.needs_uv:
-        uv = knowledge.load("tools")["uv"]["version"]
-        commands.append(f"python -m pip install --no-cache-dir uv=={uv}")
-    commands.append(f"python -m venv {VENV}")
-    return tuple(commands)
+    return (*_apt(packages), *_python_setup(install, system_python, venv=True))
 
 
 CI_SYSTEMS = ("github", "gitlab")
@@ -248,7 +270,7 @@ def _repository(root: Path) -> tuple[str, str]:
 
 
 def _system_packages(
-    profile: ProjectProfile, install: InstallPlan
+    profile: ProjectProfile, install: InstallPlan, cuda_builder: bool = False
 ) -> tuple[dict[str, str], dict[str, str], bool]:
     """Run-time and build-time Debian packages (each with why), and whether the build needs
     a builder stage: something must be compiled (never for micromamba images, whose
@@ -258,6 +280,8 @@ def _system_packages(
     for package in profile.system_packages:
         why = package.evidence[0].detail if package.evidence else ""
         (apt if package.stage == "run" else build).setdefault(package.name, why)
+    if cuda_builder and profile.cuda_build.vcs_compiled_only:
+        build.pop("git", None)  # the VCS requirements are built in the CUDA builder
     builder = install.installer != "micromamba" and any(n != "git" for n in build)
     if not builder:
         apt.update(build)  # git alone: installed where the dependencies are
@@ -283,13 +307,97 @@ def _environment(
     return env
 
 
-def _gpu_host(profile: ProjectProfile) -> str:
+def _gpu_host(profile: ProjectProfile, base_image: str) -> str:
     """What the host needs to run the CUDA image."""
+    tensorflow = _tensorflow_image(profile)
+    if tensorflow is not None and tensorflow[0] == base_image:
+        cuda = str(knowledge.load("cuda")["tensorflow"][tensorflow[2]]["cuda"])
+        return f"an NVIDIA driver >= {driver_floor(cuda)} (the image's CUDA is {cuda})"
     cuda = torch_cuda(profile.dependencies)
     if cuda:
         return f"an NVIDIA driver >= {driver_floor(cuda)} (torch's wheel carries CUDA {cuda})"
     cuda12, cuda13 = driver_floor("12"), driver_floor("13")
     return f"an NVIDIA driver >= {cuda12} for CUDA 12 wheels (>= {cuda13} for CUDA 13)"
+
+
+#: Base images without a Python of their own: the image gets Debian/Ubuntu's python3.
+_WITHOUT_PYTHON = ("nvidia/cuda", "ubuntu", "debian")
+
+
+def _without_python(image: str) -> bool:
+    repository = image.split("@", 1)[0].rsplit(":", 1)[0]
+    for prefix in ("docker.io/library/", "docker.io/", "nvcr.io/"):
+        repository = repository.removeprefix(prefix)
+    return repository in _WITHOUT_PYTHON
+
+
+def _tensorflow_image(profile: ProjectProfile) -> tuple[str, str, str] | None:
+    """For a TensorFlow older than ``[and-cuda]``: its cudnn-runtime image, Python, pin."""
+    tf = next((d for d in profile.dependencies if d.name == "tensorflow"), None)
+    minor = pinned_minor(tf) if tf is not None else None
+    row = knowledge.load("cuda")["tensorflow"].get(minor or "")
+    if row is None or "image" not in row:
+        return None
+    return str(row["image"]), str(row["python"]), str(minor)
+
+
+def _base_image(
+    profile: ProjectProfile, settings: Settings, device: str, conda_image: bool
+) -> tuple[str, str, list[str]]:
+    """The base image, the image's Python, and notes about the choice."""
+    python = _python(profile, settings)
+    notes: list[str] = []
+    tensorflow = _tensorflow_image(profile) if device == "cuda" and not conda_image else None
+    if settings.base_image:
+        base_image = settings.base_image
+    elif tensorflow is not None:
+        base_image, image_python, minor = tensorflow
+        notes.append(
+            f"tensorflow {minor} takes CUDA from the system, not from pip wheels: the image "
+            f"starts from {base_image} (the CUDA and cuDNN it was built for) with Ubuntu's "
+            f"Python {image_python}" + (f", not {python}" if image_python != python else "")
+        )
+        python = image_python
+    elif conda_image:
+        base_image = knowledge.load("tools")["micromamba"]["base"]
+    else:
+        base_image = f"python:{python}-slim"
+    if not _IMAGE_REF.match(base_image) or base_image.endswith(":latest") or ":" not in base_image:
+        raise InvalidSettingError(
+            f"--base-image {base_image!r} is not a pinned image reference",
+            "give a tagged image such as python:3.11-slim (never :latest)",
+        )
+    return base_image, python, notes
+
+
+def _cuda_builder(
+    profile: ProjectProfile,
+    settings: Settings,
+    device: str,
+    conda_image: bool,
+    python: str,
+    notes: list[str],
+) -> CudaBuilder | None:
+    """The stage that compiles the project's CUDA code, when there is some to compile."""
+    if not profile.cuda_build.needed:
+        return None
+    if device != "cuda":
+        notes.append(
+            "--device cpu: the CUDA code (CUDAExtension, flash-attn, ...) needs nvcc and is "
+            "not compiled; its install is likely to fail in a CPU image"
+        )
+        return None
+    if conda_image:
+        notes.append(
+            "the CUDA code to compile (CUDAExtension, flash-attn, ...) is left to the conda "
+            "environment's own build: micromamba images have no CUDA builder stage"
+        )
+        return None
+    package = profile.package
+    requires = list(package.build_requires) if package and profile.cuda_build.project else []
+    builder = plan_cuda_builder(profile, python, requires, settings.buildkit)
+    notes += builder.notes
+    return builder
 
 
 def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
@@ -299,25 +407,6 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             f"--installer {settings.installer!r} is not one of {', '.join(INSTALLERS)}",
             "use --installer uv (the default) or --installer pip",
         )
-    python = _python(profile, settings)
-    conda_image = (
-        profile.conda is not None
-        and not profile.conda.pip_installable
-        and any(s.used and s.kind == "conda" for s in profile.dependency_sources)
-    )
-    default_base = (
-        knowledge.load("tools")["micromamba"]["base"] if conda_image else f"python:{python}-slim"
-    )
-    base_image = settings.base_image or default_base
-    if not _IMAGE_REF.match(base_image) or base_image.endswith(":latest") or ":" not in base_image:
-        raise InvalidSettingError(
-            f"--base-image {base_image!r} is not a pinned image reference",
-            "give a tagged image such as python:3.11-slim (never :latest)",
-        )
-    for port in settings.ports:
-        if not 0 < port < 65536:
-            raise InvalidSettingError(f"--port {port} is not a TCP port", "use 1-65535")
-
     if settings.device not in DEVICES:
         raise InvalidSettingError(
             f"--device {settings.device!r} is not one of {', '.join(DEVICES)}",
@@ -326,14 +415,27 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
     device = settings.device
     if device == "auto":
         device = "cuda" if profile.gpu.uses_cuda else "cpu"
+    conda_image = (
+        profile.conda is not None
+        and not profile.conda.pip_installable
+        and any(s.used and s.kind == "conda" for s in profile.dependency_sources)
+    )
+    base_image, python, notes = _base_image(profile, settings, device, conda_image)
+    for port in settings.ports:
+        if not 0 < port < 65536:
+            raise InvalidSettingError(f"--port {port} is not a TCP port", "use 1-65535")
+    system_python = not conda_image and _without_python(base_image)
+
+    cuda_builder = _cuda_builder(profile, settings, device, conda_image, python, notes)
     install = plan_install(
         profile,
         installer=settings.installer,
         buildkit=settings.buildkit,
-        base_image=base_image,
+        base_image=f"python:{python}-slim" if system_python else base_image,
         extras=settings.extras,
         groups=settings.groups,
         device=device,
+        cuda_builder=cuda_builder,
     )
 
     if settings.entry:
@@ -358,7 +460,13 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
     for rule in profile.context_rules:
         sections.setdefault(rule.section, []).append(rule.pattern)
 
-    apt, build, builder = _system_packages(profile, install)
+    apt, build, builder = _system_packages(profile, install, cuda_builder is not None)
+    if system_python:
+        apt.setdefault("python3", "the base image has no Python of its own")
+        apt.setdefault("python3-venv", "for the virtualenv")
+        if builder:
+            build.setdefault("python3-dev", "headers to compile against Python")
+            build.setdefault("python3-venv", "for the virtualenv")
     env = _environment(profile, settings, device)
     inferred = tuple((d.name, d.detail) for d in profile.dependencies if d.source == "inferred")
 
@@ -381,10 +489,12 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         python_version=python,
         buildkit=settings.buildkit,
         install=install,
-        setup_commands=_setup_commands(install, tuple(sorted(apt)), builder),
+        setup_commands=_setup_commands(install, tuple(sorted(apt)), builder, system_python),
         apt_packages=tuple(sorted(apt.items())),
         builder_packages=tuple(sorted(build.items())),
-        builder_setup=_builder_setup(install, tuple(sorted(build))) if builder else (),
+        builder_setup=_builder_setup(install, tuple(sorted(build)), system_python)
+        if builder
+        else (),
         env=env,
         inferred_requirements=inferred,
         command=tuple(command),
@@ -395,7 +505,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         cache_volume=f"{profile.name}-cache",
         build_secrets=profile.build_secrets,
         dockerignore=tuple((name, tuple(patterns)) for name, patterns in sections.items()),
-        notes=install.notes,
+        notes=(*notes, *install.notes),
         smoke=smoke,
         ci=tuple(dict.fromkeys(settings.ci)),
         k8s=settings.k8s,
@@ -406,7 +516,8 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         env_file=".env" if ".env" in profile.env_files else "",
         jupyter=notebooks and not settings.entry,
         device=device,
-        gpu_host=_gpu_host(profile) if device == "cuda" else "",
+        gpu_host=_gpu_host(profile, base_image) if device == "cuda" else "",
+        cuda_builder=cuda_builder,
         actions=tuple(tools["github_actions"].items()),
         gitlab_images=(tools["gitlab"]["docker"], tools["gitlab"]["dind"]),
     )

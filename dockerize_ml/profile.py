@@ -36,6 +36,8 @@ class Evidence:
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
+        if not where:
+            return self.detail
         return f"{where} ({self.detail})" if self.detail else where
 
 
@@ -117,6 +119,38 @@ class GpuUse:
 
 
 @dataclass(frozen=True)
+class CompiledRequirement:
+    """A dependency whose install compiles CUDA code (flash-attn, apex, ...)."""
+
+    name: str
+    #: As pip reads it: a PEP 508 string or a URL.
+    requirement: str
+    evidence: Evidence
+
+
+@dataclass(frozen=True)
+class CudaBuild:
+    """CUDA code that has to be compiled with nvcc, at build time or at run time."""
+
+    #: Dependencies that compile CUDA code when installed.
+    requirements: tuple[CompiledRequirement, ...] = ()
+    #: The project's own setup.py builds a CUDAExtension.
+    project: bool = False
+    #: Local folders (``./submodules/x``) whose setup.py builds a CUDAExtension.
+    folders: tuple[str, ...] = ()
+    #: Code that compiles CUDA at run time (``torch.utils.cpp_extension.load``).
+    jit: tuple[Evidence, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+    #: Every VCS requirement is compiled by the CUDA builder: the final image needs no git.
+    vcs_compiled_only: bool = False
+
+    @property
+    def needed(self) -> bool:
+        """Whether the build has CUDA code to compile."""
+        return bool(self.requirements or self.project or self.folders)
+
+
+@dataclass(frozen=True)
 class EntryPoint:
     """How the container starts: ``kind`` (script, console-script, fastapi, ...) and argv."""
 
@@ -192,6 +226,7 @@ class ProjectProfile:
     unknown_imports: tuple[ImportedDistribution, ...] = ()
     frameworks: tuple[str, ...] = ()
     gpu: GpuUse = field(default_factory=GpuUse)
+    cuda_build: CudaBuild = field(default_factory=CudaBuild)
     entrypoint: EntryPoint | None = None
     entrypoint_alternatives: tuple[EntryPoint, ...] = ()
     ports: tuple[int, ...] = ()

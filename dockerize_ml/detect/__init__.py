@@ -13,24 +13,26 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from dockerize_ml import dockerignore
-from dockerize_ml.detect.code import build_index
+from dockerize_ml.detect.code import CodeIndex, build_index
 from dockerize_ml.detect.compat import compatibility_warnings
 from dockerize_ml.detect.context import ContextFacts, detect_context
 from dockerize_ml.detect.deps import DependencyFacts, detect_dependencies
 from dockerize_ml.detect.deps.model import Candidate
 from dockerize_ml.detect.entrypoints import packaged_entrypoints, script_entrypoints
 from dockerize_ml.detect.files import read_toml
-from dockerize_ml.detect.frameworks import detect_frameworks, detect_gpu
+from dockerize_ml.detect.frameworks import detect_cuda_build, detect_frameworks, detect_gpu
 from dockerize_ml.detect.imports import ImportFacts, detect_imports
 from dockerize_ml.detect.python_version import detect_python
 from dockerize_ml.detect.servers import ServerFacts, detect_servers
 from dockerize_ml.detect.system import detect_system_packages
 from dockerize_ml.errors import BadPathError, NotAProjectError
 from dockerize_ml.profile import (
+    CudaBuild,
     Dependency,
     DependencySource,
     EntryPoint,
     Evidence,
+    GpuUse,
     ImportedDistribution,
     OptionalSet,
     ProjectProfile,
@@ -130,6 +132,30 @@ def _existing_dockerignore(
     ]
 
 
+def _cuda_facts(
+    project: Scan, index: CodeIndex, declared: list[Dependency], chosen: Candidate | None
+) -> tuple[GpuUse, CudaBuild, list[str]]:
+    """CUDA use, CUDA code to compile, and a warning for CUDA compiled at run time."""
+    cuda_build = detect_cuda_build(
+        project,
+        index,
+        declared,
+        list(chosen.files) if chosen else [],
+        [loc.path for loc in chosen.local] if chosen else [],
+    )
+    gpu = detect_gpu(index, declared, chosen.conda if chosen else None)
+    if cuda_build.needed and not gpu.uses_cuda:
+        gpu = GpuUse(True, cuda_build.evidence)
+    warnings = [
+        f"{evidence}: compiles C++/CUDA code when it runs (torch.utils.cpp_extension), "
+        "which needs nvcc and a compiler in the image; the generated image has neither. "
+        "Build the extension in setup.py (a CUDAExtension, compiled in the build), or "
+        "start from an nvidia/cuda devel image with --base-image"
+        for evidence in cuda_build.jit[:1]
+    ]
+    return gpu, cuda_build, warnings
+
+
 def detect(project: Scan, deps_from: str | None = None) -> ProjectProfile:
     """Run every detector over one scan and return the profile.
 
@@ -219,6 +245,8 @@ def detect(project: Scan, deps_from: str | None = None) -> ProjectProfile:
         )
     warnings += _existing_dockerignore(project, pyproject, chosen, inferred, context, entry)
     warnings += compatibility_warnings(tuple(declared), chosen.conda if chosen else None)
+    gpu, cuda_build, cuda_warnings = _cuda_facts(project, index, declared, chosen)
+    warnings += cuda_warnings
     warnings += project.warnings
     return ProjectProfile(
         root=str(project.root),
@@ -262,7 +290,8 @@ def detect(project: Scan, deps_from: str | None = None) -> ProjectProfile:
         ),
         unknown_imports=tuple(ImportedDistribution(m, e, True) for m, e in imports.unknown.items()),
         frameworks=tuple(detect_frameworks(declared, list(imports.used))),
-        gpu=detect_gpu(index, declared, chosen.conda if chosen else None),
+        gpu=gpu,
+        cuda_build=cuda_build,
         entrypoint=entry,
         entrypoint_alternatives=tuple(entrypoints[1:]),
         ports=tuple(ports),

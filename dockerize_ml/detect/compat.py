@@ -13,7 +13,7 @@ from dockerize_ml import knowledge
 from dockerize_ml.profile import CondaEnv, Dependency
 
 
-def _pinned_minor(dep: Dependency) -> str | None:
+def pinned_minor(dep: Dependency) -> str | None:
     """``X.Y`` when the specifier pins one release (``==2.5.1``, ``==2.5.*``)."""
     for spec in SpecifierSet(dep.specifier):
         if spec.operator in ("==", "==="):
@@ -31,7 +31,7 @@ def compatibility_warnings(
     by_name = {d.name: d for d in dependencies}
     torch = by_name.get("torch")
     warnings: list[str] = []
-    minor = _pinned_minor(torch) if torch else None
+    minor = pinned_minor(torch) if torch else None
     if torch is None or minor is None:
         return warnings
     row = table["torch"].get(minor)
@@ -44,7 +44,7 @@ def compatibility_warnings(
         return warnings
     for companion in ("torchvision", "torchaudio"):
         dep = by_name.get(companion)
-        pinned = _pinned_minor(dep) if dep else None
+        pinned = pinned_minor(dep) if dep else None
         if dep is not None and pinned is not None and pinned != row[companion]:
             warnings.append(
                 f"{dep.source}:{dep.line}: {companion} {pinned} does not go with torch {minor} "
@@ -64,7 +64,7 @@ def compatibility_warnings(
 def torch_cuda(dependencies: tuple[Dependency, ...]) -> str:
     """The CUDA that PyPI's wheel of the pinned torch carries, or ""."""
     torch = next((d for d in dependencies if d.name == "torch"), None)
-    minor = _pinned_minor(torch) if torch else None
+    minor = pinned_minor(torch) if torch else None
     row = knowledge.load("cuda")["torch"].get(minor or "")
     return str(row["pypi_cuda"]) if row else ""
 

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 
 from packaging.utils import canonicalize_name
 
 from dockerize_ml import knowledge
 from dockerize_ml.detect.code import CodeIndex
-from dockerize_ml.profile import CondaEnv, Dependency, Evidence, GpuUse
+from dockerize_ml.detect.deps.model import requirement_string
+from dockerize_ml.profile import (
+    CompiledRequirement,
+    CondaEnv,
+    CudaBuild,
+    Dependency,
+    Evidence,
+    GpuUse,
+)
+from dockerize_ml.scan import Scan
 
 #: Code that asks for a CUDA device. `torch.cuda.is_available()` alone is a check, not a use.
 _CUDA_USE = re.compile(
@@ -56,3 +66,90 @@ def detect_gpu(index: CodeIndex, dependencies: list[Dependency], conda: CondaEnv
     if conda is not None and conda.cuda:
         evidence.append(Evidence(conda.path, 0, f"CUDA {conda.cuda} in the conda environment"))
     return GpuUse(uses_cuda=bool(evidence), evidence=tuple(evidence[:8]))
+
+
+#: A setup.py that builds CUDA code with torch's extension helpers.
+_CUDA_EXTENSION = re.compile(r"\bCUDAExtension\b")
+#: Code that compiles C++/CUDA when it runs (torch's JIT extension loader).
+_JIT = re.compile(
+    r"\bcpp_extension\.load(_inline)?\(|from torch\.utils\.cpp_extension import [^\n]*\bload"
+)
+
+
+def _url_requirement(line: str) -> str:
+    """The URL a requirements line (or a conda ``pip:`` item) installs, or ""."""
+    words = line.split(" #", 1)[0].split()
+    while words and words[0] in ("-", "-e", "--editable"):
+        words = words[1:]
+    if not words or "://" not in words[0]:
+        return ""
+    return words[0]
+
+
+def _setup_line(text: str) -> int:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if _CUDA_EXTENSION.search(line) and not line.lstrip().startswith("#"):
+            return number
+    return 0
+
+
+def detect_cuda_build(
+    scan: Scan,
+    index: CodeIndex,
+    dependencies: list[Dependency],
+    dependency_files: list[str],
+    local_folders: list[str],
+) -> CudaBuild:
+    """CUDA code the image's build has to compile, and code that compiles it at run time.
+
+    From the ``compile`` table: dependencies that compile CUDA when installed (by name, or a
+    bare URL of their repository in a requirements file); the project's setup.py and local
+    folders installed from a path when they build a ``CUDAExtension``.
+    """
+    table = knowledge.load("cuda")["compile"]
+    evidence: list[Evidence] = []
+    found: dict[str, CompiledRequirement] = {}
+    for dep in dependencies:
+        row = table.get(dep.name)
+        if row is not None and (row["always"] or dep.url) and dep.name not in found:
+            ev = Evidence(dep.source, dep.line, f"requires {dep.name}")
+            found[dep.name] = CompiledRequirement(dep.name, requirement_string(dep), ev)
+    vcs_lines: set[tuple[str, int]] = set()
+    for path in dependency_files:
+        text = scan.read_text(path) or ""
+        for number, line in enumerate(text.splitlines(), start=1):
+            if "git+" in line.split(" #", 1)[0] and not line.lstrip().startswith("#"):
+                vcs_lines.add((path, number))
+            url = _url_requirement(line)
+            for name, row in table.items():
+                if url and name not in found and row["url"].lower() in url.lower():
+                    ev = Evidence(path, number, f"requires {name} from {row['url']}")
+                    found[name] = CompiledRequirement(name, url, ev)
+    evidence += [r.evidence for r in found.values()]
+
+    def extension(folder: str) -> int:
+        rel = posixpath.join(folder, "setup.py") if folder != "." else "setup.py"
+        source = index.files.get(rel)
+        text = source.text if source is not None else scan.read_text(rel) or ""
+        line = _setup_line(text)
+        if line:
+            evidence.append(Evidence(rel, line, "CUDAExtension"))
+        return line
+
+    project = bool(extension("."))
+    folders = tuple(f for f in local_folders if f != "." and extension(f))
+    jit: list[Evidence] = []
+    for source in index.files.values():
+        match = _JIT.search(source.text)
+        if match and not source.path.endswith("setup.py"):
+            number = source.text.count("\n", 0, match.start()) + 1
+            jit.append(Evidence(source.path, 0 if source.notebook else number, match.group(0)))
+    compiled_lines = {(r.evidence.path, r.evidence.line) for r in found.values()}
+    return CudaBuild(
+        vcs_compiled_only=bool(vcs_lines) and vcs_lines <= compiled_lines,
+        requirements=tuple(found.values()),
+        project=project,
+        folders=folders,
+        jit=tuple(jit[:5]),
+        evidence=tuple(evidence[:8]),
+    )

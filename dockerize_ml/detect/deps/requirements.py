@@ -148,6 +148,11 @@ def _line(
         (".whl", ".tar.gz", ".zip")
     ):
         cand.vcs = cand.vcs or requirement.startswith("git+")
+        egg = re.search(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+        if egg:  # the distribution named by the URL: declared, though the file installs it
+            dep = parse_dependency(f"{egg.group(1)} @ {requirement}", path, number, [])
+            if dep is not None:
+                cand.dependencies.append(dep)
         return  # a bare URL or archive: the installer reads it from the file
     if "${" in requirement:
         return  # resolved by the installer from the environment

@@ -1,0 +1,2 @@
+#include <torch/extension.h>
+torch::Tensor distCUDA2(const torch::Tensor& points);
