@@ -168,6 +168,11 @@ def test_conda_that_needs_micromamba(sample) -> None:
         ("1.2.3", "==1.2.3"),
         (">=1.2 <2", ">=1.2,<2"),
         ("~=1.4", "~=1.4"),
+        # bare versions with a pre- or post-release part are exact pins too
+        ("2.7.4.post1", "==2.7.4.post1"),
+        ("1.0rc1", "==1.0rc1"),
+        ("^2.0.0b3", ">=2.0.0b3,<3.0.0"),
+        ("1.2.*", "==1.2.*"),
     ],
 )
 def test_poetry_constraints(poetry: str, pep440: str) -> None:

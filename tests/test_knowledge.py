@@ -144,3 +144,46 @@ def test_cuda_rows() -> None:
             and version.fullmatch(row["cuda"])
             and version.fullmatch(row["cudnn"])
         )
+    for tf, row in table["tensorflow"].items():
+        # From 2.14 on tensorflow[and-cuda] brings CUDA; before, an nvidia/cuda cudnn image.
+        if Version(tf) >= Version("2.14"):
+            assert set(row) == {"cuda", "cudnn", "and_cuda"} and row["and_cuda"] is True, tf
+        else:
+            assert set(row) == {"cuda", "cudnn", "image", "python"}, tf
+            cudnn_major = row["cudnn"].split(".")[0]
+            assert re.fullmatch(
+                rf"nvidia/cuda:{re.escape(row['cuda'])}\.\d+-cudnn{cudnn_major}-runtime-ubuntu\d\d\.04",
+                row["image"],
+            ), tf
+            assert version.fullmatch(row["python"]), tf
+
+
+def test_cuda_devel_images_and_architectures() -> None:
+    table = knowledge.load("cuda")
+    images = table["devel"]["images"]
+    assert re.fullmatch(r"ubuntu\d\d\.04", table["devel"]["os"])
+    for minor, full in images.items():
+        assert re.fullmatch(r"\d+\.\d+", minor) and full.startswith(minor + "."), minor
+        assert re.fullmatch(r"\d+\.\d+\.\d+", full)
+    # every CUDA a torch wheel on PyPI carries has a devel image to compile against
+    for row in table["torch"].values():
+        assert row["pypi_cuda"] in images, row
+    arch = re.compile(r"\d+\.\d+")
+    for minor, archs in table["arch_list"].items():
+        assert arch.fullmatch(minor)
+        items = archs.split()
+        assert items[-1].endswith("+PTX"), "newer GPUs JIT-compile the PTX"
+        numbers = [Version(a.removesuffix("+PTX")) for a in items]
+        assert numbers == sorted(numbers) and all(arch.fullmatch(str(n)) for n in numbers)
+
+
+def test_cuda_compile_rows() -> None:
+    rows = knowledge.load("cuda")["compile"]
+    assert len(rows) >= 10
+    for name, row in rows.items():
+        assert name == canonicalize_name(name), name
+        assert set(row) == {"always", "url", "why", "env"}, name
+        assert isinstance(row["always"], bool) and row["why"] and row["why"] == row["why"].strip()
+        assert re.fullmatch(r"github\.com/[\w.-]+/[\w.-]+", row["url"]), name
+        for key, value in row["env"].items():
+            assert re.fullmatch(r"[A-Z][A-Z0-9_]*", key) and isinstance(value, str), name

@@ -9,17 +9,26 @@ from __future__ import annotations
 
 import re
 
-_CARET = re.compile(r"^\^\s*(\d+(?:\.\d+)*)$")
-_TILDE = re.compile(r"^~\s*(\d+(?:\.\d+)*)$")
-_BARE = re.compile(r"^(\d+(?:\.\d+)*(?:\.\*)?)$")
+from packaging.version import InvalidVersion, Version
+
+_CARET = re.compile(r"^\^\s*(\S+)$")
+_TILDE = re.compile(r"^~(?!=)\s*(\S+)$")
+_WILDCARD = re.compile(r"^\d+(?:\.\d+)*\.\*$")
+
+
+def _release(version: str) -> list[int] | None:
+    """The release numbers of a PEP 440 version (``2.7.4.post1`` -> [2, 7, 4])."""
+    try:
+        return list(Version(version).release)
+    except InvalidVersion:
+        return None
 
 
 class ConstraintError(ValueError):
     """A constraint that has no PEP 440 equivalent (``||`` alternatives)."""
 
 
-def _caret(version: str) -> str:
-    parts = [int(p) for p in version.split(".")]
+def _caret(version: str, parts: list[int]) -> str:
     # The upper bound bumps the first non-zero part (or the last given one).
     index = next((i for i, p in enumerate(parts) if p != 0), len(parts) - 1)
     upper = [*parts[:index], parts[index] + 1]
@@ -27,8 +36,7 @@ def _caret(version: str) -> str:
     return f">={version},<{'.'.join(map(str, upper))}"
 
 
-def _tilde(version: str) -> str:
-    parts = [int(p) for p in version.split(".")]
+def _tilde(version: str, parts: list[int]) -> str:
     if len(parts) == 1:
         return f">={version},<{parts[0] + 1}"
     upper = [parts[0], parts[1] + 1]
@@ -41,10 +49,11 @@ def _one(term: str) -> str:
         return ""
     for pattern, convert in ((_CARET, _caret), (_TILDE, _tilde)):
         match = pattern.match(term)
-        if match:
-            return convert(match.group(1))
-    if _BARE.match(term):
-        return f"=={term}"
+        parts = _release(match.group(1)) if match else None
+        if match and parts:
+            return convert(match.group(1), parts)
+    if _WILDCARD.match(term) or _release(term) is not None:
+        return f"=={term}"  # a bare version: 2.7.4.post1, 1.0rc1, 2.*
     if term.startswith("~="):
         return term.replace(" ", "")
     if term.startswith("="):
