@@ -427,3 +427,46 @@ def test_source_build_happens_in_a_builder_stage_without_compilers_in_the_image(
     assert second.step("uv pip install -r /tmp/deps/requirements.txt").cached
     assert second.step("COPY --from=builder /opt/venv /opt/venv").cached, second.log[-2000:]
     assert not second.step("COPY --chown=app:app . .").cached
+
+
+#: A stand-in for a base image without Python (nvidia/cuda runtime and cudnn images,
+#: ubuntu): the base image with its Python taken out, wherever it came from.
+_NO_PYTHON_BASE = "debian:bookworm-nopython-standin"
+_NO_PYTHON_DOCKERFILE = """FROM python:3.11-slim
+RUN (apt-get purge -y --auto-remove python3 python3-minimal python3.11 python3.11-minimal \\
+      python-is-python3 python3-pip python3-venv python3-dev || true) \\
+ && rm -rf /usr/local/bin/python* /usr/local/bin/pip* /usr/local/lib/python3* \\
+      /usr/local/lib/libpython* /var/lib/apt/lists/* \\
+ && if command -v python3 || command -v python; then exit 1; fi
+"""
+
+
+@pytest.fixture(scope="session")
+def base_without_python(engine: Any, tmp_path_factory: pytest.TempPathFactory) -> str:
+    folder = tmp_path_factory.mktemp("no-python-base")
+    (folder / "Dockerfile").write_text(_NO_PYTHON_DOCKERFILE)
+    engine.images.build(path=str(folder), tag=_NO_PYTHON_BASE, rm=True)
+    return _NO_PYTHON_BASE
+
+
+def test_base_image_without_python_gets_the_system_python(
+    engine: Any, buildkit_cli: str, base_without_python: str, tmp_path: Path, tag: str
+) -> None:
+    """What a TensorFlow 2.13 image on nvidia/cuda:11.8.0-cudnn8-runtime gets, on a base that
+    can be built here: Python from the distribution, the venv made with it, uv inside."""
+    root = tmp_path / "sysplay"
+    root.mkdir()
+    (root / "requirements.txt").write_text("six==1.16.0\n")
+    (root / "main.py").write_text(
+        "import os, sys\nimport six\n\nif __name__ == '__main__':\n"
+        "    print(sys.executable, sys.version_info[:2], six.__version__, os.getuid())\n"
+    )
+    init(root, "--base-image", base_without_python)
+    dockerfile = (root / "Dockerfile").read_text()
+    assert "python3 -m venv /opt/venv" in dockerfile
+    build_with_cli(root, tag)
+    code, output = run(engine, tag)
+    assert code == 0, output
+    assert output.strip() == "/opt/venv/bin/python (3, 11) 1.16.0 1000", output
+    code, output = run(engine, tag, ["sh", "-c", "command -v uv && uv --version"])
+    assert code == 0 and output.startswith("/opt/venv/bin/uv"), output
