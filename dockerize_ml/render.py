@@ -25,6 +25,7 @@ OUTPUTS = {
     "docker/run.sh": "run.sh.j2",
     "docker/smoke.sh": "smoke.sh.j2",
     "compose.yaml": "compose.yaml.j2",
+    "docker/README.md": "README.md.j2",
 }
 
 #: The marker every generated file starts with (after a shebang), greppable and stable.

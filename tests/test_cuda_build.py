@@ -94,6 +94,10 @@ def test_cuda_extension_project(sample) -> None:
     assert " -e ." not in final and "./submodules/simple-knn" not in final
     assert "NVIDIA_DRIVER_CAPABILITIES=compute,utility" in final
     assert "args+=(--gpus all)" in files["docker/run.sh"]
+    readme = files["docker/README.md"]
+    assert "`nvidia/cuda:12.4.1-devel-ubuntu22.04` (CUDA 12.4" in readme
+    assert "--build-arg TORCH_CUDA_ARCH_LIST=8.6" in readme
+    assert "`data/` is mounted at `/app/data` read-only" in readme
 
 
 def test_the_sed_takes_out_exactly_the_compiled_requirements(sample, tmp_path: Path) -> None:

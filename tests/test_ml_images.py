@@ -48,6 +48,9 @@ def test_cuda_torch_training_project(tmp_path: Path) -> None:
     assert "FROM python:" in dockerfile and "nvidia/cuda" not in dockerfile
     assert "args+=(--gpus all)" in files["docker/run.sh"]
     assert "NVIDIA driver >= 525.60.13 (torch's wheel carries CUDA 12.4)" in files["docker/run.sh"]
+    readme = files["docker/README.md"]
+    assert "An NVIDIA GPU, an NVIDIA driver >= 525.60.13" in readme
+    assert "NVIDIA Container Toolkit" in readme and "--gpus all" in readme
 
 
 def test_same_project_with_device_cpu(tmp_path: Path) -> None:
@@ -61,6 +64,7 @@ def test_same_project_with_device_cpu(tmp_path: Path) -> None:
     assert "CPU-only wheels" in heavy
     assert "NVIDIA" not in files["Dockerfile"]
     assert "--gpus" not in files["docker/run.sh"]
+    assert "NVIDIA" not in files["docker/README.md"]
 
 
 def test_tensorflow_project(tmp_path: Path) -> None:
