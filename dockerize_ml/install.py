@@ -650,12 +650,20 @@ def _with_cuda_extra(dep: Dependency) -> Dependency:
     return dataclasses.replace(dep, extras=(*dep.extras, extra))
 
 
+def _index_option(option: str) -> str:
+    name, _, value = option.partition(" ")
+    return f"{name} {shlex.quote(value)}"
+
+
 def _heavy_frameworks(ctx: _Ctx, device: str, kind: str) -> list[Step]:
     """Heavy frameworks (torch, TensorFlow, JAX) in a layer of their own, before the rest, so
     adding a small dependency does not reinstall them; on a CPU image, the torch family
     from its CPU wheel index."""
     if kind in _LOCKED_KINDS:
         return []
+    options = ctx.profile.index_options if kind in ("requirements", "inferred") else ()
+    if any("${" in option for option in options):
+        return []  # a private index with credentials: only the requirements step has them
     table = knowledge.load("frameworks")
     heavy = [
         d
@@ -669,12 +677,16 @@ def _heavy_frameworks(ctx: _Ctx, device: str, kind: str) -> list[Step]:
     if device == "cuda":
         others = [_with_cuda_extra(d) for d in others]
     commands: list[Command] = []
+    # The requirements files' own indexes and find-links (torch==2.0.1+cu118 with
+    # --find-links .../torch_stable.html) serve this layer too.
+    own = [_index_option(option) for option in options]
     if cpu_family:
         index = table["cpu_index"][cpu_family[0].name]
         flags = f"--index-url {index} --extra-index-url https://pypi.org/simple"
-        commands.append(ctx.install(*_quote(_strings(cpu_family)), flags=flags))
+        extra = [o.replace("--index-url ", "--extra-index-url ", 1) for o in own]
+        commands.append(ctx.install(*extra, *_quote(_strings(cpu_family)), flags=flags))
     if others:
-        commands.append(ctx.install(*_quote(_strings(others))))
+        commands.append(ctx.install(*own, *_quote(_strings(others))))
     names = ", ".join(
         d.name + (f"[{','.join(d.extras)}]" if d.extras else "") for d in (*cpu_family, *others)
     )

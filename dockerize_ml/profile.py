@@ -218,6 +218,8 @@ class ProjectProfile:
     needs_git: bool = False
     #: Requirements-file options that force building from source (``--no-binary``).
     source_builds: tuple[Evidence, ...] = ()
+    #: Where the requirements files say packages come from (``--find-links URL``, ...).
+    index_options: tuple[str, ...] = ()
     conda: CondaEnv | None = None
     undeclared_imports: tuple[str, ...] = ()
     #: Every third-party distribution the code imports, with where (first import).

@@ -132,3 +132,43 @@ def test_impossible_combinations_are_warned(tmp_path: Path) -> None:
         "newer than dockerize-ml's compatibility table" in w
         for w in inspect_project(newer).warnings
     )
+
+
+def test_heavy_layer_uses_the_requirements_indexes(tmp_path: Path) -> None:
+    """torch==2.0.1+cu118 exists only on PyTorch's index: the heavy layer must look there too."""
+    root = write_tree(
+        tmp_path / "stable",
+        {
+            "requirements.txt": "-f https://download.pytorch.org/whl/torch_stable.html\n"
+            "torch==2.0.1+cu118\ntorchvision==0.15.2+cu118\nnumpy\n",
+            "train.py": TRAIN,
+        },
+    )
+    files = files_for(root)
+    heavy = heavy_line(files["Dockerfile"])
+    assert "--find-links https://download.pytorch.org/whl/torch_stable.html \\" in heavy
+    assert "torch==2.0.1+cu118" in heavy
+    # the local version names the CUDA of the build: 11.8, not PyPI's 11.7 for torch 2.0
+    assert "NVIDIA driver >= 450.80.02 (torch's wheel carries CUDA 11.8)" in files["docker/run.sh"]
+
+    index = write_tree(
+        tmp_path / "index",
+        {
+            "requirements.txt": "--index-url https://mirror.example.com/simple\ntorch==2.5.1\n",
+            "train.py": TRAIN,
+        },
+    )
+    cpu = heavy_line(files_for(index, device="cpu")["Dockerfile"])
+    assert "--index-url https://download.pytorch.org/whl/cpu" in cpu
+    assert "--extra-index-url https://mirror.example.com/simple" in cpu
+
+    private = write_tree(
+        tmp_path / "private",
+        {
+            "requirements.txt": "--extra-index-url https://${PYPI_TOKEN}@pypi.example.com/simple\n"
+            "torch==2.5.1\n",
+            "train.py": TRAIN,
+        },
+    )
+    # Credentials reach only the requirements step (as a BuildKit secret): no heavy layer.
+    assert "# Heavy frameworks first" not in files_for(private)["Dockerfile"]

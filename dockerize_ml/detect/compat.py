@@ -7,6 +7,8 @@ so that is a note, not an error).
 
 from __future__ import annotations
 
+import re
+
 from packaging.specifiers import SpecifierSet
 
 from dockerize_ml import knowledge
@@ -62,8 +64,12 @@ def compatibility_warnings(
 
 
 def torch_cuda(dependencies: tuple[Dependency, ...]) -> str:
-    """The CUDA that PyPI's wheel of the pinned torch carries, or ""."""
+    """The CUDA that the pinned torch's wheel carries (PyPI's, or the ``+cuXYZ`` build the
+    pin names), or ""."""
     torch = next((d for d in dependencies if d.name == "torch"), None)
+    local = re.search(r"\+cu(\d+)(\d)\b", torch.specifier) if torch else None
+    if local:  # a build from PyTorch's own index: torch==2.0.1+cu118 carries CUDA 11.8
+        return f"{local.group(1)}.{local.group(2)}"
     minor = pinned_minor(torch) if torch else None
     row = knowledge.load("cuda")["torch"].get(minor or "")
     return str(row["pypi_cuda"]) if row else ""

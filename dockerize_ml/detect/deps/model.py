@@ -41,6 +41,8 @@ class Candidate:
     vcs: bool = False
     #: ``--no-binary`` options: distributions (or :all:) built from source, with where.
     source_builds: list[Evidence] = field(default_factory=list)
+    #: Where the requirements files say packages come from (--index-url, --find-links, ...).
+    index_options: list[str] = field(default_factory=list)
     conda: CondaEnv | None = None
     warnings: list[str] = field(default_factory=list)
 

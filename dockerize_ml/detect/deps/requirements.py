@@ -27,6 +27,14 @@ _COMMENT = re.compile(r"(^|\s)#.*$")
 _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _CREDENTIALS = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
 #: Options pip and uv understand inside a requirements file (global and per-requirement).
+#: Options that say where packages come from, by their long names.
+_INDEX_OPTIONS = {
+    "-i": "--index-url",
+    "--index-url": "--index-url",
+    "--extra-index-url": "--extra-index-url",
+    "-f": "--find-links",
+    "--find-links": "--find-links",
+}
 KNOWN_OPTIONS = frozenset(
     {
         "-i",
@@ -140,6 +148,11 @@ def _line(
         option = re.split(r"[\s=]", line, maxsplit=1)[0]
         if option == "--no-binary":
             cand.source_builds.append(Evidence(path, number, line))
+        if option in _INDEX_OPTIONS:
+            value = re.split(r"[\s=]+", line, maxsplit=1)[1:]
+            cand.index_options.append(
+                f"{_INDEX_OPTIONS[option]} {value[0].strip()}" if value else line
+            )
         if option not in KNOWN_OPTIONS:
             cand.warnings.append(f"{path}:{number}: unknown option {option}; left to the installer")
         return
