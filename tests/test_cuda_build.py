@@ -84,7 +84,8 @@ def test_cuda_extension_project(sample) -> None:
     # The final image: slim, no toolkit, no git (the only VCS requirement is compiled).
     assert final.startswith("FROM python:3.12-slim")
     assert "nvidia/cuda" not in final and "apt-get" not in final
-    heavy = final.index("uv pip install \\\n      torch==2.5.1")
+    heavy = final.index("# Heavy frameworks first")
+    assert "--extra-index-url https://pypi.org/simple \\\n      torch==2.5.1" in final
     wheels = final.index("uv pip install /tmp/cuda-wheels/deps/*.whl")
     deps = final.index("uv pip install -r /tmp/requirements/requirements.txt")
     assert heavy < wheels < deps < final.index("COPY --chown=app:app . .")
