@@ -12,6 +12,7 @@ from conftest import run_cli, write_tree
 from dockerize_ml import knowledge
 from dockerize_ml.detect import detect
 from dockerize_ml.detect.code import build_index
+from dockerize_ml.detect.deps.model import url_name
 from dockerize_ml.detect.imports import resolve, stdlib_names
 from dockerize_ml.scan import scan
 
@@ -356,3 +357,36 @@ def test_gpu_use_from_code_notebooks_and_requirements(tmp_path: Path) -> None:
     assert profile.gpu.uses_cuda
     assert "torch.accelerator." in details
     assert "requires tensorflow[and-cuda]" in details
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("git+https://github.com/openai/CLIP.git", "clip"),
+        ("git+https://github.com/openai/CLIP.git@main", "clip"),
+        ("git+https://github.com/NVIDIA/apex.git@24.04.01#egg=apex", "apex"),
+        ("https://example.com/wheels/my_pkg-1.0-py3-none-any.whl", "my-pkg"),
+    ],
+)
+def test_url_names(url: str, name: str) -> None:
+    assert url_name(url) == name
+
+
+def test_conda_packages_and_url_requirements_count_as_declared(tmp_path: Path) -> None:
+    """faiss-cpu from conda and CLIP from its git URL are declared: neither is reported as
+    undeclared or unknown, and a Gradio app run as a script is one entry point, not two."""
+    profile = profile_of(
+        tmp_path / "clip",
+        {
+            "environment.yml": "dependencies:\n  - python=3.10\n  - faiss-cpu=1.7.4\n  - pip\n"
+            "  - pip:\n      - git+https://github.com/openai/CLIP.git\n      - gradio>=4.0\n",
+            "app.py": "import clip\nimport faiss\nimport gradio as gr\n"
+            "demo = gr.Interface(fn=str, inputs='text', outputs='text')\n"
+            "if __name__ == '__main__':\n    demo.launch(server_name='0.0.0.0', server_port=7860)\n",
+        },
+    )
+    assert "faiss-cpu" not in profile.undeclared_imports
+    assert not any("`clip`" in w for w in profile.warnings), profile.warnings
+    assert [e.command for e in (profile.entrypoint, *profile.entrypoint_alternatives)] == [
+        ("python", "app.py")
+    ]

@@ -72,7 +72,10 @@ def _entrypoints(
         *servers.servers,
         *script_entrypoints(project),
     ]
-    return ranked or servers.last
+    unique: dict[tuple[str, ...], EntryPoint] = {}
+    for entry in ranked:  # a server run as a script is found twice: keep the richer one
+        unique.setdefault(tuple(entry.command), entry)
+    return list(unique.values()) or servers.last
 
 
 def _inferred(

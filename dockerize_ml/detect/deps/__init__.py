@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from dockerize_ml.detect.deps.conda import conda_candidate
+from dockerize_ml.detect.deps.conda import conda_candidate, package_names
 from dockerize_ml.detect.deps.model import Candidate, PythonHint
 from dockerize_ml.detect.deps.pipenv import pipenv_candidate
 from dockerize_ml.detect.deps.pyproject import pyproject_candidates
@@ -98,6 +98,9 @@ def detect_dependencies(
     for cand in found:
         facts.python_hints += cand.python
         facts.all_declared |= {d.name for d in cand.dependencies}
+        facts.all_declared |= set(cand.url_names)
+        if cand.conda is not None:  # conda names: most are the PyPI names too
+            facts.all_declared |= package_names(cand.conda)
         for deps in (*cand.extras.values(), *cand.groups.values()):
             facts.all_declared |= {d.name for d in deps}
     # A source with nothing in it (a pyproject.toml that only states requires-python, a

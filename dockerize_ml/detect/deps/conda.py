@@ -10,9 +10,10 @@ import re
 from typing import Any
 
 import yaml
+from packaging.utils import canonicalize_name
 
 from dockerize_ml import knowledge
-from dockerize_ml.detect.deps.model import Candidate, PythonHint, parse_dependency
+from dockerize_ml.detect.deps.model import Candidate, PythonHint, parse_dependency, url_name
 from dockerize_ml.detect.deps.requirements import logical_lines
 from dockerize_ml.detect.files import line_of
 from dockerize_ml.errors import InvalidProjectFileError
@@ -180,9 +181,21 @@ def _pip_section(scan: Scan, rel: str, text: str, lines: list[str], cand: Candid
         kept.append(line)
         if target.startswith("git+") or "@ git+" in target:
             cand.vcs = True
+        if target.startswith(("git+", "http")):
+            cand.url_names.append(url_name(target))
         if line.startswith("-") or target.startswith(("git+", "http")):
             continue
         dep = parse_dependency(target, rel, where, cand.warnings)
         if dep is not None:
             cand.dependencies.append(dep)
     return kept
+
+
+def package_names(env: CondaEnv) -> set[str]:
+    """The names of an environment's conda packages (``conda-forge::numpy>=1.26`` -> numpy)."""
+    names: set[str] = set()
+    for spec in env.conda_packages:
+        match = _SPEC.match(spec)
+        if match:
+            names.add(canonicalize_name(match.group("name")))
+    return names

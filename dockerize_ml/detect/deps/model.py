@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -43,6 +44,9 @@ class Candidate:
     source_builds: list[Evidence] = field(default_factory=list)
     #: Where the requirements files say packages come from (--index-url, --find-links, ...).
     index_options: list[str] = field(default_factory=list)
+    #: Distributions that bare URL requirements most likely install (their ``#egg=`` name
+    #: or the repository's name): counted as declared when the code imports them.
+    url_names: list[str] = field(default_factory=list)
     conda: CondaEnv | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -79,3 +83,16 @@ def requirement_string(dep: Dependency) -> str:
     if dep.markers:
         text += f"{' ' if dep.url else ''}; {dep.markers}"
     return text
+
+
+def url_name(url: str) -> str:
+    """The distribution a bare URL requirement most likely installs: its ``#egg=`` name, or
+    the last part of its path (``git+https://github.com/openai/CLIP.git@main`` -> ``clip``)."""
+    egg = re.search(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)", url)
+    if egg:
+        return canonicalize_name(egg.group(1))
+    path = url.split("#", 1)[0].split("?", 1)[0].rstrip("/")
+    last = path.rsplit("/", 1)[-1].split("@", 1)[0]
+    for suffix in (".git", ".zip", ".tar.gz", ".whl"):
+        last = last.removesuffix(suffix)
+    return canonicalize_name(last.split("-")[0] if url.endswith(".whl") else last)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 import re
 
-from dockerize_ml.detect.deps.model import Candidate, parse_dependency
+from dockerize_ml.detect.deps.model import Candidate, parse_dependency, url_name
 from dockerize_ml.profile import Evidence, LocalInstall
 from dockerize_ml.scan import Scan
 
@@ -161,6 +161,7 @@ def _line(
         (".whl", ".tar.gz", ".zip")
     ):
         cand.vcs = cand.vcs or requirement.startswith("git+")
+        cand.url_names.append(url_name(requirement))
         egg = re.search(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
         if egg:  # the distribution named by the URL: declared, though the file installs it
             dep = parse_dependency(f"{egg.group(1)} @ {requirement}", path, number, [])
