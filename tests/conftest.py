@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from dockerize_ml import inspect_project, make_plan, render
+from dockerize_ml.plan import Settings
 from dockerize_ml.render import OUTPUTS
 from dockerize_ml.settings import OWN_FILE
 from dockerize_ml.write import NEW_SUFFIX, STATE_DIR
@@ -151,3 +153,16 @@ def write_and_lint(root: Path, files: dict[str, str]) -> None:
         check=False,
     )
     assert shellcheck.returncode == 0, shellcheck.stdout
+
+
+#: A training script that asks for a CUDA device.
+TRAIN = (
+    "import torch\nmodel = torch.nn.Linear(4, 1).to('cuda')\nif __name__ == '__main__':\n    pass\n"
+)
+
+
+def files_for(root: Path, **settings: object) -> dict[str, str]:
+    """Detect, plan and render ``root`` with ``settings``; write the files and lint them."""
+    files = render(make_plan(inspect_project(root), Settings(**settings)))  # type: ignore[arg-type]
+    write_and_lint(root, files)
+    return files

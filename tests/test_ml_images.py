@@ -10,20 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import write_and_lint, write_tree
+from conftest import TRAIN, files_for, write_tree
 
 from dockerize_ml import inspect_project, make_plan, render
 from dockerize_ml.plan import InvalidSettingError, Settings
-
-TRAIN = (
-    "import torch\nmodel = torch.nn.Linear(4, 1).to('cuda')\nif __name__ == '__main__':\n    pass\n"
-)
-
-
-def files_for(root: Path, **settings: object) -> dict[str, str]:
-    files = render(make_plan(inspect_project(root), Settings(**settings)))  # type: ignore[arg-type]
-    write_and_lint(root, files)
-    return files
 
 
 def heavy_line(dockerfile: str) -> str:
