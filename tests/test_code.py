@@ -390,3 +390,38 @@ def test_conda_packages_and_url_requirements_count_as_declared(tmp_path: Path) -
     assert [e.command for e in (profile.entrypoint, *profile.entrypoint_alternatives)] == [
         ("python", "app.py")
     ]
+
+
+def test_runtime_files_found_from_the_files_own_place(tmp_path: Path) -> None:
+    """Model files named relative to ``__file__`` or through a variable stay in the image,
+    even though the .dockerignore leaves weights out (*.joblib, *.pkl, *.onnx)."""
+    profile = profile_of(
+        tmp_path / "svc",
+        {
+            "requirements.txt": "fastapi\njoblib\n",
+            "src/churn_api/__init__.py": "",
+            "src/churn_api/main.py": "from pathlib import Path\nimport joblib\n"
+            'MODEL = Path(__file__).resolve().parents[2] / "models" / "model.joblib"\n'
+            "model = joblib.load(MODEL)\n",
+            "src/churn_api/settings.py": "from pathlib import Path\n"
+            "BASE_DIR = Path(__file__).resolve().parent.parent\n"
+            'SCALER = BASE_DIR / "artifacts" / "scaler.pkl"\n',
+            "src/churn_api/onnx_model.py": "import os\n"
+            "HERE = os.path.dirname(os.path.abspath(__file__))\n"
+            "def path():\n"
+            '    return os.path.join(HERE, "..", "..", "weights", "clf.onnx")\n',
+            "batch.py": 'import os\nMODEL_DIR = "models"\n'
+            'FEATURES = os.path.join(MODEL_DIR, "features.pkl")\n',
+            "models/model.joblib": b"\x80\x04joblib",
+            "models/features.pkl": b"\x80\x04pkl",
+            "models/unused.pkl": b"\x80\x04pkl",
+            "src/artifacts/scaler.pkl": b"\x80\x04pkl",
+            "weights/clf.onnx": b"onnx",
+        },
+    )
+    assert sorted(profile.runtime_files) == [
+        "models/features.pkl",
+        "models/model.joblib",
+        "src/artifacts/scaler.pkl",
+        "weights/clf.onnx",
+    ]

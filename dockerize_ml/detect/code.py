@@ -108,19 +108,60 @@ def _dotted(node: ast.AST) -> str:
     return ""
 
 
-def _joined(node: ast.AST) -> str | None:
-    """A path built only from literals: ``Path("a") / "b"``, ``os.path.join("a", "b")``."""
+#: Stands for the folder of the file whose code builds a path from ``__file__``.
+HERE = "<here>"
+_SAME_PATH = ("os.path.abspath", "os.path.realpath", "os.path.normpath", "str", "os.fspath")
+
+
+def _parent(path: str) -> str:
+    head, _, tail = path.rpartition("/")
+    if head and tail not in ("..", HERE):
+        return head
+    return f"{path}/.."
+
+
+def _joined(node: ast.AST, names: dict[str, str] | None = None) -> str | None:
+    """A path built only from literals: ``Path("a") / "b"``, ``os.path.join("a", "b")``, or
+    from the file's own place: ``Path(__file__).resolve().parents[1] / "models"``,
+    ``os.path.join(os.path.dirname(__file__), "model.pkl")`` (``<here>/../models``); ``names``
+    are paths assigned to variables earlier (``BASE_DIR = Path(__file__).parent``)."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
+    if isinstance(node, ast.Name):
+        return f"{HERE}/__file__" if node.id == "__file__" else (names or {}).get(node.id)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
-        left, right = _joined(node.left), _joined(node.right)
+        left, right = _joined(node.left, names), _joined(node.right, names)
         return f"{left}/{right}" if left is not None and right is not None else None
+    if isinstance(node, ast.Attribute) and node.attr == "parent":
+        inner = _joined(node.value, names)
+        return _parent(inner) if inner is not None and inner.startswith(HERE) else None
+    if (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.value, ast.Attribute)
+        and node.value.attr == "parents"
+        and isinstance(node.slice, ast.Constant)
+        and isinstance(node.slice.value, int)
+    ):
+        inner = _joined(node.value.value, names)
+        if inner is None or not inner.startswith(HERE):
+            return None
+        for _ in range(node.slice.value + 1):
+            inner = _parent(inner)
+        return inner
     if isinstance(node, ast.Call):
         func = _dotted(node.func)
+        if isinstance(node.func, ast.Attribute) and node.func.attr in ("resolve", "absolute"):
+            inner = _joined(node.func.value, names)
+            return inner if inner is not None and inner.startswith(HERE) else None
         if func in ("Path", "pathlib.Path", "os.path.join", "PurePath") and node.args:
-            parts = [_joined(a) for a in node.args]
+            parts = [_joined(a, names) for a in node.args]
             if all(p is not None for p in parts):
                 return "/".join(p for p in parts if p is not None)
+        if len(node.args) == 1 and func in ("os.path.dirname", *_SAME_PATH):
+            inner = _joined(node.args[0], names)
+            if inner is None or not inner.startswith(HERE):
+                return None
+            return _parent(inner) if func == "os.path.dirname" else inner
     return None
 
 
@@ -130,6 +171,7 @@ class _Visitor(ast.NodeVisitor):
         self.cell = cell
         self.optional = 0  # depth of try/except ImportError and `if TYPE_CHECKING`
         self.depth = 0  # function/class nesting
+        self.paths: dict[str, str] = {}  # variables holding paths (literal or from __file__)
 
     def _import(self, module: str, node: ast.stmt, level: int = 0) -> None:
         self.source.imports.append(
@@ -185,6 +227,13 @@ class _Visitor(ast.NodeVisitor):
 
     def visit_Assign(self, node: ast.Assign) -> None:
         target = node.targets[0] if len(node.targets) == 1 else None
+        joined = _joined(node.value, self.paths)
+        if joined is not None and isinstance(target, ast.Name):
+            self.paths[target.id] = joined  # BASE_DIR = Path(__file__).resolve().parent
+            if "/" in joined and not isinstance(node.value, ast.Constant):
+                self.source.literals.append(
+                    Literal(joined, self.source.path, node.lineno, self.cell)
+                )
         if isinstance(node.value, ast.Call) and isinstance(target, ast.Name) and self.depth == 0:
             self._call(node.value, target.id)
             for part in (*node.value.args, *(k.value for k in node.value.keywords)):
@@ -213,13 +262,13 @@ class _Visitor(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         self._call(node)
-        joined = _joined(node)
+        joined = _joined(node, self.paths)
         if joined is not None and "/" in joined:
             self.source.literals.append(Literal(joined, self.source.path, node.lineno, self.cell))
         self.generic_visit(node)
 
     def visit_BinOp(self, node: ast.BinOp) -> None:
-        joined = _joined(node)
+        joined = _joined(node, self.paths)
         if joined is not None:
             self.source.literals.append(Literal(joined, self.source.path, node.lineno, self.cell))
         self.generic_visit(node)

@@ -12,7 +12,7 @@ import posixpath
 from dataclasses import dataclass, field
 
 from dockerize_ml import knowledge
-from dockerize_ml.detect.code import CodeIndex
+from dockerize_ml.detect.code import HERE, CodeIndex
 from dockerize_ml.profile import ContextRule, Evidence
 from dockerize_ml.scan import Scan
 
@@ -54,7 +54,14 @@ def _referenced_files(scan: Scan, index: CodeIndex) -> dict[str, Evidence]:
         if not candidate or candidate.startswith("/") or "." not in candidate:
             continue
         folder = posixpath.dirname(lit.path)
-        for base in ("", folder) if folder else ("",):
+        bases: tuple[str, ...] = (folder,) if folder else ("",)
+        if candidate.startswith(HERE + "/"):  # built from the file's own place (__file__)
+            candidate = candidate.removeprefix(HERE + "/")
+        elif candidate.startswith(HERE):
+            continue
+        else:
+            bases = ("", folder) if folder else ("",)
+        for base in bases:
             path = posixpath.normpath(posixpath.join(base, candidate))
             if path.startswith("../") or path in found:
                 continue
