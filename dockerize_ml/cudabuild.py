@@ -154,9 +154,11 @@ def _steps(
     project: bool,
     folders: tuple[str, ...],
     buildkit: bool,
+    index: tuple[str, ...] = (),
 ) -> tuple[list[Step], int]:
     """The builder's RUNs: torch and the build tools, the dependencies' wheels, then (after
-    the code copy) the project's and the folders' wheels."""
+    the code copy) the project's and the folders' wheels. ``index``: the requirements files'
+    own --find-links and indexes (prebuilt wheels there are taken rather than compiled)."""
     uv_cache = "/root/.cache/uv" if buildkit else ""
     pip_cache = "/root/.cache/pip" if buildkit else ""
     no_cache = "" if buildkit else " --no-cache-dir"
@@ -167,7 +169,7 @@ def _steps(
                 "torch as the project pins it (PyPI's build, with CUDA) and the build tools:",
                 "the CUDA code compiles against them, without build isolation.",
             ),
-            commands=(("uv pip install" + ("" if buildkit else " --no-cache"), *requires),),
+            commands=(("uv pip install" + ("" if buildkit else " --no-cache"), *index, *requires),),
             cache=uv_cache,
         )
     ]
@@ -178,7 +180,7 @@ def _steps(
                     "The dependencies that compile CUDA code, as wheels. pip keeps the wheels it",
                     "builds in its cache: a rebuild does not compile them again.",
                 ),
-                commands=((f"{wheel} {WHEELS}/deps", *facts_requirements),),
+                commands=((f"{wheel} {WHEELS}/deps", *index, *facts_requirements),),
                 cache=pip_cache,
                 hadolint_ignore=()
                 if buildkit
@@ -247,7 +249,12 @@ def plan_cuda_builder(
     apt = ("ca-certificates", "git") if needs_git else ("ca-certificates",)
     quoted = tuple(shlex.quote(r) for r in requires)
     compiled = tuple(shlex.quote(r.requirement) for r in facts.requirements)
-    steps, code_after = _steps(compiled, quoted, facts.project, facts.folders, buildkit)
+    index = tuple(
+        f"{name} {shlex.quote(value)}"
+        for name, _, value in (o.partition(" ") for o in profile.index_options)
+        if "${" not in value  # credentials reach only the final stage, as a build secret
+    )
+    steps, code_after = _steps(compiled, quoted, facts.project, facts.folders, buildkit, index)
     setup = (
         "apt-get update",
         "apt-get install -y --no-install-recommends " + " ".join(apt),

@@ -277,3 +277,27 @@ def test_base_image_without_python(tmp_path: Path) -> None:
     assert "python3-dev" in parts["builder"] and "python3 -m venv /opt/venv" in parts["builder"]
     assert "python3-dev" not in parts["final"] and "python3-venv" in parts["final"]
     assert "COPY --from=builder /opt/venv /opt/venv" in parts["final"]
+
+
+def test_prebuilt_wheel_pages_spare_the_compile(tmp_path: Path) -> None:
+    """PyG's wheel page in the requirements serves torch-scatter prebuilt: no CUDA builder.
+    Without it, torch-scatter (only a source release on PyPI) compiles; the builder gets
+    the requirements files' own indexes either way."""
+    files = {
+        "requirements.txt": "-f https://data.pyg.org/whl/torch-2.1.0+cu121.html\n"
+        "torch==2.1.0\ntorch-geometric==2.4.0\ntorch-scatter\n",
+        "train.py": TRAIN,
+    }
+    plan = make_plan(inspect_project(write_tree(tmp_path / "pyg", files)), Settings())
+    assert plan.cuda_builder is None
+
+    files["requirements.txt"] = (
+        "--extra-index-url https://mirror.example.com/simple\ntorch==2.1.0\ntorch-scatter\n"
+    )
+    root = write_tree(tmp_path / "source", files)
+    builder = stages(files_for(root)["Dockerfile"])["cuda-builder"]
+    assert "FROM nvidia/cuda:12.1.1-devel-ubuntu22.04" in builder  # torch 2.1 -> CUDA 12.1
+    wheel = builder[builder.index("pip wheel") :]
+    assert wheel.index("--extra-index-url https://mirror.example.com/simple") < wheel.index(
+        "torch-scatter"
+    )

@@ -99,6 +99,7 @@ def detect_cuda_build(
     dependencies: list[Dependency],
     dependency_files: list[str],
     local_folders: list[str],
+    index_options: list[str] | None = None,
 ) -> CudaBuild:
     """CUDA code the image's build has to compile, and code that compiles it at run time.
 
@@ -106,7 +107,11 @@ def detect_cuda_build(
     bare URL of their repository in a requirements file); the project's setup.py and local
     folders installed from a path when they build a ``CUDAExtension``.
     """
-    table = knowledge.load("cuda")["compile"]
+    table = {
+        name: row
+        for name, row in knowledge.load("cuda")["compile"].items()
+        if not ("wheels" in row and any(row["wheels"] in o for o in index_options or ()))
+    }
     evidence: list[Evidence] = []
     found: dict[str, CompiledRequirement] = {}
     for dep in dependencies:
