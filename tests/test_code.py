@@ -448,3 +448,28 @@ def test_packages_txt_and_binder_apt_txt(tmp_path: Path) -> None:
         "packages.txt:3: 'poppler-utils;' is not a Debian package name; the line is left out" in w
         for w in profile.warnings
     )
+
+
+def test_hugging_face_space_front_matter(tmp_path: Path) -> None:
+    """A Space's README.md names the file it runs and its Python (3.10 unquoted: YAML would
+    read the float 3.1)."""
+    files: dict[str, str | bytes] = {
+        "README.md": "---\ntitle: Sales\nsdk: streamlit\nsdk_version: 1.38.0\n"
+        "python_version: 3.10\napp_file: src/dashboard.py\n---\n\n# Sales dashboard\n",
+        "requirements.txt": "streamlit==1.38.0\npandas\n",
+        "src/dashboard.py": "import pandas as pd\nimport streamlit as st\n"
+        "st.dataframe(pd.read_csv('data/sales.csv'))\n",
+        "app.py": "import streamlit as st\nst.write('the old dashboard')\n",
+        "data/sales.csv": "region,total\nnorth,10\n",
+    }
+    profile = profile_of(tmp_path / "space", files)
+    assert profile.python_version == "3.10"
+    assert str(profile.python_version_evidence[0]) == (
+        "README.md:5 (Hugging Face Space python_version 3.10)"
+    )
+    assert profile.entrypoint is not None
+    assert profile.entrypoint.command[:3] == ("streamlit", "run", "src/dashboard.py")
+    files["README.md"] = "# Sales dashboard\n"  # without the front matter, app.py wins
+    plain = profile_of(tmp_path / "plain", files)
+    assert plain.entrypoint is not None and plain.entrypoint.command[2] == "app.py"
+    assert plain.python_version_source != "README.md"

@@ -19,7 +19,7 @@ from dockerize_ml.detect.context import ContextFacts, detect_context
 from dockerize_ml.detect.deps import DependencyFacts, detect_dependencies
 from dockerize_ml.detect.deps.model import Candidate
 from dockerize_ml.detect.entrypoints import packaged_entrypoints, script_entrypoints
-from dockerize_ml.detect.files import read_toml
+from dockerize_ml.detect.files import read_toml, space_config
 from dockerize_ml.detect.frameworks import detect_cuda_build, detect_frameworks, detect_gpu
 from dockerize_ml.detect.imports import ImportFacts, detect_imports
 from dockerize_ml.detect.python_version import detect_python
@@ -75,7 +75,13 @@ def _entrypoints(
     unique: dict[tuple[str, ...], EntryPoint] = {}
     for entry in ranked:  # a server run as a script is found twice: keep the richer one
         unique.setdefault(tuple(entry.command), entry)
-    return list(unique.values()) or servers.last
+    entries = list(unique.values())
+    # A Hugging Face Space says which file it runs (README.md: sdk and app_file).
+    space = space_config(project)
+    app_file = space.get("app_file", ("", 0))[0]
+    if space.get("sdk", ("", 0))[0] in ("gradio", "streamlit") and app_file:
+        entries.sort(key=lambda e: app_file not in e.command)
+    return entries or servers.last
 
 
 def _inferred(

@@ -50,3 +50,24 @@ def line_of(text: str, needle: str) -> int:
     """The 1-based line on which ``needle`` first occurs in ``text``, or 0."""
     index = text.find(needle)
     return text.count("\n", 0, index) + 1 if index >= 0 else 0
+
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(\n|\Z)", re.DOTALL)
+_FRONT_KEY = re.compile(r"^([A-Za-z_]+)[ \t]*:[ \t]*[\"']?([^\"'#\n]*?)[\"']?[ \t]*(#.*)?$")
+
+
+def space_config(scan: Scan) -> dict[str, tuple[str, int]]:
+    """The Hugging Face Space configuration in README.md's front matter (``sdk: gradio``,
+    ``app_file: src/app.py``, ``python_version: "3.10"``): each top-level key's text and
+    line. Read as text, not YAML: ``python_version: 3.10`` is the float 3.1 to a YAML reader.
+    """
+    text = scan.read_text("README.md") or ""
+    match = _FRONT_MATTER.match(text)
+    if match is None:
+        return {}
+    config: dict[str, tuple[str, int]] = {}
+    for number, line in enumerate(match.group(1).splitlines(), start=2):
+        key = _FRONT_KEY.match(line)
+        if key and key.group(2).strip():
+            config.setdefault(key.group(1), (key.group(2).strip(), number))
+    return config

@@ -9,6 +9,7 @@ from packaging.specifiers import SpecifierSet
 
 from dockerize_ml import knowledge
 from dockerize_ml.detect.deps.model import PythonHint
+from dockerize_ml.detect.files import space_config
 from dockerize_ml.profile import Evidence
 from dockerize_ml.scan import Scan
 
@@ -69,6 +70,7 @@ def _exact(scan: Scan, rel: str) -> tuple[str, int] | None:
 _ORDER = (
     ".python-version",
     "runtime.txt",
+    "README.md",  # a Hugging Face Space's python_version
     "pyproject.toml",
     "Pipfile",
     "environment.yml",
@@ -144,6 +146,13 @@ def detect_python(scan: Scan, hints: list[PythonHint]) -> PythonChoice:
             all_hints.append(PythonHint(version, None, Evidence(rel, line, f"{detail} {version}")))
         elif rel in scan.files:
             warnings.append(f"{rel}: no Python version of the form X.Y found; ignored")
+    space = space_config(scan).get("python_version")
+    if space is not None:
+        match = _X_Y.match(space[0])
+        if match:
+            version = f"{match.group(1)}.{match.group(2)}"
+            detail = f"Hugging Face Space python_version {version}"
+            all_hints.append(PythonHint(version, None, Evidence("README.md", space[1], detail)))
     unique: dict[tuple[str, int], PythonHint] = {}
     for hint in sorted(all_hints, key=lambda h: _rank(h.evidence)):
         unique.setdefault((hint.evidence.path, hint.evidence.line), hint)
