@@ -292,3 +292,30 @@ def test_unknown_extra_is_a_usage_error(sample) -> None:
     result = run_cli("init", sample("setuptools-extras"), "--extra", "gpu")
     assert result.returncode == ExitCode.USAGE
     assert "no extra or group named 'gpu'" in result.stderr and "fast" in result.stderr
+
+
+def test_local_folders_outside_the_project_are_left_out(tmp_path: Path) -> None:
+    """A monorepo service that installs a sibling library (-e ../../libs/common, or a Poetry
+    path dependency): the build context is the service's folder, so the library cannot be
+    installed; it is left out with a warning that says what to do, and never reaches the
+    Dockerfile."""
+    root = tmp_path / "services" / "scorer"
+    write_tree(
+        tmp_path,
+        {
+            "libs/common/pyproject.toml": '[project]\nname = "common"\nversion = "0.1"\n',
+            "libs/common/common/__init__.py": "",
+            "services/scorer/requirements.txt": "fastapi\nuvicorn\n-e ../../libs/common\n",
+            "services/scorer/scorer/__init__.py": "",
+            "services/scorer/scorer/main.py": "import common\nfrom fastapi import FastAPI\n"
+            "app = FastAPI()\n",
+        },
+    )
+    profile = inspect_project(root)
+    assert profile.local_installs == ()
+    assert any(
+        w.startswith("requirements.txt:3: ../../libs/common is outside the project folder")
+        for w in profile.warnings
+    )
+    assert not any("`common` is not a known distribution" in w for w in profile.warnings)
+    assert "libs/common" not in render(make_plan(profile, Settings()))["Dockerfile"]

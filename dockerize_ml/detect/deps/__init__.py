@@ -13,8 +13,11 @@ The others are reported as found but not used, with a warning that names them.
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, field
 from typing import Any
+
+from packaging.utils import canonicalize_name
 
 from dockerize_ml.detect.deps.conda import conda_candidate, package_names
 from dockerize_ml.detect.deps.model import Candidate, PythonHint
@@ -54,6 +57,26 @@ class DependencyFacts:
     #: Every distribution any source names (dependencies, extras, groups): "declared".
     all_declared: set[str] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
+
+
+def _outside_folders(cand: Candidate) -> None:
+    """Local folders outside the project (``-e ../../libs/common``, a Poetry path dependency
+    on a sibling) cannot be installed: the project folder is the build context, and nothing
+    outside it reaches the build. They are left out, with what to do instead."""
+    inside = []
+    for local in cand.local:
+        path = posixpath.normpath(local.path)
+        if path == ".." or path.startswith("../") or path.startswith("/"):
+            cand.warnings.append(
+                f"{local.evidence.path}:{local.evidence.line}: {local.path} is outside the "
+                "project folder, which is the build context: the image cannot install it and "
+                "leaves it out. Publish it to a package index (and depend on it by name), or "
+                "move it into the project"
+            )
+            cand.url_names.append(canonicalize_name(posixpath.basename(path)))  # declared
+        else:
+            inside.append(local)
+    cand.local = inside
 
 
 def _package(scan: Scan, pyproject: dict[str, Any] | None) -> Package | None:
@@ -96,6 +119,7 @@ def detect_dependencies(
     ]
     facts = DependencyFacts(chosen=None, package=_package(scan, pyproject))
     for cand in found:
+        _outside_folders(cand)
         facts.python_hints += cand.python
         facts.all_declared |= {d.name for d in cand.dependencies}
         facts.all_declared |= set(cand.url_names)

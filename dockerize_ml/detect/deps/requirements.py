@@ -136,7 +136,7 @@ def _line(
     target = editable.group(2) if editable else line
     if _LOCAL_PATH.match(target):
         local = posixpath.normpath(posixpath.join(folder, target))
-        if local != "." and not scan.is_dir(local):
+        if local != "." and not local.startswith("../") and not scan.is_dir(local):
             cand.warnings.append(f"{path}:{number}: {target} is not a folder of the project")
         cand.local.append(LocalInstall(local, editable is not None, evidence))
         return
