@@ -319,3 +319,26 @@ def test_local_folders_outside_the_project_are_left_out(tmp_path: Path) -> None:
     )
     assert not any("`common` is not a known distribution" in w for w in profile.warnings)
     assert "libs/common" not in render(make_plan(profile, Settings()))["Dockerfile"]
+
+
+def test_binder_configuration_folder(tmp_path: Path) -> None:
+    """A notebook course configured for Binder keeps its files in binder/ (repo2docker reads
+    them there): requirements, runtime.txt and apt.txt all count."""
+    root = write_tree(
+        tmp_path / "course",
+        {
+            "binder/requirements.txt": "numpy\npandas\nmatplotlib\n",
+            "binder/runtime.txt": "python-3.11\n",
+            "binder/apt.txt": "graphviz\n",
+            "lectures/01-intro.ipynb": '{"cells": [{"cell_type": "code", "metadata": {}, '
+            '"outputs": [], "execution_count": 1, "source": ["import numpy as np"]}], '
+            '"metadata": {}, "nbformat": 4, "nbformat_minor": 5}',
+        },
+    )
+    profile = inspect_project(root)
+    assert [s.path for s in profile.dependency_sources if s.used] == ["binder/requirements.txt"]
+    assert (profile.python_version, profile.python_version_source) == ("3.11", "binder/runtime.txt")
+    assert "graphviz" in {p.name for p in profile.system_packages}
+    dockerfile = render(make_plan(profile, Settings()))["Dockerfile"]
+    assert "source=binder/requirements.txt,target=/tmp/deps/binder/requirements.txt" in dockerfile
+    assert "-r /tmp/deps/binder/requirements.txt" in dockerfile

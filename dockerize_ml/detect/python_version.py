@@ -70,6 +70,8 @@ def _exact(scan: Scan, rel: str) -> tuple[str, int] | None:
 _ORDER = (
     ".python-version",
     "runtime.txt",
+    "binder/runtime.txt",
+    ".binder/runtime.txt",
     "README.md",  # a Hugging Face Space's python_version
     "pyproject.toml",
     "Pipfile",
@@ -139,7 +141,12 @@ def detect_python(scan: Scan, hints: list[PythonHint]) -> PythonChoice:
     """
     warnings: list[str] = []
     all_hints = list(hints)
-    for rel, detail in ((".python-version", "pyenv/uv pin"), ("runtime.txt", "runtime pin")):
+    for rel, detail in (
+        (".python-version", "pyenv/uv pin"),
+        ("runtime.txt", "runtime pin"),
+        ("binder/runtime.txt", "Binder runtime pin"),
+        (".binder/runtime.txt", "Binder runtime pin"),
+    ):
         pinned = _exact(scan, rel)
         if pinned is not None:
             version, line = pinned

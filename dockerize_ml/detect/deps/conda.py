@@ -20,7 +20,14 @@ from dockerize_ml.errors import InvalidProjectFileError
 from dockerize_ml.profile import CondaEnv, Evidence, LocalInstall
 from dockerize_ml.scan import Scan
 
-FILES = ("environment.yml", "environment.yaml", "conda.yaml", "conda.yml")
+FILES = (
+    "environment.yml",
+    "environment.yaml",
+    "conda.yaml",
+    "conda.yml",
+    "binder/environment.yml",
+    ".binder/environment.yml",
+)
 _SPEC = re.compile(r"^(?:(?P<channel>[\w.-]+)::)?(?P<name>[A-Za-z0-9_.-]+)\s*(?P<spec>.*)$")
 
 

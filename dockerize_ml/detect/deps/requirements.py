@@ -19,6 +19,9 @@ RUNTIME_FILES = (
     "requirements/base.txt",
     "requirements/common.txt",
     "requirements/requirements.txt",
+    # repo2docker/Binder's configuration folders
+    "binder/requirements.txt",
+    ".binder/requirements.txt",
 )
 
 _INCLUDE = re.compile(r"^(-r|--requirement|-c|--constraint)(?:\s+|=)\s*(\S+)")
