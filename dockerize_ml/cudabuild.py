@@ -19,7 +19,7 @@ from packaging.version import Version
 
 from dockerize_ml import knowledge
 from dockerize_ml.detect.compat import torch_cuda
-from dockerize_ml.profile import CompiledRequirement, ProjectProfile
+from dockerize_ml.profile import CompiledRequirement, Dependency, ProjectProfile
 from dockerize_ml.steps import Command, Step
 
 STAGE = "cuda-builder"
@@ -74,7 +74,9 @@ def _newest(versions: list[str]) -> str:
 def _cuda_for(profile: ProjectProfile) -> tuple[str, str]:
     """The CUDA of torch's wheel (the builder must match it), and a note when guessed."""
     table = knowledge.load("cuda")
-    cuda = torch_cuda(profile.dependencies)
+    locked = profile.cuda_build.locked_torch
+    torch = (Dependency("torch", locked, "lock"),) if locked else profile.dependencies
+    cuda = torch_cuda(torch)
     if cuda:
         return cuda, ""
     newest = _newest(list(table["torch"]))
@@ -231,6 +233,8 @@ def plan_cuda_builder(
     reasons += [f"{folder}/setup.py builds a CUDAExtension" for folder in facts.folders]
     torch = next((d for d in profile.dependencies if d.name == "torch"), None)
     torch_req = f"torch{torch.specifier}" if torch is not None and not torch.url else "torch"
+    if facts.locked_torch:  # compile against the torch the lock installs
+        torch_req = f"torch{facts.locked_torch}"
     wanted = [torch_req, *_BUILD_TOOLS, *build_requires]
     seen: set[str] = set()
     requires: list[str] = []

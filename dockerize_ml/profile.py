@@ -143,6 +143,8 @@ class CudaBuild:
     evidence: tuple[Evidence, ...] = ()
     #: Every VCS requirement is compiled by the CUDA builder: the final image needs no git.
     vcs_compiled_only: bool = False
+    #: The torch the lockfile pins (``==2.5.1``): the code must compile against that one.
+    locked_torch: str = ""
 
     @property
     def needed(self) -> bool:

@@ -172,20 +172,27 @@ def test_unpinned_torch_takes_the_newest_cuda(tmp_path: Path) -> None:
 
 
 def test_uv_lock_leaves_compiled_packages_to_the_builder(tmp_path: Path) -> None:
+    """uv sync skips what the builder compiles; the builder compiles against the torch the
+    lock pins (2.6.0), not the declared range, and takes that torch's CUDA (12.4)."""
     root = write_tree(
         tmp_path / "uvproj",
         {
             "pyproject.toml": '[project]\nname = "uvproj"\nversion = "1"\n'
             'requires-python = ">=3.11"\n'
-            'dependencies = ["torch==2.6.0", "flash-attn==2.7.4.post1", "einops"]\n',
-            "uv.lock": 'version = 1\nrequires-python = ">=3.11"\n',
+            'dependencies = ["torch>=2.4", "flash-attn==2.7.4.post1", "einops"]\n',
+            "uv.lock": 'version = 1\nrequires-python = ">=3.11"\n\n'
+            '[[package]]\nname = "einops"\nversion = "0.8.1"\n\n'
+            '[[package]]\nname = "torch"\nversion = "2.6.0"\n',
             "train.py": TRAIN,
         },
     )
     files = files_for(root)
-    final = stages(files["Dockerfile"])["final"]
-    assert "uv sync --locked --no-dev --no-install-package flash-attn" in final
-    assert "nvidia/cuda:12.4.1-devel" in files["Dockerfile"]  # torch 2.6's wheel: CUDA 12.4
+    parts = stages(files["Dockerfile"])
+    assert "uv sync --locked --no-dev --no-install-package flash-attn" in parts["final"]
+    assert parts["cuda-builder"].startswith("FROM nvidia/cuda:12.4.1-devel-ubuntu22.04")
+    assert "      torch==2.6.0 \\" in parts["cuda-builder"]
+    plan = make_plan(inspect_project(root), Settings())
+    assert not any("torch is not pinned" in note for note in plan.notes)
 
 
 def test_poetry_export_drops_compiled_packages(tmp_path: Path) -> None:

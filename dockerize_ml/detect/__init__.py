@@ -152,6 +152,7 @@ def _cuda_facts(
         list(chosen.files) if chosen else [],
         [loc.path for loc in chosen.local] if chosen else [],
         chosen.index_options if chosen else [],
+        chosen.lock if chosen else "",
     )
     gpu = detect_gpu(index, declared, chosen.conda if chosen else None)
     if cuda_build.needed and not gpu.uses_cuda:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
+import sys
 
 from packaging.utils import canonicalize_name
 
@@ -19,6 +21,11 @@ from dockerize_ml.profile import (
     GpuUse,
 )
 from dockerize_ml.scan import Scan
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
 
 #: Code that asks for a CUDA device. `torch.cuda.is_available()` alone is a check, not a use.
 _CUDA_USE = re.compile(
@@ -76,6 +83,20 @@ _JIT = re.compile(
 )
 
 
+def _locked_version(scan: Scan, lock: str, name: str) -> str:
+    """``==X.Y.Z`` for ``name`` as a lockfile pins it (uv, Poetry, PDM, Pipfile.lock), or ""."""
+    text = scan.read_text(lock) or ""
+    try:
+        if lock.endswith(".lock") and lock != "Pipfile.lock":
+            packages = tomllib.loads(text).get("package", [])
+            versions = [str(p.get("version", "")) for p in packages if p.get("name") == name]
+            return f"=={versions[0]}" if versions and versions[0] else ""
+        version = json.loads(text).get("default", {}).get(name, {}).get("version", "")
+        return str(version) if str(version).startswith("==") else ""
+    except (ValueError, AttributeError, tomllib.TOMLDecodeError):
+        return ""  # the lock's own reader reports what is wrong with it
+
+
 def _url_requirement(line: str) -> str:
     """The URL a requirements line (or a conda ``pip:`` item) installs, or ""."""
     words = line.split(" #", 1)[0].split()
@@ -100,6 +121,7 @@ def detect_cuda_build(
     dependency_files: list[str],
     local_folders: list[str],
     index_options: list[str] | None = None,
+    lock: str = "",
 ) -> CudaBuild:
     """CUDA code the image's build has to compile, and code that compiles it at run time.
 
@@ -150,7 +172,9 @@ def detect_cuda_build(
             number = source.text.count("\n", 0, match.start()) + 1
             jit.append(Evidence(source.path, 0 if source.notebook else number, match.group(0)))
     compiled_lines = {(r.evidence.path, r.evidence.line) for r in found.values()}
+    needed = bool(found or project or folders)
     return CudaBuild(
+        locked_torch=_locked_version(scan, lock, "torch") if needed and lock else "",
         vcs_compiled_only=bool(vcs_lines) and vcs_lines <= compiled_lines,
         requirements=tuple(found.values()),
         project=project,
