@@ -209,6 +209,8 @@ def _project_steps(ctx: _Ctx, locals_: tuple[LocalInstall, ...]) -> list[Step]:
         flags = "--no-deps"
         if target.path == ".":
             flags += " --no-build-isolation"  # its backend is in the dependency layer
+            if ctx.uv and ctx.profile.uv_sources:
+                flags += " --no-sources"  # applied above; a workspace source cannot resolve
         if target.editable:
             flags += " -e"
         commands.append((*ctx.install(flags=flags, cached=False), path))
@@ -354,12 +356,17 @@ def _strings(deps: tuple[Dependency, ...] | list[Dependency]) -> list[str]:
 
 def _pep621(ctx: _Ctx) -> InstallPlan:
     origin = "pyproject.toml [project.dependencies]"
-    if not ctx.uv:
+    if not ctx.uv or ctx.profile.uv_sources:
+        note = (
+            "[tool.uv.sources] applied here: git and URL sources as URLs, paths after the code."
+            if ctx.profile.uv_sources
+            else "pip cannot read the dependencies of a pyproject.toml alone: they are listed here."
+        )
         return _inline(
             ctx,
             ctx.strings(ctx.profile.dependencies) + ctx.strings(ctx.optional()),
             origin,
-            "pip cannot read the dependencies of a pyproject.toml alone: they are listed here.",
+            note,
         )
     extras = [f"--extra {shlex.quote(e)}" for e in ctx.extras]
     groups = ctx.optional(("group",))  # uv reads extras from pyproject.toml, not groups

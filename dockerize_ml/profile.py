@@ -222,6 +222,8 @@ class ProjectProfile:
     source_builds: tuple[Evidence, ...] = ()
     #: Where the requirements files say packages come from (``--find-links URL``, ...).
     index_options: tuple[str, ...] = ()
+    #: Dependencies whose ``[tool.uv.sources]`` entry (git, URL, path, workspace) was applied.
+    uv_sources: tuple[str, ...] = ()
     conda: CondaEnv | None = None
     undeclared_imports: tuple[str, ...] = ()
     #: Every third-party distribution the code imports, with where (first import).

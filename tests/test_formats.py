@@ -342,3 +342,33 @@ def test_binder_configuration_folder(tmp_path: Path) -> None:
     dockerfile = render(make_plan(profile, Settings()))["Dockerfile"]
     assert "source=binder/requirements.txt,target=/tmp/deps/binder/requirements.txt" in dockerfile
     assert "-r /tmp/deps/binder/requirements.txt" in dockerfile
+
+
+def test_uv_sources_are_applied_without_a_lock(tmp_path: Path) -> None:
+    """[tool.uv.sources]: a git source becomes a URL requirement, a path inside the project a
+    local install after the code, a path outside it is left out with a warning; the names
+    are never looked up on PyPI."""
+    root = write_tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": '[project]\nname = "svc"\nversion = "1"\n'
+            'dependencies = ["clip", "tools", "shared", "requests>=2"]\n'
+            "[tool.uv.sources]\n"
+            'clip = { git = "https://github.com/openai/CLIP.git", rev = "dcba3cb" }\n'
+            'tools = { path = "libs/tools", editable = true }\n'
+            'shared = { path = "../shared" }\n',
+            "libs/tools/pyproject.toml": '[project]\nname = "tools"\nversion = "1"\n',
+            "main.py": "import requests\nif __name__ == '__main__':\n    pass\n",
+        },
+    )
+    profile = inspect_project(root)
+    by_name = {d.name: d for d in profile.dependencies}
+    assert by_name["clip"].url == "git+https://github.com/openai/CLIP.git@dcba3cb"
+    assert "tools" not in by_name and "shared" not in by_name
+    assert [(loc.path, loc.editable) for loc in profile.local_installs] == [("libs/tools", True)]
+    assert any("../shared is outside the project folder" in w for w in profile.warnings)
+    assert profile.needs_git
+    dockerfile = render(make_plan(profile, Settings()))["Dockerfile"]
+    assert "'clip @ git+https://github.com/openai/CLIP.git@dcba3cb'" in dockerfile
+    assert "-r /tmp/deps/pyproject.toml" not in dockerfile  # uv would apply the sources again
+    assert "-e ./libs/tools" in dockerfile

@@ -470,3 +470,36 @@ def test_base_image_without_python_gets_the_system_python(
     assert output.strip() == "/opt/venv/bin/python (3, 11) 1.16.0 1000", output
     code, output = run(engine, tag, ["sh", "-c", "command -v uv && uv --version"])
     assert code == 0 and output.startswith("/opt/venv/bin/uv"), output
+
+
+def test_uv_workspace_member(engine: Any, buildkit_cli: str, tmp_path: Path, tag: str) -> None:
+    """A service in a uv workspace, built from its own folder: the workspace member it
+    depends on is left out with a warning (never installed from PyPI by name), and the
+    service itself installs (uv would refuse its workspace source without --no-sources)."""
+    workspace = tmp_path / "platform"
+    files = {
+        "pyproject.toml": '[project]\nname = "platform"\nversion = "0.1.0"\n'
+        'requires-python = ">=3.11"\n[tool.uv.workspace]\nmembers = ["packages/*", "services/*"]\n',
+        "packages/core/pyproject.toml": '[project]\nname = "core"\nversion = "0.1.0"\n',
+        "packages/core/src/core/__init__.py": "",
+        "services/api/pyproject.toml": '[project]\nname = "api"\nversion = "0.1.0"\n'
+        'requires-python = ">=3.11"\ndependencies = ["core", "six==1.16.0"]\n'
+        '[project.scripts]\napi = "api.main:main"\n'
+        "[tool.uv.sources]\ncore = { workspace = true }\n"
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n',
+        "services/api/src/api/__init__.py": "",
+        "services/api/src/api/main.py": "import six\n\n\ndef main():\n"
+        "    print('api ok', six.__version__)\n",
+    }
+    for rel, text in files.items():
+        (workspace / rel).parent.mkdir(parents=True, exist_ok=True)
+        (workspace / rel).write_text(text)
+    root = workspace / "services" / "api"
+    result = run_cli("init", root, "--python", "3.11")
+    assert result.returncode == 0, result.stderr
+    assert "core is a member of the uv workspace" in result.stderr
+    build_with_cli(root, tag)
+    code, output = run(engine, tag, ["sh", "-c", "api; pip show core || echo no-core"])
+    assert code == 0, output
+    assert output.startswith("api ok 1.16.0"), output
+    assert "no-core" in output

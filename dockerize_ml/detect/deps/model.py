@@ -47,6 +47,8 @@ class Candidate:
     #: Distributions that bare URL requirements most likely install (their ``#egg=`` name
     #: or the repository's name): counted as declared when the code imports them.
     url_names: list[str] = field(default_factory=list)
+    #: Dependencies whose [tool.uv.sources] entry was applied (git, URL, path, workspace).
+    uv_sources: list[str] = field(default_factory=list)
     conda: CondaEnv | None = None
     warnings: list[str] = field(default_factory=list)
 

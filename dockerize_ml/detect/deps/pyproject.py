@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
 
 from dockerize_ml.detect.deps.constraints import ConstraintError, poetry_to_pep440
 from dockerize_ml.detect.deps.model import Candidate, PythonHint, parse_dependency
@@ -76,6 +78,67 @@ def _pep621(doc: dict[str, Any], text: str, cand: Candidate) -> None:
             cand.extras[str(name)] = _pep508_list(items, text, cand)
     cand.groups.update(_groups(doc, text, cand))
     _requires_python(doc, text, cand)
+
+
+def _uv_sources(doc: dict[str, Any], text: str, cand: Candidate) -> None:
+    """Apply ``[tool.uv.sources]`` to the dependencies read from ``[project]``.
+
+    Without a lockfile, the image installs the dependencies by name; a source says the name
+    is not to be looked up on the index: a git or URL source becomes a URL requirement, a path
+    a local folder (installed after the code, or left out with a warning when it is outside
+    the project), a workspace member is left out with a warning. Never the PyPI package that
+    happens to have the same name. Index sources are left to uv, which reads them.
+    """
+    sources = doc.get("tool", {}).get("uv", {}).get("sources", {})
+    if not isinstance(sources, dict):
+        return
+    rewritten: dict[str, Dependency | None] = {}
+    for raw_name, source in sources.items():
+        if not isinstance(source, dict):
+            continue
+        name = canonicalize_name(str(raw_name))
+        line = line_of(text, f"\n{raw_name} =") + 1 if line_of(text, f"\n{raw_name} =") else 0
+        evidence = Evidence(PYPROJECT, line, f"{raw_name} = {source}")
+        if "git" in source:
+            ref = source.get("tag") or source.get("rev") or source.get("branch")
+            url = f"git+{source['git']}" + (f"@{ref}" if ref else "")
+            if source.get("subdirectory"):
+                url += f"#subdirectory={source['subdirectory']}"
+            cand.vcs = True
+            rewritten[name] = parse_dependency(f"{raw_name} @ {url}", PYPROJECT, line, [])
+        elif "url" in source:
+            rewritten[name] = parse_dependency(f"{raw_name} @ {source['url']}", PYPROJECT, line, [])
+        elif "path" in source:
+            path = str(source["path"]).rstrip("/") or "."
+            cand.local.append(LocalInstall(path, bool(source.get("editable")), evidence))
+            rewritten[name] = None
+        elif source.get("workspace"):
+            cand.warnings.append(
+                f"{PYPROJECT}:{line}: {raw_name} is a member of the uv workspace, outside this "
+                "folder (the build context): the image cannot install it and leaves it out. "
+                "Publish it to a package index, or move it into the project"
+            )
+            cand.url_names.append(name)  # declared, for the import check
+            rewritten[name] = None
+    if not rewritten:
+        return
+    cand.uv_sources = sorted(rewritten)
+
+    def apply(deps: list[Dependency]) -> list[Dependency]:
+        kept: list[Dependency] = []
+        for dep in deps:
+            if dep.name not in rewritten:
+                kept.append(dep)
+                continue
+            new = rewritten[dep.name]
+            if new is not None:
+                kept.append(replace(new, extras=dep.extras, markers=dep.markers, line=dep.line))
+        return kept
+
+    cand.dependencies = apply(cand.dependencies)
+    for table in (cand.extras, cand.groups):
+        for key in table:
+            table[key] = apply(table[key])
 
 
 def _poetry_dependency(
@@ -192,6 +255,7 @@ def pyproject_candidates(scan: Scan, doc: dict[str, Any] | None) -> list[Candida
     if not found and ("dependencies" in project or "dependency-groups" in doc):
         cand = Candidate("pep621", PYPROJECT, files=[PYPROJECT])
         _pep621(doc, text, cand)
+        _uv_sources(doc, text, cand)
         found.append(cand)
     if not found and "requires-python" in project:
         # No dependencies, but the Python range still counts.
