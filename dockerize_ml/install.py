@@ -780,6 +780,20 @@ def plan_install(
         plan = dataclasses.replace(plan, before_code=(*heavy, *plan.before_code))
     if ctx.compiled_project:
         plan = dataclasses.replace(plan, compiled_copy=True)
+    folder_deps = ctx.strings(profile.local_dependencies)
+    if folder_deps and plan.installer != "micromamba":
+        command = ctx.install(*_quote(folder_deps))
+        folders = sorted({posixpath.dirname(d.source) for d in profile.local_dependencies})
+        step = Step(
+            comment=(
+                f"What the project's own folders need ({', '.join(folders)}), read from their",
+                "package files: the folders themselves are installed after the code.",
+            ),
+            commands=(command,),
+            cache=ctx.cache,
+            hadolint_ignore=ctx.hadolint([command]),
+        )
+        plan = dataclasses.replace(plan, before_code=(*plan.before_code, step))
     return _with_entry_requirements(ctx, plan)
 
 

@@ -215,6 +215,8 @@ class ProjectProfile:
     #: The dependencies of each extra and group.
     optional_dependencies: tuple[OptionalSet, ...] = ()
     local_installs: tuple[LocalInstall, ...] = ()
+    #: What those folders (other than the project itself) declare they need.
+    local_dependencies: tuple[Dependency, ...] = ()
     #: Environment variables the dependency files reference; passed as build secrets.
     build_secrets: tuple[str, ...] = ()
     needs_git: bool = False

@@ -372,3 +372,33 @@ def test_uv_sources_are_applied_without_a_lock(tmp_path: Path) -> None:
     assert "'clip @ git+https://github.com/openai/CLIP.git@dcba3cb'" in dockerfile
     assert "-r /tmp/deps/pyproject.toml" not in dockerfile  # uv would apply the sources again
     assert "-e ./libs/tools" in dockerfile
+
+
+def test_local_folders_declare_their_own_dependencies(tmp_path: Path) -> None:
+    """Local folders are installed with --no-deps after the code: what their pyproject.toml,
+    Poetry table or setup.py declare is installed in the dependency layer."""
+    root = write_tree(
+        tmp_path / "mono",
+        {
+            "requirements.txt": "pandas\n-e ./libs/featurizer\n./libs/legacy\n./libs/poet\n",
+            "libs/featurizer/pyproject.toml": '[project]\nname = "featurizer"\nversion = "0.1"\n'
+            'dependencies = ["scipy>=1.11", "pandas"]\n',
+            "libs/legacy/setup.py": "from setuptools import setup\n"
+            "setup(name='legacy', install_requires=['requests>=2.31', 'featurizer'])\n",
+            "libs/poet/pyproject.toml": '[tool.poetry]\nname = "poet"\nversion = "1"\n'
+            '[tool.poetry.dependencies]\npython = "^3.10"\ntabulate = "^0.9"\n'
+            'local-thing = { path = "../x" }\n',
+            "main.py": "import pandas\nif __name__ == '__main__':\n    pass\n",
+        },
+    )
+    profile = inspect_project(root)
+    # pandas is declared already; featurizer is one of the project's own folders
+    assert [(d.name, d.specifier, d.source) for d in profile.local_dependencies] == [
+        ("scipy", ">=1.11", "libs/featurizer/pyproject.toml"),
+        ("requests", ">=2.31", "libs/legacy/setup.py"),
+        ("tabulate", "<0.10,>=0.9", "libs/poet/pyproject.toml"),
+    ]
+    dockerfile = render(make_plan(profile, Settings()))["Dockerfile"]
+    step = dockerfile.index("What the project's own folders need")
+    assert step < dockerfile.index("COPY --chown=app:app . .")
+    assert "'scipy>=1.11'" in dockerfile[step:] and "'tabulate<0.10,>=0.9'" in dockerfile[step:]

@@ -503,3 +503,28 @@ def test_uv_workspace_member(engine: Any, buildkit_cli: str, tmp_path: Path, tag
     assert code == 0, output
     assert output.startswith("api ok 1.16.0"), output
     assert "no-core" in output
+
+
+def test_local_folder_dependencies_are_installed(
+    engine: Any, buildkit_cli: str, tmp_path: Path, tag: str
+) -> None:
+    """`-e ./libs/featurizer` is installed after the code without dependencies; what the
+    folder itself declares (six) must be in the image all the same."""
+    root = tmp_path / "features"
+    files = {
+        "requirements.txt": "-e ./libs/featurizer\n",
+        "libs/featurizer/pyproject.toml": '[project]\nname = "featurizer"\nversion = "0.1"\n'
+        'dependencies = ["six==1.16.0"]\n[build-system]\nrequires = ["setuptools>=61"]\n'
+        'build-backend = "setuptools.build_meta"\n',
+        "libs/featurizer/featurizer/__init__.py": "import six\nVERSION = six.__version__\n",
+        "main.py": "import featurizer\n\nif __name__ == '__main__':\n"
+        "    print('featurizer ok', featurizer.VERSION)\n",
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    init(root, "--python", "3.11")
+    build_with_cli(root, tag)
+    code, output = run(engine, tag)
+    assert code == 0, output
+    assert output.strip() == "featurizer ok 1.16.0", output

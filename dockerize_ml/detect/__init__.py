@@ -6,6 +6,7 @@ No detector decides what the generated files say; that is the plan's job.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from dockerize_ml.detect.compat import compatibility_warnings
 from dockerize_ml.detect.context import ContextFacts, detect_context
 from dockerize_ml.detect.deps import DependencyFacts, detect_dependencies
 from dockerize_ml.detect.deps.model import Candidate
+from dockerize_ml.detect.deps.setuptools import folder_requirements
 from dockerize_ml.detect.entrypoints import packaged_entrypoints, script_entrypoints
 from dockerize_ml.detect.files import read_toml, space_config
 from dockerize_ml.detect.frameworks import detect_cuda_build, detect_frameworks, detect_gpu
@@ -141,6 +143,25 @@ def _existing_dockerignore(
     ]
 
 
+def _local_dependencies(
+    project: Scan, chosen: Candidate | None, declared: list[Dependency], warnings: list[str]
+) -> tuple[Dependency, ...]:
+    """The dependencies of the local folders the project installs (not the project itself):
+    they are installed without dependencies after the code, so these come first."""
+    if chosen is None:
+        return ()
+    folders = [loc.path for loc in chosen.local if loc.path != "."]
+    own = {canonicalize_name(posixpath.basename(f)) for f in folders}
+    seen = {d.name for d in declared} | own
+    found: list[Dependency] = []
+    for folder in folders:
+        for dep in folder_requirements(project, folder, warnings):
+            if dep.name not in seen:
+                seen.add(dep.name)
+                found.append(dep)
+    return tuple(found)
+
+
 def _cuda_facts(
     project: Scan, index: CodeIndex, declared: list[Dependency], chosen: Candidate | None
 ) -> tuple[GpuUse, CudaBuild, list[str]]:
@@ -256,6 +277,7 @@ def detect(project: Scan, deps_from: str | None = None) -> ProjectProfile:
         )
     warnings += _existing_dockerignore(project, pyproject, chosen, inferred, context, entry)
     warnings += compatibility_warnings(tuple(declared), chosen.conda if chosen else None)
+    local_deps = _local_dependencies(project, chosen, declared, warnings)
     gpu, cuda_build, cuda_warnings = _cuda_facts(project, index, declared, chosen)
     warnings += cuda_warnings
     warnings += project.warnings
@@ -290,6 +312,7 @@ def detect(project: Scan, deps_from: str | None = None) -> ProjectProfile:
             ]
         ),
         local_installs=tuple(chosen.local) if chosen else (),
+        local_dependencies=local_deps,
         build_secrets=tuple(chosen.secrets) if chosen else (),
         needs_git=bool(chosen and chosen.vcs),
         source_builds=tuple(chosen.source_builds) if chosen else (),

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import ast
 import configparser
+import posixpath
 from dataclasses import dataclass, field
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from dockerize_ml.detect.deps.constraints import ConstraintError, poetry_to_pep440
 from dockerize_ml.detect.deps.model import Candidate, PythonHint, parse_dependency
 from dockerize_ml.detect.deps.requirements import read_requirements
-from dockerize_ml.profile import Evidence
+from dockerize_ml.detect.files import line_of, parse_toml
+from dockerize_ml.errors import InvalidProjectFileError
+from dockerize_ml.profile import Dependency, Evidence
 from dockerize_ml.scan import Scan
 
 
@@ -242,3 +246,45 @@ def setuptools_candidate(scan: Scan) -> Candidate | None:
                 evidence = Evidence(rel, line, f"python_requires {value}")
                 cand.python.append(PythonHint("", spec, evidence))
     return cand
+
+
+def folder_requirements(scan: Scan, folder: str, warnings: list[str]) -> list[Dependency]:
+    """What a local folder the project installs (``-e ./libs/featurizer``) declares it needs:
+    its ``[project] dependencies``, Poetry dependencies, or setup.py / setup.cfg
+    ``install_requires``, read statically. The folder is installed without dependencies
+    after the code, so these go into the dependency layer."""
+    found: list[Dependency] = []
+    pyproject = posixpath.join(folder, "pyproject.toml")
+    if pyproject in scan.files:
+        text = scan.read_text(pyproject) or ""
+        try:
+            doc = parse_toml(pyproject, text)
+        except InvalidProjectFileError as exc:
+            warnings.append(f"{exc.message}; its dependencies are not read")
+            doc = {}
+        items = doc.get("project", {}).get("dependencies")
+        for item in items if isinstance(items, list) else []:
+            dep = parse_dependency(str(item), pyproject, line_of(text, str(item)), warnings)
+            if dep is not None:
+                found.append(dep)
+        poetry = doc.get("tool", {}).get("poetry", {}).get("dependencies", {})
+        for name, value in poetry.items() if isinstance(poetry, dict) else []:
+            if name.lower() == "python" or not isinstance(value, str):
+                continue  # tables (path, git) are not followed here
+            try:
+                spec = poetry_to_pep440(value)
+            except ConstraintError:
+                spec = ""
+            dep = parse_dependency(f"{name}{spec}", pyproject, line_of(text, name), warnings)
+            if dep is not None:
+                found.append(dep)
+    for name, parse in (("setup.py", _parse_setup_py), ("setup.cfg", _parse_setup_cfg)):
+        rel = posixpath.join(folder, name)
+        if found or rel not in scan.files:
+            continue
+        args = parse(scan.read_text(rel) or "", rel, warnings)
+        for req, line in (args.install_requires or []) if args else []:
+            dep = parse_dependency(req, rel, line, warnings)
+            if dep is not None:
+                found.append(dep)
+    return found
