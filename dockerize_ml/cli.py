@@ -403,6 +403,7 @@ def build(
         gpus=gpus,
         timeout=timeout,
         on_line=None if as_json else _progress,
+        context=plan.context.root if plan.context else ".",
     )
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))

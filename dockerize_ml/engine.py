@@ -214,11 +214,19 @@ LineSink = Callable[[str], None]
 
 
 def build_with_cli(
-    context: Path, tag: str, *, buildkit: bool = True, on_line: LineSink | None = None
+    context: Path,
+    tag: str,
+    *,
+    buildkit: bool = True,
+    on_line: LineSink | None = None,
+    dockerfile: Path | None = None,
 ) -> BuildResult:
-    """Build ``context`` with the docker CLI (BuildKit unless told otherwise)."""
+    """Build ``context`` with the docker CLI (BuildKit unless told otherwise); ``dockerfile``
+    when it is not the context's own (a project built from its repository's root)."""
     env = {**os.environ, "DOCKER_BUILDKIT": "1" if buildkit else "0"}
     argv = [docker_cli(), "build", "--tag", tag]
+    if dockerfile is not None:
+        argv += ["--file", str(dockerfile)]
     if buildkit:
         argv.append("--progress=plain")
     try:

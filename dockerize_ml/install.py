@@ -101,6 +101,8 @@ class _Ctx:
     compiled: tuple[CompiledRequirement, ...] = ()
     compiled_project: bool = False
     compiled_folders: tuple[str, ...] = ()
+    #: Local folders from elsewhere in the repository, by where the image keeps them.
+    local_paths: dict[str, str] = field(default_factory=dict)
 
     def strings(self, deps: tuple[Dependency, ...] | list[Dependency]) -> list[str]:
         """The dependencies as requirement strings, without what the CUDA builder compiles."""
@@ -206,6 +208,7 @@ def _project_steps(ctx: _Ctx, locals_: tuple[LocalInstall, ...]) -> list[Step]:
     commands: list[Command] = []
     for target in targets:
         path = "." if target.path == "." else "./" + posixpath.normpath(target.path)
+        path = ctx.local_paths.get(target.path, path)
         flags = "--no-deps"
         if target.path == ".":
             flags += " --no-build-isolation"  # its backend is in the dependency layer
@@ -215,7 +218,8 @@ def _project_steps(ctx: _Ctx, locals_: tuple[LocalInstall, ...]) -> list[Step]:
             flags += " -e"
         commands.append((*ctx.install(flags=flags, cached=False), path))
     commands.append(("rm -rf build",))
-    what = "The project itself" if len(targets) == 1 else "The project's own folders"
+    alone = len(targets) == 1 and targets[0].path == "."
+    what = "The project itself" if alone else "The project's own folders"
     return [
         *steps,
         Step(
@@ -727,6 +731,7 @@ def plan_install(
     groups: tuple[str, ...] = (),
     device: str = "cpu",
     cuda_builder: CudaBuilder | None = None,
+    local_paths: dict[str, str] | None = None,
 ) -> InstallPlan:
     """Choose how the dependencies and the project are installed.
 
@@ -741,7 +746,7 @@ def plan_install(
             f"the project has no extra or group named {unknown[0]!r}",
             f"offered: {offered}",
         )
-    ctx = _Ctx(profile, installer, buildkit, extras, groups)
+    ctx = _Ctx(profile, installer, buildkit, extras, groups, local_paths=dict(local_paths or {}))
     if cuda_builder is not None:
         facts = profile.cuda_build
         ctx = dataclasses.replace(

@@ -15,6 +15,7 @@ from packaging.markers import Marker
 from dockerize_ml import __version__, knowledge
 from dockerize_ml.cudabuild import CudaBuilder, plan_cuda_builder
 from dockerize_ml.detect.compat import driver_floor, pinned_minor, torch_cuda
+from dockerize_ml.detect.deps import repository_root
 from dockerize_ml.install import (
     VENV,
     InstallPlan,
@@ -61,6 +62,23 @@ class SmokePlan:
     command: tuple[str, ...] = ()
     script: str = ""
     wait: int = 60
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where the image is built from when the project installs folders from elsewhere in its
+    repository (``-e ../../libs/common``): the repository root, so both are in reach."""
+
+    #: The context root, relative to the project folder ("../..").
+    root: str
+    #: The project folder inside the context, with a trailing slash ("services/scorer/").
+    prefix: str
+    #: The sibling folders: (as the project names it, inside the context, in the image).
+    folders: tuple[tuple[str, str, str], ...]
+
+
+#: Where sibling folders from the repository are copied in the image.
+SIBLINGS = "/opt/src"
 
 
 @dataclass(frozen=True)
@@ -121,6 +139,14 @@ class BuildPlan:
     gitlab_images: tuple[str, str] = ("", "")
     #: The stage that compiles CUDA code (CUDAExtension, flash-attn, ...), if any.
     cuda_builder: CudaBuilder | None = None
+    #: Set when the image is built from the repository root (sibling folders installed).
+    context: Context | None = None
+
+    @property
+    def context_prefix(self) -> str:
+        """What paths relative to the project get in front inside the build context."""
+        return self.context.prefix if self.context else ""
+
     #: Things the user should know about the choices made (printed by `init`).
     notes: tuple[str, ...] = ()
     workdir: str = WORKDIR
@@ -400,6 +426,28 @@ def _cuda_builder(
     return builder
 
 
+def _context(profile: ProjectProfile, settings: Settings) -> Context | None:
+    """The repository root as build context, when the project installs sibling folders."""
+    outside = [loc.path for loc in profile.local_installs if loc.path.startswith("../")]
+    root = Path(profile.root).resolve()
+    repo = repository_root(root)
+    if not outside or repo is None:
+        return None
+    if not settings.buildkit:
+        raise InvalidSettingError(
+            f"the project installs {outside[0]} from outside its folder: the image is built "
+            "from the repository root, with a Dockerfile-specific ignore file only BuildKit reads",
+            "drop --no-buildkit",
+        )
+    folders = []
+    for path in outside:
+        inside = (root / path).resolve().relative_to(repo).as_posix()
+        folders.append((path, inside, f"{SIBLINGS}/{inside}"))
+    up = "/".join([".."] * len(root.relative_to(repo).parts)) or "."
+    prefix = root.relative_to(repo).as_posix() + "/"
+    return Context(up, "" if prefix == "./" else prefix, tuple(folders))
+
+
 def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
     """Decide the base image, install strategy, user, command, ports and mounts."""
     if settings.installer not in INSTALLERS:
@@ -427,6 +475,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
     system_python = not conda_image and _without_python(base_image)
 
     cuda_builder = _cuda_builder(profile, settings, device, conda_image, python, notes)
+    context = None if conda_image else _context(profile, settings)
     install = plan_install(
         profile,
         installer=settings.installer,
@@ -436,6 +485,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         groups=settings.groups,
         device=device,
         cuda_builder=cuda_builder,
+        local_paths={path: image for path, _, image in context.folders} if context else {},
     )
 
     if settings.entry:
@@ -518,6 +568,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         device=device,
         gpu_host=_gpu_host(profile, base_image) if device == "cuda" else "",
         cuda_builder=cuda_builder,
+        context=context,
         actions=tuple(tools["github_actions"].items()),
         gitlab_images=(tools["gitlab"]["docker"], tools["gitlab"]["dind"]),
     )

@@ -307,9 +307,11 @@ def build_and_smoke(
     gpus: bool = False,
     timeout: float = 120,
     on_line: LineSink | None = None,
+    context: str = ".",
 ) -> BuildReport:
     """Build the project's Dockerfile (BuildKit through the CLI when it needs it, else the
-    SDK), then smoke-test the image."""
+    SDK), then smoke-test the image. ``context``: the build context relative to ``root``
+    (the repository root, for a project that installs folders from elsewhere in it)."""
     dockerfile = root / "Dockerfile"
     if not dockerfile.is_file():
         raise NoDockerfileError(
@@ -318,7 +320,10 @@ def build_and_smoke(
     engine = client()  # fails early, with its own exit code, when no engine answers
     needs_buildkit = "--mount=" in dockerfile.read_text(encoding="utf-8", errors="replace")
     start = time.monotonic()
-    if needs_buildkit:
+    if context != ".":
+        result = build_with_cli(root / context, tag, on_line=on_line, dockerfile=dockerfile)
+        builder = "buildkit (docker CLI)"
+    elif needs_buildkit:
         result = build_with_cli(root, tag, on_line=on_line)
         builder = "buildkit (docker CLI)"
     else:

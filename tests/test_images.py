@@ -473,8 +473,8 @@ def test_base_image_without_python_gets_the_system_python(
 
 
 def test_uv_workspace_member(engine: Any, buildkit_cli: str, tmp_path: Path, tag: str) -> None:
-    """A service in a uv workspace, built from its own folder: the workspace member it
-    depends on is left out with a warning (never installed from PyPI by name), and the
+    """A service in a uv workspace outside any git repository: no context holds the member it
+    depends on, so it is left out with a warning (never installed from PyPI by name), and the
     service itself installs (uv would refuse its workspace source without --no-sources)."""
     workspace = tmp_path / "platform"
     files = {
@@ -497,7 +497,7 @@ def test_uv_workspace_member(engine: Any, buildkit_cli: str, tmp_path: Path, tag
     root = workspace / "services" / "api"
     result = run_cli("init", root, "--python", "3.11")
     assert result.returncode == 0, result.stderr
-    assert "core is a member of the uv workspace" in result.stderr
+    assert "../../packages/core is outside the project's git repository" in result.stderr
     build_with_cli(root, tag)
     code, output = run(engine, tag, ["sh", "-c", "api; pip show core || echo no-core"])
     assert code == 0, output
@@ -528,3 +528,38 @@ def test_local_folder_dependencies_are_installed(
     code, output = run(engine, tag)
     assert code == 0, output
     assert output.strip() == "featurizer ok 1.16.0", output
+
+
+def test_uv_workspace_member_in_a_repository(
+    engine: Any, buildkit_cli: str, tmp_path: Path, tag: str
+) -> None:
+    """The same workspace in a git repository: the member it depends on is built with it,
+    from the repository root, and its own dependency (six) comes along."""
+    workspace = tmp_path / "platform"
+    (workspace / ".git").mkdir(parents=True)
+    files = {
+        "pyproject.toml": '[project]\nname = "platform"\nversion = "0.1.0"\n'
+        'requires-python = ">=3.11"\n[tool.uv.workspace]\nmembers = ["packages/*", "services/*"]\n',
+        "packages/core/pyproject.toml": '[project]\nname = "core"\nversion = "0.1.0"\n'
+        'dependencies = ["six==1.16.0"]\n'
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n',
+        "packages/core/src/core/__init__.py": "import six\nNAME = 'core ' + six.__version__\n",
+        "services/api/pyproject.toml": '[project]\nname = "api"\nversion = "0.1.0"\n'
+        'requires-python = ">=3.11"\ndependencies = ["core"]\n'
+        '[project.scripts]\napi = "api.main:main"\n'
+        "[tool.uv.sources]\ncore = { workspace = true }\n"
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n',
+        "services/api/src/api/__init__.py": "",
+        "services/api/src/api/main.py": "import core\n\n\ndef main():\n    print('api', core.NAME)\n",
+    }
+    for rel, text in files.items():
+        (workspace / rel).parent.mkdir(parents=True, exist_ok=True)
+        (workspace / rel).write_text(text)
+    root = workspace / "services" / "api"
+    init(root, "--python", "3.11")
+    dockerfile = (root / "Dockerfile").read_text()
+    assert "COPY --chown=app:app packages/core/ /opt/src/packages/core/" in dockerfile
+    build_with_cli(root / "../..", tag, dockerfile=root / "Dockerfile")
+    code, output = run(engine, tag, ["api"])
+    assert code == 0, output
+    assert output.strip() == "api core 1.16.0", output

@@ -6,6 +6,7 @@ No detector decides what the generated files say; that is the plan's job.
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 import re
 from pathlib import Path
@@ -155,7 +156,15 @@ def _local_dependencies(
     seen = {d.name for d in declared} | own
     found: list[Dependency] = []
     for folder in folders:
-        for dep in folder_requirements(project, folder, warnings):
+        if folder.startswith("../"):  # a sibling in the repository: a scan of its own
+            sibling = scan(project.root / folder)
+            deps = [
+                dataclasses.replace(d, source=posixpath.join(folder, d.source))
+                for d in folder_requirements(sibling, ".", warnings)
+            ]
+        else:
+            deps = folder_requirements(project, folder, warnings)
+        for dep in deps:
             if dep.name not in seen:
                 seen.add(dep.name)
                 found.append(dep)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from packaging.utils import canonicalize_name
@@ -27,7 +28,7 @@ from dockerize_ml.detect.deps.requirements import requirements_candidate
 from dockerize_ml.detect.deps.setuptools import setuptools_candidate
 from dockerize_ml.detect.files import line_of
 from dockerize_ml.errors import DockerizeError, ExitCode
-from dockerize_ml.profile import DependencySource, Evidence, Package
+from dockerize_ml.profile import DependencySource, Evidence, LocalInstall, Package
 from dockerize_ml.scan import Scan
 
 __all__ = ["DependencyFacts", "detect_dependencies"]
@@ -59,24 +60,39 @@ class DependencyFacts:
     warnings: list[str] = field(default_factory=list)
 
 
-def _outside_folders(cand: Candidate) -> None:
-    """Local folders outside the project (``-e ../../libs/common``, a Poetry path dependency
-    on a sibling) cannot be installed: the project folder is the build context, and nothing
-    outside it reaches the build. They are left out, with what to do instead."""
-    inside = []
+def repository_root(root: Path) -> Path | None:
+    """The git repository that holds the project folder (its own or an enclosing one)."""
+    for folder in (root, *root.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+def _outside_folders(scan: Scan, cand: Candidate) -> None:
+    """Local folders outside the project (``-e ../../libs/common``, a Poetry or uv path
+    dependency on a sibling). Inside the same git repository they are kept: the image is then
+    built from the repository root (plan). Elsewhere they cannot reach any build context and
+    are left out, with what to do instead."""
+    repo = repository_root(scan.root.resolve())
+    kept = []
     for local in cand.local:
         path = posixpath.normpath(local.path)
-        if path == ".." or path.startswith("../") or path.startswith("/"):
-            cand.warnings.append(
-                f"{local.evidence.path}:{local.evidence.line}: {local.path} is outside the "
-                "project folder, which is the build context: the image cannot install it and "
-                "leaves it out. Publish it to a package index (and depend on it by name), or "
-                "move it into the project"
-            )
-            cand.url_names.append(canonicalize_name(posixpath.basename(path)))  # declared
-        else:
-            inside.append(local)
-    cand.local = inside
+        if not (path == ".." or path.startswith("../") or path.startswith("/")):
+            kept.append(local)
+            continue
+        target = (scan.root / path).resolve()
+        if repo is not None and target.is_dir() and target.is_relative_to(repo):
+            kept.append(LocalInstall(path, local.editable, local.evidence))
+            cand.url_names.append(canonicalize_name(target.name))  # declared: its package
+            continue
+        cand.warnings.append(
+            f"{local.evidence.path}:{local.evidence.line}: {local.path} is outside the "
+            "project's git repository (or missing), so no build context can hold both: the "
+            "image leaves it out. Publish it to a package index (and depend on it by name), "
+            "or move it into the repository"
+        )
+        cand.url_names.append(canonicalize_name(posixpath.basename(path)))  # declared
+    cand.local = kept
 
 
 def _package(scan: Scan, pyproject: dict[str, Any] | None) -> Package | None:
@@ -119,7 +135,7 @@ def detect_dependencies(
     ]
     facts = DependencyFacts(chosen=None, package=_package(scan, pyproject))
     for cand in found:
-        _outside_folders(cand)
+        _outside_folders(scan, cand)
         facts.python_hints += cand.python
         facts.all_declared |= {d.name for d in cand.dependencies}
         facts.all_declared |= set(cand.url_names)

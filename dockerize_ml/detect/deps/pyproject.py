@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -13,6 +16,11 @@ from dockerize_ml.detect.deps.model import Candidate, PythonHint, parse_dependen
 from dockerize_ml.detect.files import line_of
 from dockerize_ml.profile import Dependency, Evidence, LocalInstall
 from dockerize_ml.scan import Scan
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
 
 PYPROJECT = "pyproject.toml"
 
@@ -80,7 +88,32 @@ def _pep621(doc: dict[str, Any], text: str, cand: Candidate) -> None:
     _requires_python(doc, text, cand)
 
 
-def _uv_sources(doc: dict[str, Any], text: str, cand: Candidate) -> None:
+def _workspace_member(root: Path | None, name: str) -> str:
+    """The folder of uv workspace member ``name``, relative to the project at ``root`` (an
+    enclosing ``[tool.uv.workspace]`` lists it in ``members``), or ""."""
+    if root is None:
+        return ""
+    for folder in root.resolve().parents:
+        try:
+            doc = tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue
+        workspace = doc.get("tool", {}).get("uv", {}).get("workspace")
+        if not isinstance(workspace, dict):
+            continue
+        for pattern in workspace.get("members", []) or []:
+            for member in sorted(folder.glob(str(pattern))):
+                try:
+                    member_doc = tomllib.loads((member / "pyproject.toml").read_text("utf-8"))
+                except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                    continue
+                if canonicalize_name(str(member_doc.get("project", {}).get("name", ""))) == name:
+                    return os.path.relpath(member, root.resolve()).replace(os.sep, "/")
+        return ""  # the nearest workspace decides
+    return ""
+
+
+def _uv_sources(doc: dict[str, Any], text: str, cand: Candidate, root: Path | None = None) -> None:
     """Apply ``[tool.uv.sources]`` to the dependencies read from ``[project]``.
 
     Without a lockfile, the image installs the dependencies by name; a source says the name
@@ -111,6 +144,9 @@ def _uv_sources(doc: dict[str, Any], text: str, cand: Candidate) -> None:
         elif "path" in source:
             path = str(source["path"]).rstrip("/") or "."
             cand.local.append(LocalInstall(path, bool(source.get("editable")), evidence))
+            rewritten[name] = None
+        elif source.get("workspace") and (member := _workspace_member(root, name)):
+            cand.local.append(LocalInstall(member, True, evidence))  # uv installs it editable
             rewritten[name] = None
         elif source.get("workspace"):
             cand.warnings.append(
@@ -255,7 +291,7 @@ def pyproject_candidates(scan: Scan, doc: dict[str, Any] | None) -> list[Candida
     if not found and ("dependencies" in project or "dependency-groups" in doc):
         cand = Candidate("pep621", PYPROJECT, files=[PYPROJECT])
         _pep621(doc, text, cand)
-        _uv_sources(doc, text, cand)
+        _uv_sources(doc, text, cand, scan.root)
         found.append(cand)
     if not found and "requires-python" in project:
         # No dependencies, but the Python range still counts.

@@ -254,7 +254,11 @@ def folder_requirements(scan: Scan, folder: str, warnings: list[str]) -> list[De
     ``install_requires``, read statically. The folder is installed without dependencies
     after the code, so these go into the dependency layer."""
     found: list[Dependency] = []
-    pyproject = posixpath.join(folder, "pyproject.toml")
+
+    def joined(folder: str, name: str) -> str:
+        return name if folder in ("", ".") else posixpath.join(folder, name)
+
+    pyproject = joined(folder, "pyproject.toml")
     if pyproject in scan.files:
         text = scan.read_text(pyproject) or ""
         try:
@@ -263,8 +267,19 @@ def folder_requirements(scan: Scan, folder: str, warnings: list[str]) -> list[De
             warnings.append(f"{exc.message}; its dependencies are not read")
             doc = {}
         items = doc.get("project", {}).get("dependencies")
+        sources = doc.get("tool", {}).get("uv", {}).get("sources", {})
+        sources = sources if isinstance(sources, dict) else {}
         for item in items if isinstance(items, list) else []:
             dep = parse_dependency(str(item), pyproject, line_of(text, str(item)), warnings)
+            source = (
+                sources.get(dep.name) if dep is not None and isinstance(sources, dict) else None
+            )
+            if isinstance(source, dict) and ("workspace" in source or "path" in source):
+                warnings.append(
+                    f"{pyproject}: {dep.name if dep else item} comes from a path or the uv "
+                    "workspace; it is not followed from there: install it from the project"
+                )
+                continue
             if dep is not None:
                 found.append(dep)
         poetry = doc.get("tool", {}).get("poetry", {}).get("dependencies", {})
@@ -279,7 +294,7 @@ def folder_requirements(scan: Scan, folder: str, warnings: list[str]) -> list[De
             if dep is not None:
                 found.append(dep)
     for name, parse in (("setup.py", _parse_setup_py), ("setup.cfg", _parse_setup_cfg)):
-        rel = posixpath.join(folder, name)
+        rel = joined(folder, name)
         if found or rel not in scan.files:
             continue
         args = parse(scan.read_text(rel) or "", rel, warnings)
