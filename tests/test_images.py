@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli
+from conftest import run_cli, write_tree
 
 from dockerize_ml.engine import BuildResult, build_with_cli, build_with_sdk
 from dockerize_ml.errors import ExitCode
@@ -491,9 +491,7 @@ def test_uv_workspace_member(engine: Any, buildkit_cli: str, tmp_path: Path, tag
         "services/api/src/api/main.py": "import six\n\n\ndef main():\n"
         "    print('api ok', six.__version__)\n",
     }
-    for rel, text in files.items():
-        (workspace / rel).parent.mkdir(parents=True, exist_ok=True)
-        (workspace / rel).write_text(text)
+    write_tree(workspace, files)
     root = workspace / "services" / "api"
     result = run_cli("init", root, "--python", "3.11")
     assert result.returncode == 0, result.stderr
@@ -520,9 +518,7 @@ def test_local_folder_dependencies_are_installed(
         "main.py": "import featurizer\n\nif __name__ == '__main__':\n"
         "    print('featurizer ok', featurizer.VERSION)\n",
     }
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
+    write_tree(root, files)
     init(root, "--python", "3.11")
     build_with_cli(root, tag)
     code, output = run(engine, tag)
@@ -552,9 +548,7 @@ def test_uv_workspace_member_in_a_repository(
         "services/api/src/api/__init__.py": "",
         "services/api/src/api/main.py": "import core\n\n\ndef main():\n    print('api', core.NAME)\n",
     }
-    for rel, text in files.items():
-        (workspace / rel).parent.mkdir(parents=True, exist_ok=True)
-        (workspace / rel).write_text(text)
+    write_tree(workspace, files)
     root = workspace / "services" / "api"
     init(root, "--python", "3.11")
     dockerfile = (root / "Dockerfile").read_text()
