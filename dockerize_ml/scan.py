@@ -9,6 +9,7 @@ walked file by file, and files over a size cap or binary files are never read.
 
 from __future__ import annotations
 
+import codecs
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -128,6 +129,16 @@ class Scan:
         except OSError as exc:
             self.warnings.append(f"{rel}: cannot be read ({exc.strerror or exc})")
             return None
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            try:  # PowerShell 5's `pip freeze > requirements.txt` writes UTF-16
+                text = data.decode("utf-16")
+            except UnicodeDecodeError:
+                return None
+            self.warnings.append(
+                f"{rel}: UTF-16 text (as PowerShell's `>` writes it); read, but re-save it "
+                "as UTF-8: the image's sed edits of dependency files need UTF-8"
+            )
+            return text
         if b"\x00" in data[:8192]:
             return None
         try:

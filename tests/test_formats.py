@@ -404,3 +404,19 @@ def test_local_folders_declare_their_own_dependencies(tmp_path: Path) -> None:
     step = dockerfile.index("What the project's own folders need")
     assert step < dockerfile.index("COPY --chown=app:app . .")
     assert "'scipy>=1.11'" in dockerfile[step:] and "'tabulate<0.10,>=0.9'" in dockerfile[step:]
+
+
+def test_utf16_requirements_from_powershell(tmp_path: Path) -> None:
+    """PowerShell 5's `pip freeze > requirements.txt` writes UTF-16 with a BOM (pip and uv
+    read it): read it too, and say to re-save it as UTF-8."""
+    root = tmp_path / "win"
+    root.mkdir()
+    (root / "requirements.txt").write_bytes("numpy==1.26.4\r\npandas==2.2.2\r\n".encode("utf-16"))
+    (root / "main.py").write_text("import numpy\nif __name__ == '__main__':\n    pass\n")
+    profile = inspect_project(root)
+    assert [(d.name, d.specifier, d.line) for d in profile.dependencies] == [
+        ("numpy", "==1.26.4", 1),
+        ("pandas", "==2.2.2", 2),
+    ]
+    assert any(w.startswith("requirements.txt: UTF-16 text") for w in profile.warnings)
+    assert "numpy" not in profile.undeclared_imports
