@@ -29,6 +29,7 @@ from dockerize_ml.cudabuild import (
 )
 from dockerize_ml.detect.compat import pinned_minor
 from dockerize_ml.detect.deps.model import requirement_string
+from dockerize_ml.detect.deps.requirements import FROZEN_SED
 from dockerize_ml.errors import DockerizeError, ExitCode
 from dockerize_ml.profile import CompiledRequirement, Dependency, LocalInstall, ProjectProfile
 from dockerize_ml.steps import Command, Step
@@ -283,7 +284,8 @@ def _requirements(ctx: _Ctx, entry_files: tuple[str, ...], origin: str) -> Insta
     with_compiled = sorted(
         {r.evidence.path for r in ctx.compiled if r.evidence.path in profile.dependency_files}
     )
-    edited = bool(with_local or with_compiled)
+    with_frozen = sorted({e.path for e in profile.frozen_paths})
+    edited = bool(with_local or with_compiled or with_frozen)
     folder = "/tmp/requirements" if edited else DEPS_DIR
     commands: list[Command] = []
     comment = [
@@ -297,6 +299,11 @@ def _requirements(ctx: _Ctx, entry_files: tuple[str, ...], origin: str) -> Insta
             "Lines that install the project's own folders (-e .) are taken out here and run"
         )
         comment.append("after the code copy, so a code edit does not reinstall everything.")
+    if with_frozen:
+        commands += [(f"sed -i -E '{FROZEN_SED}' {folder}/{f}",) for f in with_frozen]
+        comment.append(
+            "`name @ file:///...` lines (pip freeze in a conda environment) become the bare name."
+        )
     if with_compiled:
         commands += [(sed_command(ctx.compiled, f"{folder}/{f}"),) for f in with_compiled]
         comment.append(

@@ -226,6 +226,8 @@ class ProjectProfile:
     index_options: tuple[str, ...] = ()
     #: Dependencies whose ``[tool.uv.sources]`` entry (git, URL, path, workspace) was applied.
     uv_sources: tuple[str, ...] = ()
+    #: Requirement lines naming a folder of the machine that froze them (``file:///croot/...``).
+    frozen_paths: tuple[Evidence, ...] = ()
     conda: CondaEnv | None = None
     undeclared_imports: tuple[str, ...] = ()
     #: Every third-party distribution the code imports, with where (first import).

@@ -557,3 +557,25 @@ def test_uv_workspace_member_in_a_repository(
     code, output = run(engine, tag, ["api"])
     assert code == 0, output
     assert output.strip() == "api core 1.16.0", output
+
+
+def test_pip_freeze_of_a_conda_environment(
+    engine: Any, buildkit_cli: str, tmp_path: Path, tag: str
+) -> None:
+    """`pip freeze` in a conda environment writes `six @ file:///croot/...`: a folder of the
+    machine that ran it. The image installs six from the index instead, and says so."""
+    root = write_tree(
+        tmp_path / "frozen",
+        {
+            "requirements.txt": "six @ file:///croot/six_1644875935023/work\r\ntabulate==0.9.0\r\n",
+            "main.py": "import six\nimport tabulate\n\nif __name__ == '__main__':\n"
+            "    print('frozen ok', tabulate.__version__)\n",
+        },
+    )
+    result = run_cli("init", root, "--python", "3.11")
+    assert result.returncode == 0, result.stderr
+    assert "requirements.txt:1: six @ file:///croot/" in result.stderr
+    build_with_cli(root, tag)
+    code, output = run(engine, tag)
+    assert code == 0, output
+    assert output.strip() == "frozen ok 0.9.0", output

@@ -49,6 +49,8 @@ class Candidate:
     url_names: list[str] = field(default_factory=list)
     #: Dependencies whose [tool.uv.sources] entry was applied (git, URL, path, workspace).
     uv_sources: list[str] = field(default_factory=list)
+    #: ``name @ file:///abs/path`` lines of `pip freeze` in a conda environment.
+    frozen_paths: list[Evidence] = field(default_factory=list)
     conda: CondaEnv | None = None
     warnings: list[str] = field(default_factory=list)
 

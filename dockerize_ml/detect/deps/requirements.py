@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from dataclasses import replace
 
 from dockerize_ml.detect.deps.model import Candidate, parse_dependency, url_name
 from dockerize_ml.profile import Evidence, LocalInstall
@@ -30,6 +31,12 @@ _COMMENT = re.compile(r"(^|\s)#.*$")
 _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _CREDENTIALS = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
 #: Options pip and uv understand inside a requirements file (global and per-requirement).
+#: A file URL of an absolute path (``file:///croot/...``, ``file:///C:/b/...``): what `pip
+#: freeze` writes for packages conda installed; the path exists only where it ran.
+_FROZEN_PATH = re.compile(r"^file://(/|[A-Za-z]:)")
+#: The sed expression that turns those lines into the bare name (GNU sed -E).
+FROZEN_SED = r"s#^[[:space:]]*([A-Za-z0-9][A-Za-z0-9._-]*)[[:space:]]*@[[:space:]]*file://.*$#\1#"
+
 #: Options that say where packages come from, by their long names.
 _INDEX_OPTIONS = {
     "-i": "--index-url",
@@ -174,6 +181,15 @@ def _line(
     if "${" in requirement:
         return  # resolved by the installer from the environment
     dep = parse_dependency(requirement, path, number, cand.warnings)
+    if dep is not None and _FROZEN_PATH.match(dep.url):
+        # `pip freeze` in a conda environment: a folder of the machine that froze it.
+        cand.frozen_paths.append(Evidence(path, number, dep.url))
+        cand.warnings.append(
+            f"{path}:{number}: {dep.name} @ {dep.url[:48]}... is a folder on the machine that "
+            f"ran `pip freeze` (a conda build path); the image installs {dep.name} from the "
+            "index instead, unpinned: pin it (name==version)"
+        )
+        dep = replace(dep, url="")
     if dep is not None:
         cand.dependencies.append(dep)
         cand.vcs = cand.vcs or dep.url.startswith("git+")
