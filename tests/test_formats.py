@@ -420,3 +420,31 @@ def test_utf16_requirements_from_powershell(tmp_path: Path) -> None:
     ]
     assert any(w.startswith("requirements.txt: UTF-16 text") for w in profile.warnings)
     assert "numpy" not in profile.undeclared_imports
+
+
+def test_old_pins_choose_a_python_they_have_wheels_for(tmp_path: Path) -> None:
+    """A requirements file from 2022 with no Python pin: numpy==1.21.6 and torch==1.13.1 have
+    no wheels for 3.11+, so the image gets 3.10. An explicit pin still wins, with a warning."""
+    files: dict[str, str | bytes] = {
+        "requirements.txt": "numpy==1.21.6\npandas==1.3.5\ntorch==1.13.1\nflask\n",
+        "main.py": "import numpy\nif __name__ == '__main__':\n    pass\n",
+    }
+    profile = inspect_project(write_tree(tmp_path / "old", files))
+    assert profile.python_version == "3.10"
+    assert str(profile.python_version_evidence[0]) == (
+        "requirements.txt:1 (numpy==1.21.6 has wheels up to Python 3.10: chose Python 3.10)"
+    )
+    assert any(
+        "torch 1.13 is older than dockerize-ml's compatibility table" in w for w in profile.warnings
+    )
+    files[".python-version"] = "3.12\n"
+    pinned = inspect_project(write_tree(tmp_path / "pinned", files))
+    assert pinned.python_version == "3.12"
+    assert any(
+        "Python versions disagree: 3.12 from .python-version, but requirements.txt:1 "
+        "(numpy==1.21.6 has wheels up to Python 3.10)" in w
+        for w in pinned.warnings
+    )
+    recent = {**files, "requirements.txt": "numpy==2.1.3\npandas>=1.3\n"}
+    del recent[".python-version"]
+    assert inspect_project(write_tree(tmp_path / "recent", recent)).python_version == "3.12"

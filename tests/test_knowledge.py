@@ -197,3 +197,14 @@ def test_cuda_compile_rows() -> None:
         assert re.fullmatch(r"github\.com/[\w.-]+/[\w.-]+", row["url"]), name
         for key, value in row["env"].items():
             assert re.fullmatch(r"[A-Z][A-Z0-9_]*", key) and isinstance(value, str), name
+
+
+def test_python_wheel_limits() -> None:
+    table = knowledge.load("python")
+    for name, rows in table["wheels"].items():
+        assert name == canonicalize_name(name)
+        befores = [Version(before) for before, _ in rows]
+        assert befores == sorted(befores) and len(set(befores)) == len(befores), name
+        pythons = [python for _, python in rows]
+        assert all(p in table["versions"] for p in pythons), name
+        assert [Version(p) for p in pythons] == sorted(Version(p) for p in pythons), name

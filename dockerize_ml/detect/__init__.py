@@ -25,7 +25,7 @@ from dockerize_ml.detect.entrypoints import packaged_entrypoints, script_entrypo
 from dockerize_ml.detect.files import read_toml, space_config
 from dockerize_ml.detect.frameworks import detect_cuda_build, detect_frameworks, detect_gpu
 from dockerize_ml.detect.imports import ImportFacts, detect_imports
-from dockerize_ml.detect.python_version import detect_python
+from dockerize_ml.detect.python_version import detect_python, wheel_limits
 from dockerize_ml.detect.servers import ServerFacts, detect_servers
 from dockerize_ml.detect.system import detect_system_packages
 from dockerize_ml.errors import BadPathError, NotAProjectError
@@ -213,7 +213,8 @@ def detect(project: Scan, deps_from: str | None = None) -> ProjectProfile:
 
     pyproject = read_toml(project, "pyproject.toml")
     deps = detect_dependencies(project, pyproject, None if deps_from == "inferred" else deps_from)
-    python = detect_python(project, deps.python_hints)
+    chosen_deps = list(deps.chosen.dependencies) if deps.chosen else []
+    python = detect_python(project, [*deps.python_hints, *wheel_limits(chosen_deps)])
     index = build_index(project)
     imports = detect_imports(project, index, deps.all_declared, python.version)
     servers = detect_servers(project, index, deps.all_declared | set(imports.used))

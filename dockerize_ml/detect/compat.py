@@ -38,10 +38,13 @@ def compatibility_warnings(
         return warnings
     row = table["torch"].get(minor)
     if row is None:
-        newest = max(table["torch"], key=lambda v: tuple(map(int, v.split("."))))
+        known = sorted(table["torch"], key=lambda v: tuple(map(int, v.split("."))))
+        newer = tuple(map(int, minor.split("."))) > tuple(map(int, known[-1].split(".")))
+        where = f"newer than dockerize-ml's compatibility table (up to {known[-1]})"
+        if not newer:
+            where = f"older than dockerize-ml's compatibility table (from {known[0]})"
         warnings.append(
-            f"torch {minor} is newer than dockerize-ml's compatibility table (up to {newest}); "
-            "torchvision/torchaudio/CUDA combinations are not checked"
+            f"torch {minor} is {where}; torchvision/torchaudio/CUDA combinations are not checked"
         )
         return warnings
     for companion in ("torchvision", "torchaudio"):

@@ -6,11 +6,12 @@ import re
 from dataclasses import dataclass, field
 
 from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
 
 from dockerize_ml import knowledge
 from dockerize_ml.detect.deps.model import PythonHint
 from dockerize_ml.detect.files import space_config
-from dockerize_ml.profile import Evidence
+from dockerize_ml.profile import Dependency, Evidence
 from dockerize_ml.scan import Scan
 
 _X_Y = re.compile(r"^\s*(?:python-?|cpython-?)?(\d+)\.(\d+)(?:\.\d+)?\S*\s*$", re.IGNORECASE)
@@ -128,7 +129,37 @@ def _from_ranges(ranges: list[PythonHint], warnings: list[str]) -> PythonHint | 
         return None
     where = strongest.evidence
     detail = f"chose Python {picked}, the newest supported inside {combined or strongest.spec}"
+    if "has wheels up to" in where.detail:  # an old pin: say which
+        detail = f"{where.detail}: chose Python {picked}"
     return PythonHint(picked, strongest.spec, Evidence(where.path, where.line, detail))
+
+
+def wheel_limits(dependencies: list[Dependency]) -> list[PythonHint]:
+    """Python ranges that exact pins of old releases imply (``numpy==1.21.6``: wheels up to
+    Python 3.10), from the ``wheels`` table: the weakest hints, so an explicit pin wins and
+    is only warned about."""
+    table = knowledge.load("python")["wheels"]
+    hints: list[PythonHint] = []
+    for dep in dependencies:
+        rows = table.get(dep.name)
+        pinned = next(
+            (s.version for s in SpecifierSet(dep.specifier) if s.operator in ("==", "===")),
+            None,
+        )
+        if rows is None or pinned is None or "*" in pinned:
+            continue
+        try:
+            version = Version(pinned)
+        except InvalidVersion:
+            continue
+        for before, python in rows:
+            if version < Version(before):
+                major, minor = python.split(".")
+                spec = SpecifierSet(f"<{major}.{int(minor) + 1}")
+                detail = f"{dep.name}=={pinned} has wheels up to Python {python}"
+                hints.append(PythonHint("", spec, Evidence(dep.source, dep.line, detail)))
+                break
+    return hints
 
 
 def detect_python(scan: Scan, hints: list[PythonHint]) -> PythonChoice:
