@@ -473,3 +473,29 @@ def test_hugging_face_space_front_matter(tmp_path: Path) -> None:
     plain = profile_of(tmp_path / "plain", files)
     assert plain.entrypoint is not None and plain.entrypoint.command[2] == "app.py"
     assert plain.python_version_source != "README.md"
+
+
+def test_the_port_the_code_serves_on_is_kept(tmp_path: Path) -> None:
+    """`uvicorn.run(app, port=8080)` / `app.run(port=8081)` in the app's file: the image serves
+    on the author's port, not the framework default."""
+    api = profile_of(
+        tmp_path / "api",
+        {
+            "requirements.txt": "fastapi\nuvicorn\n",
+            "main.py": "import uvicorn\nfrom fastapi import FastAPI\napp = FastAPI()\n"
+            "if __name__ == '__main__':\n    uvicorn.run(app, host='0.0.0.0', port=8080)\n",
+        },
+    )
+    assert api.entrypoint is not None
+    assert api.entrypoint.command[-2:] == ("--port", "8080") and api.entrypoint.port == 8080
+    assert api.ports == (8080,)
+    web = profile_of(
+        tmp_path / "web",
+        {
+            "requirements.txt": "flask\ngunicorn\n",
+            "app.py": "from flask import Flask\napp = Flask(__name__)\n"
+            "if __name__ == '__main__':\n    app.run(port=8081)\n",
+        },
+    )
+    assert web.entrypoint is not None
+    assert web.entrypoint.command[:3] == ("gunicorn", "--bind", "0.0.0.0:8081")

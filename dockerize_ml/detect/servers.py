@@ -60,6 +60,17 @@ def _health(index: CodeIndex, path: str, default: str) -> str:
     return next((p for p in _HEALTH_PATHS if p in literals), default)
 
 
+def _code_port(index: CodeIndex, path: str, runners: tuple[str, ...], default: int) -> int:
+    """The literal port the file itself serves on (``uvicorn.run(app, port=8080)``,
+    ``app.run(port=8080)``): the author's choice, kept in the image; else ``default``."""
+    for call in index.calls():
+        if call.path == path and call.func in runners:
+            port = call.kwarg("port")
+            if isinstance(port, int) and 0 < port < 65536:
+                return port
+    return default
+
+
 def _asgi_wsgi(index: CodeIndex, declared: set[str], facts: ServerFacts) -> None:
     apps: list[tuple[str, Call]] = []
     for call in index.calls():
@@ -70,8 +81,10 @@ def _asgi_wsgi(index: CodeIndex, declared: set[str], facts: ServerFacts) -> None
         module, app_dir = module_of(call.path)
         target = f"{module}:{call.assigned_to}"
         evidence = Evidence(call.path, call.line, f"{call.assigned_to} = {name}(...)")
+        runners = ("uvicorn.run", "run", f"{call.assigned_to}.run")
         if name in ("FastAPI", "Starlette"):
-            command = ["uvicorn", target, "--host", "0.0.0.0", "--port", "8000"]
+            port = _code_port(index, call.path, runners, 8000)
+            command = ["uvicorn", target, "--host", "0.0.0.0", "--port", str(port)]
             if app_dir:
                 command += ["--app-dir", app_dir]
             default_health = "/docs" if name == "FastAPI" else "/"
@@ -80,25 +93,27 @@ def _asgi_wsgi(index: CodeIndex, declared: set[str], facts: ServerFacts) -> None
                     name.lower(),
                     tuple(command),
                     (evidence,),
-                    port=8000,
+                    port=port,
                     health=_health(index, call.path, default_health),
                     requires=("uvicorn",),
                 )
             )
         elif "gunicorn" in declared:
-            command = ["gunicorn", "--bind", "0.0.0.0:8000", target]
+            port = _code_port(index, call.path, runners, 8000)
+            command = ["gunicorn", "--bind", f"0.0.0.0:{port}", target]
             if app_dir:
                 command[1:1] = ["--chdir", app_dir]
             facts.servers.append(
                 EntryPoint(
-                    "flask", tuple(command), (evidence,), 8000, _health(index, call.path, "/")
+                    "flask", tuple(command), (evidence,), port, _health(index, call.path, "/")
                 )
             )
         else:
-            command = ["flask", "--app", target, "run", "--host", "0.0.0.0", "--port", "5000"]
+            port = _code_port(index, call.path, runners, 5000)
+            command = ["flask", "--app", target, "run", "--host", "0.0.0.0", "--port", str(port)]
             facts.servers.append(
                 EntryPoint(
-                    "flask", tuple(command), (evidence,), 5000, _health(index, call.path, "/")
+                    "flask", tuple(command), (evidence,), port, _health(index, call.path, "/")
                 )
             )
             facts.warnings.append(
