@@ -132,6 +132,11 @@ class BuildPlan:
     health_path: str = ""
     env_file: str = ""
     jupyter: bool = False
+    #: Secret files the app reads at run time, mounted read-only when present (never built in).
+    secret_mounts: tuple[Mount, ...] = ()
+    #: Those whose file exists now: Compose would make a folder in the place of a missing one
+    #: (the run script checks at run time instead).
+    compose_secret_mounts: tuple[Mount, ...] = ()
     actions: tuple[tuple[str, str], ...] = ()
     device: str = "cpu"
     #: For a CUDA image: what the host's driver must be, as precisely as the pins allow.
@@ -313,6 +318,16 @@ def _system_packages(
         apt.update(build)  # git alone: installed where the dependencies are
         build = {}
     return apt, build, builder
+
+
+def _secret_mounts(profile: ProjectProfile, settings: Settings) -> tuple[Mount, ...]:
+    """Streamlit reads ``st.secrets`` from .streamlit/secrets.toml, which the .dockerignore
+    keeps out of the image: the run script mounts it, read-only, when it is there."""
+    entry = profile.entrypoint
+    if entry is None or settings.entry or entry.kind != "streamlit":
+        return ()
+    rel = ".streamlit/secrets.toml"
+    return (Mount(rel, f"{WORKDIR}/{rel}", True),)
 
 
 def _environment(
@@ -565,6 +580,10 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         health_path=smoke.path if smoke.kind == "server" else "",
         env_file=".env" if ".env" in profile.env_files else "",
         jupyter=notebooks and not settings.entry,
+        secret_mounts=_secret_mounts(profile, settings),
+        compose_secret_mounts=tuple(
+            m for m in _secret_mounts(profile, settings) if (Path(profile.root) / m.host).is_file()
+        ),
         device=device,
         gpu_host=_gpu_host(profile, base_image) if device == "cuda" else "",
         cuda_builder=cuda_builder,

@@ -314,3 +314,22 @@ def test_sibling_folder_image_builds_and_answers(
     finally:
         with contextlib.suppress(Exception):
             engine.images.remove(tag, force=True)
+
+
+def test_streamlit_secrets_are_mounted_not_built_in(
+    sample: Callable[[str], Path],
+) -> None:
+    """st.secrets reads .streamlit/secrets.toml: out of the image, mounted read-only by the run
+    script (when present at run time) and by Compose (present now)."""
+    root = sample("streamlit-csv")
+    (root / ".streamlit").mkdir(exist_ok=True)
+    (root / ".streamlit" / "secrets.toml").write_text('[db]\npassword = "hunter2"\n')
+    files = write_all(root, Settings())
+    validate(root, files)
+    assert "**/secrets.toml" in files[".dockerignore"].splitlines()
+    assert (
+        'args+=(--volume "$PWD/.streamlit/secrets.toml:/app/.streamlit/secrets.toml:ro")'
+        in files["docker/run.sh"]
+    )
+    volumes = yaml.safe_load(files["compose.yaml"])["services"]["app"]["volumes"]
+    assert "./.streamlit/secrets.toml:/app/.streamlit/secrets.toml:ro" in volumes
