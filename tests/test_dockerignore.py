@@ -76,3 +76,21 @@ def test_a_users_own_dockerignore_is_checked_and_kept(tmp_path: Path) -> None:
     assert result.returncode == 6  # theirs stays; ours is written beside it
     assert (root / ".dockerignore").read_text().startswith("# ours")
     assert (root / ".dockerignore.dockerize-ml-new").is_file()
+
+
+def test_dvc_cache_stays_out(tmp_path: Path) -> None:
+    """DVC keeps every version of the data in .dvc/cache: never in the build context."""
+    root = write_tree(
+        tmp_path / "dvc",
+        {
+            ".dvc/config": "[core]\n    remote = storage\n",
+            ".dvc/cache/files/md5/ab/cdef0123": b"\0" * 4096,
+            "data.dvc": "outs:\n- md5: abcdef\n  path: data\n",
+            "requirements.txt": "numpy\n",
+            "main.py": "if __name__ == '__main__':\n    pass\n",
+        },
+    )
+    text = render(make_plan(inspect_project(root), Settings()))[".dockerignore"]
+    rules = dockerignore.parse(text)
+    assert dockerignore.excluded(rules, ".dvc/cache/files/md5/ab/cdef0123")
+    assert not dockerignore.excluded(rules, "data.dvc")

@@ -89,6 +89,8 @@ class _Rules:
 def _tooling_rules(scan: Scan, rules: _Rules) -> None:
     section = "Version control, editors and OS clutter"
     rules.add(section, ".git", ".hg", ".svn", ".idea", ".vscode", "**/.DS_Store")
+    if scan.exists(".dvc"):  # DVC's cache holds every version of the data
+        rules.add(section, ".dvc")
     section = "Python caches, builds and virtualenvs (the image has its own)"
     rules.add(section, "**/__pycache__", "**/*.py[cod]", ".pytest_cache", ".mypy_cache")
     rules.add(section, ".ruff_cache", ".tox", ".nox", "build", "dist", "**/*.egg-info")
