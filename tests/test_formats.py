@@ -448,3 +448,24 @@ def test_old_pins_choose_a_python_they_have_wheels_for(tmp_path: Path) -> None:
     recent = {**files, "requirements.txt": "numpy==2.1.3\npandas>=1.3\n"}
     del recent[".python-version"]
     assert inspect_project(write_tree(tmp_path / "recent", recent)).python_version == "3.12"
+
+
+def test_environment_file_that_reads_the_requirements_file_wins(tmp_path: Path) -> None:
+    """binder/environment.yml's pip: section reads `-r requirements.txt` (relative to the
+    environment file, as conda runs pip): the environment is the whole, so it is installed,
+    the requirements file with it."""
+    root = write_tree(
+        tmp_path / "course",
+        {
+            "binder/environment.yml": "dependencies:\n  - python=3.11\n  - numpy\n  - pip\n"
+            "  - pip:\n    - -r requirements.txt\n",
+            "binder/requirements.txt": "tabulate==0.9.0\n",
+            "main.py": "import numpy\nimport tabulate\nif __name__ == '__main__':\n    pass\n",
+        },
+    )
+    profile = inspect_project(root)
+    assert [s.path for s in profile.dependency_sources if s.used] == ["binder/environment.yml"]
+    assert not any("several dependency sources" in w for w in profile.warnings)
+    dockerfile = render(make_plan(profile, Settings()))["Dockerfile"]
+    assert "source=binder/requirements.txt,target=/tmp/deps/binder/requirements.txt" in dockerfile
+    assert "-r /tmp/deps/binder/requirements.txt" in dockerfile and "numpy" in dockerfile

@@ -160,13 +160,20 @@ def detect_dependencies(
             )
     else:
         chosen = min(real, key=_rank) if real else (found[0] if found else None)
+        # A source that installs another one (an environment.yml whose pip: section reads
+        # requirements.txt) is the whole of it: it wins over the part.
+        wider = [
+            c for c in real if chosen is not None and c is not chosen and chosen.path in c.files
+        ]
+        if wider and chosen is not None and not chosen.lock:
+            chosen = min(wider, key=_rank)
     facts.chosen = chosen
     for cand in sorted(found, key=lambda c: (c is not chosen, _rank(c))):
         used = cand is chosen
         facts.sources.append(DependencySource(cand.kind, cand.path, used, cand.lock))
         if used:
             facts.warnings += cand.warnings
-    others = [c for c in real if c is not chosen]
+    others = [c for c in real if c is not chosen and not (chosen and c.path in chosen.files)]
     if chosen is not None and others:
         names = ", ".join(f"{c.path} ({c.kind})" for c in others)
         locks = [c for c in real if c.lock]

@@ -6,6 +6,7 @@ micromamba image (anything conda-only or unknown), and says why.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from typing import Any
 
@@ -172,10 +173,12 @@ def _pip_section(scan: Scan, rel: str, text: str, lines: list[str], cand: Candid
     for number, line in logical_lines("\n".join(lines)):
         where = line_of(text, line) or number
         if line.startswith(("-r ", "--requirement ", "-c ", "--constraint ")):
-            target = line.split(None, 1)[1]
+            option, target = line.split(None, 1)
+            # relative to the environment file, as conda runs pip (binder/environment.yml)
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(rel), target))
             if target in scan.files:
                 cand.files.append(target)
-                kept.append(line)
+                kept.append(f"{option} {target}")
             else:
                 cand.warnings.append(f"{rel}:{where}: `{line}` names a file that is not there")
             continue
