@@ -333,3 +333,25 @@ def test_streamlit_secrets_are_mounted_not_built_in(
     )
     volumes = yaml.safe_load(files["compose.yaml"])["services"]["app"]["volumes"]
     assert "./.streamlit/secrets.toml:/app/.streamlit/secrets.toml:ro" in volumes
+
+
+def test_cuda_workflow_makes_room_on_the_runner(tmp_path: Path) -> None:
+    """A CUDA image is several GB: the GitHub workflow frees the runner's disk first."""
+    root = write_tree(
+        tmp_path / "gpu",
+        {
+            "requirements.txt": "torch==2.5.1\nflash-attn==2.7.4.post1\n",
+            "train.py": "import torch\nx = torch.zeros(1).cuda()\nif __name__ == '__main__':\n"
+            "    pass\n",
+        },
+    )
+    files = write_all(root, Settings(ci=("github",)))
+    validate(root, files)
+    workflow = yaml.safe_load(files[".github/workflows/docker.yml"])
+    steps = workflow["jobs"]["image"]["steps"]
+    assert steps[0]["name"] == "Free disk space"
+    assert "docker system prune --all --force" in steps[0]["run"]
+    cpu = write_all(
+        write_tree(tmp_path / "cpu", {"requirements.txt": "pandas\n"}), Settings(ci=("github",))
+    )
+    assert "Free disk space" not in cpu[".github/workflows/docker.yml"]
