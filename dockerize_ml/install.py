@@ -679,7 +679,7 @@ def _heavy_frameworks(ctx: _Ctx, device: str, kind: str) -> list[Step]:
     from its CPU wheel index."""
     if kind in _LOCKED_KINDS:
         return []
-    options = ctx.profile.index_options if kind in ("requirements", "inferred") else ()
+    options = ctx.profile.index_options if kind in ("requirements", "inferred", "conda") else ()
     if any("${" in option for option in options):
         return []  # a private index with credentials: only the requirements step has them
     table = knowledge.load("frameworks")
@@ -806,7 +806,28 @@ def plan_install(
             hadolint_ignore=ctx.hadolint([command]),
         )
         plan = dataclasses.replace(plan, before_code=(*plan.before_code, step))
-    return _with_entry_requirements(ctx, plan)
+    return _separate_layers(_with_entry_requirements(ctx, plan))
+
+
+_SEPARATE = ("DL3059", "A layer of its own: a change to one does not rebuild the other.")
+
+
+def _separate_layers(plan: InstallPlan) -> InstallPlan:
+    """Consecutive RUNs with the same mounts are separate layers on purpose (heavy frameworks,
+    then the rest): say so to hadolint, which would have them merged."""
+    steps = list(plan.before_code)
+    for i in range(1, len(steps)):
+        before, step = steps[i - 1], steps[i]
+        same = (before.files, before.from_stage, before.cache, before.caches, before.secrets) == (
+            step.files,
+            step.from_stage,
+            step.cache,
+            step.caches,
+            step.secrets,
+        )
+        if same and not step.files and _SEPARATE not in step.hadolint_ignore:
+            steps[i] = dataclasses.replace(step, hadolint_ignore=(*step.hadolint_ignore, _SEPARATE))
+    return dataclasses.replace(plan, before_code=tuple(steps))
 
 
 def _compiled_step(ctx: _Ctx) -> Step:

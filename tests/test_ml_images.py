@@ -162,3 +162,18 @@ def test_heavy_layer_uses_the_requirements_indexes(tmp_path: Path) -> None:
     )
     # Credentials reach only the requirements step (as a BuildKit secret): no heavy layer.
     assert "# Heavy frameworks first" not in files_for(private)["Dockerfile"]
+
+
+def test_conda_pip_section_indexes_reach_the_heavy_layer(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "condatorch",
+        {
+            "environment.yml": "dependencies:\n  - python=3.10\n  - numpy\n  - pip\n  - pip:\n"
+            "    - --extra-index-url https://download.pytorch.org/whl/cu118\n"
+            "    - torch==2.0.1+cu118\n",
+            "train.py": TRAIN,
+        },
+    )
+    heavy = heavy_line(files_for(root)["Dockerfile"])
+    assert "--extra-index-url https://download.pytorch.org/whl/cu118 \\" in heavy
+    assert "torch==2.0.1+cu118" in heavy

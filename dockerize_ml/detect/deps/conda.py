@@ -15,7 +15,7 @@ from packaging.utils import canonicalize_name
 
 from dockerize_ml import knowledge
 from dockerize_ml.detect.deps.model import Candidate, PythonHint, parse_dependency, url_name
-from dockerize_ml.detect.deps.requirements import logical_lines
+from dockerize_ml.detect.deps.requirements import index_option, logical_lines
 from dockerize_ml.detect.files import line_of
 from dockerize_ml.errors import InvalidProjectFileError
 from dockerize_ml.profile import CondaEnv, Evidence, LocalInstall
@@ -189,6 +189,8 @@ def _pip_section(scan: Scan, rel: str, text: str, lines: list[str], cand: Candid
             cand.local.append(LocalInstall(path, editable, Evidence(rel, where, line)))
             continue
         kept.append(line)
+        if index_option(line):
+            cand.index_options.append(index_option(line))
         if target.startswith("git+") or "@ git+" in target:
             cand.vcs = True
         if target.startswith(("git+", "http")):

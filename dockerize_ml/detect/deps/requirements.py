@@ -45,6 +45,17 @@ _INDEX_OPTIONS = {
     "-f": "--find-links",
     "--find-links": "--find-links",
 }
+
+
+def index_option(line: str) -> str:
+    """``--find-links URL`` for a line that says where packages come from (``-f URL``,
+    ``--extra-index-url=URL``, ...), else ""."""
+    option, *value = re.split(r"[\s=]+", line.strip(), maxsplit=1)
+    if option not in _INDEX_OPTIONS or not value or not value[0].strip():
+        return ""
+    return f"{_INDEX_OPTIONS[option]} {value[0].strip()}"
+
+
 KNOWN_OPTIONS = frozenset(
     {
         "-i",
@@ -158,11 +169,9 @@ def _line(
         option = re.split(r"[\s=]", line, maxsplit=1)[0]
         if option == "--no-binary":
             cand.source_builds.append(Evidence(path, number, line))
-        if option in _INDEX_OPTIONS:
-            value = re.split(r"[\s=]+", line, maxsplit=1)[1:]
-            cand.index_options.append(
-                f"{_INDEX_OPTIONS[option]} {value[0].strip()}" if value else line
-            )
+        index = index_option(line)
+        if index:
+            cand.index_options.append(index)
         if option not in KNOWN_OPTIONS:
             cand.warnings.append(f"{path}:{number}: unknown option {option}; left to the installer")
         return
