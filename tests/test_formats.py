@@ -469,3 +469,28 @@ def test_environment_file_that_reads_the_requirements_file_wins(tmp_path: Path) 
     dockerfile = render(make_plan(profile, Settings()))["Dockerfile"]
     assert "source=binder/requirements.txt,target=/tmp/deps/binder/requirements.txt" in dockerfile
     assert "-r /tmp/deps/binder/requirements.txt" in dockerfile and "numpy" in dockerfile
+
+
+def test_uv_workspace_member_found_through_the_workspace(tmp_path: Path) -> None:
+    """`core = { workspace = true }`: the member's folder comes from the enclosing
+    [tool.uv.workspace]; the workspace's uv.lock is not used, and that is said."""
+    repo = write_tree(
+        tmp_path / "platform",
+        {
+            "pyproject.toml": '[project]\nname = "platform"\nversion = "0"\n'
+            '[tool.uv.workspace]\nmembers = ["packages/*", "services/*"]\n',
+            "uv.lock": "version = 1\n",
+            "packages/core/pyproject.toml": '[project]\nname = "Core"\nversion = "0.1"\n',
+            "services/api/pyproject.toml": '[project]\nname = "api"\nversion = "0.1"\n'
+            'dependencies = ["core", "six"]\n[tool.uv.sources]\ncore = { workspace = true }\n',
+            "services/api/main.py": "import core\nif __name__ == '__main__':\n    pass\n",
+        },
+    )
+    (repo / ".git").mkdir()
+    profile = inspect_project(repo / "services" / "api")
+    assert [(loc.path, loc.editable) for loc in profile.local_installs] == [
+        ("../../packages/core", True)
+    ]
+    assert [d.name for d in profile.dependencies] == ["six"]
+    assert any("the workspace's ../../uv.lock is not used" in w for w in profile.warnings)
+    assert not any("`core`" in w for w in profile.warnings)

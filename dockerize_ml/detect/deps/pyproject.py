@@ -113,6 +113,18 @@ def _workspace_member(root: Path | None, name: str) -> str:
     return ""
 
 
+def _workspace_lock(root: Path | None) -> str:
+    """The uv.lock of the workspace that holds the project at ``root``, relative to it."""
+    if root is None:
+        return ""
+    for folder in root.resolve().parents:
+        if (folder / "uv.lock").is_file():
+            return os.path.relpath(folder / "uv.lock", root.resolve()).replace(os.sep, "/")
+        if (folder / ".git").exists():
+            break
+    return ""
+
+
 def _uv_sources(doc: dict[str, Any], text: str, cand: Candidate, root: Path | None = None) -> None:
     """Apply ``[tool.uv.sources]`` to the dependencies read from ``[project]``.
 
@@ -148,6 +160,13 @@ def _uv_sources(doc: dict[str, Any], text: str, cand: Candidate, root: Path | No
         elif source.get("workspace") and (member := _workspace_member(root, name)):
             cand.local.append(LocalInstall(member, True, evidence))  # uv installs it editable
             rewritten[name] = None
+            lock = _workspace_lock(root)
+            if lock and not any(lock in w for w in cand.warnings):
+                cand.warnings.append(
+                    f"{PYPROJECT}: the workspace's {lock} is not used: this project's "
+                    "dependencies are resolved when the image is built (pin them, or build "
+                    "the workspace with uv sync --locked --package from its root)"
+                )
         elif source.get("workspace"):
             cand.warnings.append(
                 f"{PYPROJECT}:{line}: {raw_name} is a member of the uv workspace, outside this "
