@@ -66,6 +66,8 @@ class Stage:
     comment: tuple[str, ...] = ()
     tools: tuple[str, ...] = ()  # pinned PyPI packages the stage installs
     files: tuple[str, ...] = ()  # context files copied into /src
+    #: (source in the context, destination under /src): files kept in their folders.
+    copies: tuple[tuple[str, str], ...] = ()
     commands: tuple[Command, ...] = ()
 
 
@@ -503,6 +505,31 @@ def _poetry(ctx: _Ctx, base_image: str) -> InstallPlan:
     return _exported(ctx, "Poetry", stage, "poetry.lock")
 
 
+def _uv_workspace(ctx: _Ctx, base_image: str, copies: tuple[tuple[str, str], ...]) -> InstallPlan:
+    """A uv workspace member: its dependencies exported from the workspace's lock (uv export
+    --package, without the workspace members, which are installed from their folders after
+    the code), in a stage of its own."""
+    workspace = ctx.profile.uv_workspace
+    assert workspace is not None
+    uv = knowledge.load("tools")["uv"]["version"]
+    export = (
+        f"uv export --frozen --no-dev --package {shlex.quote(workspace.package)} "
+        "--no-emit-workspace --format requirements-txt --output-file /requirements.txt"
+    )
+    stage = Stage(
+        name="uv-export",
+        image=base_image,
+        comment=(
+            "uv exports this project's dependencies from the workspace's uv.lock (with",
+            "hashes); the stage never reaches the final image.",
+        ),
+        tools=(f"uv=={uv}",),
+        copies=copies,
+        commands=((export,),),
+    )
+    return _exported(ctx, "uv", stage, f"the workspace's uv.lock ({workspace.lock})")
+
+
 def _pdm(ctx: _Ctx, base_image: str) -> InstallPlan:
     tools = knowledge.load("tools")
     groups = "".join(f" --group {shlex.quote(g)}" for g in (*ctx.extras, *ctx.groups))
@@ -739,6 +766,7 @@ def plan_install(
     device: str = "cpu",
     cuda_builder: CudaBuilder | None = None,
     local_paths: dict[str, str] | None = None,
+    workspace_copies: tuple[tuple[str, str], ...] = (),
 ) -> InstallPlan:
     """Choose how the dependencies and the project are installed.
 
@@ -779,6 +807,8 @@ def plan_install(
         plan = _setuptools(ctx)
     elif kind == "conda":
         plan = _conda(ctx)
+    elif kind == "pep621" and workspace_copies:
+        plan = _uv_workspace(ctx, base_image, workspace_copies)
     elif kind == "pep621":
         plan = _pep621(ctx)
     else:
@@ -792,7 +822,8 @@ def plan_install(
         plan = dataclasses.replace(plan, before_code=(*heavy, *plan.before_code))
     if ctx.compiled_project:
         plan = dataclasses.replace(plan, compiled_copy=True)
-    folder_deps = ctx.strings(profile.local_dependencies)
+    # (a uv workspace's export has them already, pinned by its lock)
+    folder_deps = [] if workspace_copies else ctx.strings(profile.local_dependencies)
     if folder_deps and plan.installer != "micromamba":
         command = ctx.install(*_quote(folder_deps))
         folders = sorted({posixpath.dirname(d.source) for d in profile.local_dependencies})

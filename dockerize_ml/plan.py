@@ -75,6 +75,8 @@ class Context:
     prefix: str
     #: The sibling folders: (as the project names it, inside the context, in the image).
     folders: tuple[tuple[str, str, str], ...]
+    #: Files of a uv workspace the export stage reads: (inside the context, in the workspace).
+    workspace_files: tuple[tuple[str, str], ...] = ()
 
 
 #: Where sibling folders from the repository are copied in the image.
@@ -460,7 +462,17 @@ def _context(profile: ProjectProfile, settings: Settings) -> Context | None:
         folders.append((path, inside, f"{SIBLINGS}/{inside}"))
     up = "/".join([".."] * len(root.relative_to(repo).parts)) or "."
     prefix = root.relative_to(repo).as_posix() + "/"
-    return Context(up, "" if prefix == "./" else prefix, tuple(folders))
+    workspace_files: list[tuple[str, str]] = []
+    workspace = profile.uv_workspace
+    if workspace is not None:
+        top = (root / workspace.root).resolve()
+        for path in (f"{workspace.root}/pyproject.toml", workspace.lock, *workspace.pyprojects):
+            full = (root / path).resolve()
+            if full.is_file() and full.is_relative_to(repo):
+                entry = (full.relative_to(repo).as_posix(), full.relative_to(top).as_posix())
+                if entry not in workspace_files:
+                    workspace_files.append(entry)
+    return Context(up, "" if prefix == "./" else prefix, tuple(folders), tuple(workspace_files))
 
 
 def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
@@ -501,6 +513,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         device=device,
         cuda_builder=cuda_builder,
         local_paths={path: image for path, _, image in context.folders} if context else {},
+        workspace_copies=context.workspace_files if context else (),
     )
 
     if settings.entry:

@@ -119,6 +119,18 @@ class GpuUse:
 
 
 @dataclass(frozen=True)
+class UvWorkspace:
+    """The uv workspace a project belongs to (paths relative to the project)."""
+
+    root: str
+    lock: str
+    #: Every member's pyproject.toml: uv reads them all to export from the lock.
+    pyprojects: tuple[str, ...]
+    #: The project's own name in the workspace (``uv export --package``).
+    package: str
+
+
+@dataclass(frozen=True)
 class CompiledRequirement:
     """A dependency whose install compiles CUDA code (flash-attn, apex, ...)."""
 
@@ -226,6 +238,8 @@ class ProjectProfile:
     index_options: tuple[str, ...] = ()
     #: Dependencies whose ``[tool.uv.sources]`` entry (git, URL, path, workspace) was applied.
     uv_sources: tuple[str, ...] = ()
+    #: The uv workspace (with a lock) the project is a member of, when it uses its members.
+    uv_workspace: UvWorkspace | None = None
     #: Requirement lines naming a folder of the machine that froze them (``file:///croot/...``).
     frozen_paths: tuple[Evidence, ...] = ()
     conda: CondaEnv | None = None

@@ -355,3 +355,63 @@ def test_cuda_workflow_makes_room_on_the_runner(tmp_path: Path) -> None:
         write_tree(tmp_path / "cpu", {"requirements.txt": "pandas\n"}), Settings(ci=("github",))
     )
     assert "Free disk space" not in cpu[".github/workflows/docker.yml"]
+
+
+def _workspace_sample(sample: Callable[[str], Path]) -> Path:
+    """The uv-workspace sample as a git repository; its service is the project."""
+    repo = sample("uv-workspace")
+    (repo / ".git").mkdir()
+    return repo / "services" / "tagger"
+
+
+def test_uv_workspace_member_exports_from_the_workspace_lock(
+    sample: Callable[[str], Path],
+) -> None:
+    project = _workspace_sample(sample)
+    result = run_cli("init", project, "--python", "3.11")
+    assert result.returncode == 0, result.stderr
+    assert "is not used" not in result.stderr  # the workspace's lock is used
+    dockerfile = (project / "Dockerfile").read_text()
+    assert "FROM python:3.11-slim AS uv-export" in dockerfile
+    for path in ("pyproject.toml", "uv.lock", "packages/textkit/pyproject.toml"):
+        assert f"COPY {path} {path}" in dockerfile
+    assert "uv export --frozen --no-dev --package tagger --no-emit-workspace" in dockerfile
+    assert "COPY --chown=app:app packages/textkit/ /opt/src/packages/textkit/" in dockerfile
+    assert "-e /opt/src/packages/textkit" in dockerfile
+    assert "tabulate" not in dockerfile  # pinned by the lock, not listed again
+    ignore = (project / "Dockerfile.dockerignore").read_text().splitlines()
+    assert {"!uv.lock", "!pyproject.toml", "!packages/textkit"} <= set(ignore)
+    lint = subprocess.run(
+        [tool("hadolint"), "--no-color", "Dockerfile"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert lint.returncode == 0 and not lint.stdout, lint.stdout
+
+
+@pytest.mark.docker
+def test_uv_workspace_member_image(
+    engine: Any, buildkit_cli: str, sample: Callable[[str], Path]
+) -> None:
+    """Built from the repository root with `dockerize-ml build`: the lock's pins, the
+    workspace library from its folder, the service's console script."""
+    project = _workspace_sample(sample)
+    assert run_cli("init", project, "--python", "3.11").returncode == 0
+    tag = "dockerize-ml-test-workspace:latest"
+    try:
+        result = run_cli("build", project, "--tag", tag, "--json")
+        assert result.returncode == 0, result.stdout + result.stderr
+        report = json.loads(result.stdout)
+        assert all(check["ok"] for check in report["smoke"]), report["smoke"]
+        output = engine.containers.run(tag, ["tagger", "the", "cat", "the"], remove=True).decode()
+        rows = [line.split() for line in output.splitlines()]
+        assert ["the", "2"] in rows and "(six 1.16.0)" in output, output
+        versions = engine.containers.run(
+            tag, ["python", "-c", "import tabulate; print(tabulate.__version__)"], remove=True
+        ).decode()
+        assert versions.strip() == "0.9.0"
+    finally:
+        with contextlib.suppress(Exception):
+            engine.images.remove(tag, force=True)

@@ -473,7 +473,8 @@ def test_environment_file_that_reads_the_requirements_file_wins(tmp_path: Path) 
 
 def test_uv_workspace_member_found_through_the_workspace(tmp_path: Path) -> None:
     """`core = { workspace = true }`: the member's folder comes from the enclosing
-    [tool.uv.workspace]; the workspace's uv.lock is not used, and that is said."""
+    [tool.uv.workspace], and the workspace's lock is recorded for the export; outside a git
+    repository (no context can hold the workspace) the lock is not used, and that is said."""
     repo = write_tree(
         tmp_path / "platform",
         {
@@ -486,11 +487,14 @@ def test_uv_workspace_member_found_through_the_workspace(tmp_path: Path) -> None
             "services/api/main.py": "import core\nif __name__ == '__main__':\n    pass\n",
         },
     )
+    outside = inspect_project(repo / "services" / "api")
+    assert any("the workspace's ../../uv.lock is not used" in w for w in outside.warnings)
     (repo / ".git").mkdir()
     profile = inspect_project(repo / "services" / "api")
     assert [(loc.path, loc.editable) for loc in profile.local_installs] == [
         ("../../packages/core", True)
     ]
     assert [d.name for d in profile.dependencies] == ["six"]
-    assert any("the workspace's ../../uv.lock is not used" in w for w in profile.warnings)
-    assert not any("`core`" in w for w in profile.warnings)
+    assert profile.uv_workspace is not None
+    assert (profile.uv_workspace.lock, profile.uv_workspace.package) == ("../../uv.lock", "api")
+    assert not any("is not used" in w or "`core`" in w for w in profile.warnings)

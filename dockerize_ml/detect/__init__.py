@@ -328,6 +328,7 @@ def detect(project: Scan, deps_from: str | None = None) -> ProjectProfile:
         source_builds=tuple(chosen.source_builds) if chosen else (),
         index_options=tuple(dict.fromkeys(chosen.index_options)) if chosen else (),
         uv_sources=tuple(chosen.uv_sources) if chosen else (),
+        uv_workspace=chosen.uv_workspace if chosen else None,
         frozen_paths=tuple(chosen.frozen_paths) if chosen else (),
         conda=chosen.conda if chosen else None,
         undeclared_imports=tuple(sorted(canonicalize_name(d) for d in imports.undeclared)),

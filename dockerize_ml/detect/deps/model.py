@@ -9,7 +9,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
-from dockerize_ml.profile import CondaEnv, Dependency, Evidence, LocalInstall
+from dockerize_ml.profile import CondaEnv, Dependency, Evidence, LocalInstall, UvWorkspace
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,8 @@ class Candidate:
     url_names: list[str] = field(default_factory=list)
     #: Dependencies whose [tool.uv.sources] entry was applied (git, URL, path, workspace).
     uv_sources: list[str] = field(default_factory=list)
+    #: The uv workspace (with its lock) that the project's workspace sources point into.
+    uv_workspace: UvWorkspace | None = None
     #: ``name @ file:///abs/path`` lines of `pip freeze` in a conda environment.
     frozen_paths: list[Evidence] = field(default_factory=list)
     conda: CondaEnv | None = None

@@ -14,7 +14,7 @@ from packaging.utils import canonicalize_name
 from dockerize_ml.detect.deps.constraints import ConstraintError, poetry_to_pep440
 from dockerize_ml.detect.deps.model import Candidate, PythonHint, parse_dependency
 from dockerize_ml.detect.files import line_of
-from dockerize_ml.profile import Dependency, Evidence, LocalInstall
+from dockerize_ml.profile import Dependency, Evidence, LocalInstall, UvWorkspace
 from dockerize_ml.scan import Scan
 
 if sys.version_info >= (3, 11):
@@ -88,11 +88,11 @@ def _pep621(doc: dict[str, Any], text: str, cand: Candidate) -> None:
     _requires_python(doc, text, cand)
 
 
-def _workspace_member(root: Path | None, name: str) -> str:
-    """The folder of uv workspace member ``name``, relative to the project at ``root`` (an
-    enclosing ``[tool.uv.workspace]`` lists it in ``members``), or ""."""
+def _workspace(root: Path | None) -> tuple[Path, list[tuple[Path, str]]] | None:
+    """The uv workspace that holds the project at ``root``: its folder, and each member's
+    folder with its canonical name (the nearest enclosing ``[tool.uv.workspace]``)."""
     if root is None:
-        return ""
+        return None
     for folder in root.resolve().parents:
         try:
             doc = tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8"))
@@ -101,16 +101,51 @@ def _workspace_member(root: Path | None, name: str) -> str:
         workspace = doc.get("tool", {}).get("uv", {}).get("workspace")
         if not isinstance(workspace, dict):
             continue
+        members: list[tuple[Path, str]] = []
         for pattern in workspace.get("members", []) or []:
             for member in sorted(folder.glob(str(pattern))):
                 try:
                     member_doc = tomllib.loads((member / "pyproject.toml").read_text("utf-8"))
                 except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
                     continue
-                if canonicalize_name(str(member_doc.get("project", {}).get("name", ""))) == name:
-                    return os.path.relpath(member, root.resolve()).replace(os.sep, "/")
-        return ""  # the nearest workspace decides
+                name = str(member_doc.get("project", {}).get("name", ""))
+                members.append((member, canonicalize_name(name)))
+        return folder, members
+    return None
+
+
+def _workspace_member(root: Path | None, name: str) -> str:
+    """The folder of uv workspace member ``name``, relative to the project at ``root``."""
+    found = _workspace(root)
+    if found is None or root is None:
+        return ""
+    for member, member_name in found[1]:
+        if member_name == name:
+            return os.path.relpath(member, root.resolve()).replace(os.sep, "/")
     return ""
+
+
+def _record_workspace(root: Path | None, cand: Candidate) -> None:
+    """Where the workspace's lock and members' pyproject.toml files are, relative to the
+    project: the image exports the project's dependencies from that lock."""
+    found = _workspace(root)
+    if found is None or root is None or not (found[0] / "uv.lock").is_file():
+        return
+    here = root.resolve()
+    folder, members = found
+
+    def rel(path: Path) -> str:
+        return os.path.relpath(path, here).replace(os.sep, "/")
+
+    package = canonicalize_name(
+        str(next((n for m, n in members if m.resolve() == here), here.name))
+    )
+    cand.uv_workspace = UvWorkspace(
+        root=rel(folder),
+        lock=rel(folder / "uv.lock"),
+        pyprojects=tuple(rel(m / "pyproject.toml") for m, _ in members),
+        package=package,
+    )
 
 
 def _workspace_lock(root: Path | None) -> str:
@@ -161,11 +196,14 @@ def _uv_sources(doc: dict[str, Any], text: str, cand: Candidate, root: Path | No
             cand.local.append(LocalInstall(member, True, evidence))  # uv installs it editable
             rewritten[name] = None
             lock = _workspace_lock(root)
-            if lock and not any(lock in w for w in cand.warnings):
+            in_git = root is not None and any(
+                (f / ".git").exists() for f in (root.resolve(), *root.resolve().parents)
+            )
+            if lock and not in_git and not any(lock in w for w in cand.warnings):
                 cand.warnings.append(
-                    f"{PYPROJECT}: the workspace's {lock} is not used: this project's "
-                    "dependencies are resolved when the image is built (pin them, or build "
-                    "the workspace with uv sync --locked --package from its root)"
+                    f"{PYPROJECT}: the workspace's {lock} is not used (outside a git "
+                    "repository the image cannot be built from the workspace's root): this "
+                    "project's dependencies are resolved when the image is built"
                 )
         elif source.get("workspace"):
             cand.warnings.append(
@@ -178,6 +216,8 @@ def _uv_sources(doc: dict[str, Any], text: str, cand: Candidate, root: Path | No
     if not rewritten:
         return
     cand.uv_sources = sorted(rewritten)
+    if any(isinstance(s, dict) and s.get("workspace") for s in sources.values()):
+        _record_workspace(root, cand)
 
     def apply(deps: list[Dependency]) -> list[Dependency]:
         kept: list[Dependency] = []
