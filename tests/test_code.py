@@ -499,3 +499,23 @@ def test_the_port_the_code_serves_on_is_kept(tmp_path: Path) -> None:
     )
     assert web.entrypoint is not None
     assert web.entrypoint.command[:3] == ("gunicorn", "--bind", "0.0.0.0:8081")
+
+
+def test_gradio_share_and_streamlit_usage_stats(tmp_path: Path) -> None:
+    gradio = profile_of(
+        tmp_path / "g",
+        {
+            "requirements.txt": "gradio\n",
+            "app.py": "import gradio as gr\ndemo = gr.Interface(fn=str, inputs='text', outputs='text')\n"
+            "demo.launch(share=True)\n",
+        },
+    )
+    assert any(
+        w.startswith("app.py:3: launch(share=True) opens a public tunnel") for w in gradio.warnings
+    )
+    streamlit = profile_of(
+        tmp_path / "s",
+        {"requirements.txt": "streamlit\n", "app.py": "import streamlit as st\nst.write('hi')\n"},
+    )
+    assert streamlit.entrypoint is not None
+    assert ("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false") in streamlit.entrypoint.env

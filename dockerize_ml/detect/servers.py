@@ -159,7 +159,15 @@ def _ui_apps(index: CodeIndex, facts: ServerFacts) -> None:
                 "--server.headless=true",
             )
             facts.servers.append(
-                EntryPoint("streamlit", command, (evidence,), 8501, "/_stcore/health")
+                EntryPoint(
+                    "streamlit",
+                    command,
+                    (evidence,),
+                    8501,
+                    "/_stcore/health",
+                    # no usage statistics sent from a server
+                    env=(("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false"),),
+                )
             )
         elif "gradio" in modules:
             launch = next((c for c in source.calls if c.func.endswith(".launch")), None)
@@ -167,6 +175,12 @@ def _ui_apps(index: CodeIndex, facts: ServerFacts) -> None:
                 continue
             port = launch.kwarg("server_port")
             port = port if isinstance(port, int) else 7860
+            if launch.kwarg("share") is True:
+                facts.warnings.append(
+                    f"{source.path}:{launch.line}: launch(share=True) opens a public tunnel "
+                    "through Gradio's servers; the container publishes the port itself, so "
+                    "drop share=True (or set GRADIO_SHARE=False)"
+                )
             evidence = Evidence(source.path, launch.line, "gradio .launch()")
             facts.servers.append(
                 EntryPoint(
