@@ -498,3 +498,25 @@ def test_uv_workspace_member_found_through_the_workspace(tmp_path: Path) -> None
     assert profile.uv_workspace is not None
     assert (profile.uv_workspace.lock, profile.uv_workspace.package) == ("../../uv.lock", "api")
     assert not any("is not used" in w or "`core`" in w for w in profile.warnings)
+
+
+def test_setuptools_dynamic_dependencies_from_a_file(tmp_path: Path) -> None:
+    """`dynamic = ["dependencies"]` read from requirements.in by setuptools: that file is the
+    dependency source (installed before the code), the package after it."""
+    root = write_tree(
+        tmp_path / "dyn",
+        {
+            "pyproject.toml": '[project]\nname = "dynpkg"\nversion = "0.1"\n'
+            'dynamic = ["dependencies"]\n[tool.setuptools.dynamic]\n'
+            'dependencies = {file = ["requirements.in"]}\n[build-system]\n'
+            'requires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n',
+            "requirements.in": "pandas>=2\nrequests\n",
+            "src/dynpkg/__init__.py": "",
+        },
+    )
+    profile = inspect_project(root)
+    assert [s.path for s in profile.dependency_sources if s.used] == ["requirements.in"]
+    assert [d.name for d in profile.dependencies] == ["pandas", "requests"]
+    dockerfile = render(make_plan(profile, Settings()))["Dockerfile"]
+    assert "uv pip install -r /tmp/deps/requirements.in" in dockerfile
+    assert dockerfile.index("-r /tmp/deps/requirements.in") < dockerfile.index("-e .")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import posixpath
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -13,6 +14,7 @@ from packaging.utils import canonicalize_name
 
 from dockerize_ml.detect.deps.constraints import ConstraintError, poetry_to_pep440
 from dockerize_ml.detect.deps.model import Candidate, PythonHint, parse_dependency
+from dockerize_ml.detect.deps.requirements import RUNTIME_FILES, read_requirements
 from dockerize_ml.detect.files import line_of
 from dockerize_ml.profile import Dependency, Evidence, LocalInstall, UvWorkspace
 from dockerize_ml.scan import Scan
@@ -351,6 +353,24 @@ def pyproject_candidates(scan: Scan, doc: dict[str, Any] | None) -> list[Candida
         cand = Candidate("pep621", PYPROJECT, files=[PYPROJECT])
         _pep621(doc, text, cand)
         _uv_sources(doc, text, cand, scan.root)
+        found.append(cand)
+    dynamic = tool.get("setuptools", {}).get("dynamic", {}).get("dependencies", {})
+    listed = dynamic.get("file") if isinstance(dynamic, dict) else None
+    listed = [listed] if isinstance(listed, str) else listed
+    if (
+        not found
+        and "dependencies" in project.get("dynamic", [])
+        and isinstance(listed, list)
+        and listed
+        and all(isinstance(f, str) for f in listed)
+        and str(listed[0]) not in RUNTIME_FILES  # that one is a requirements source already
+    ):
+        # [tool.setuptools.dynamic] dependencies = {file = [...]}: requirements files.
+        files = [posixpath.normpath(str(f)) for f in listed]
+        cand = Candidate("requirements", files[0], entry_files=files)
+        for rel in files:
+            read_requirements(scan, rel, cand)
+        _requires_python(doc, text, cand)
         found.append(cand)
     if not found and "requires-python" in project:
         # No dependencies, but the Python range still counts.
