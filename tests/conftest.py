@@ -138,6 +138,11 @@ def write_and_lint(root: Path, files: dict[str, str]) -> None:
     for rel, text in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
+    lint_generated(root)
+
+
+def lint_generated(root: Path) -> None:
+    """hadolint on ``root``'s Dockerfile and shellcheck on its scripts find nothing."""
     hadolint = subprocess.run(
         [tool("hadolint"), "--no-color", str(root / "Dockerfile")],
         capture_output=True,

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO, run_cli, tool, write_tree
+from conftest import REPO, lint_generated, run_cli, tool, write_tree
 
 from dockerize_ml import inspect_project, make_plan, render
 from dockerize_ml.engine import build_with_cli, docker_cli
@@ -268,19 +268,7 @@ def test_sibling_folders_build_from_the_repository_root(tmp_path: Path) -> None:
     subprocess.run(
         [compose_cli, "-f", "compose.yaml", "config", "--quiet"], cwd=project, check=True
     )
-    lint = subprocess.run(
-        [tool("hadolint"), "--no-color", "Dockerfile"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert lint.returncode == 0 and not lint.stdout, lint.stdout
-    subprocess.run(
-        [tool("shellcheck"), "--severity=style", "docker/build.sh", "docker/run.sh"],
-        cwd=project,
-        check=True,
-    )
+    lint_generated(project)
 
 
 def test_no_buildkit_cannot_build_from_the_repository_root(tmp_path: Path) -> None:
@@ -381,14 +369,7 @@ def test_uv_workspace_member_exports_from_the_workspace_lock(
     assert "tabulate" not in dockerfile  # pinned by the lock, not listed again
     ignore = (project / "Dockerfile.dockerignore").read_text().splitlines()
     assert {"!uv.lock", "!pyproject.toml", "!packages/textkit"} <= set(ignore)
-    lint = subprocess.run(
-        [tool("hadolint"), "--no-color", "Dockerfile"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert lint.returncode == 0 and not lint.stdout, lint.stdout
+    lint_generated(project)
 
 
 @pytest.mark.docker
