@@ -20,7 +20,7 @@ from packaging.version import Version
 from dockerize_ml import knowledge
 from dockerize_ml.detect.compat import torch_cuda
 from dockerize_ml.profile import CompiledRequirement, Dependency, ProjectProfile
-from dockerize_ml.steps import Command, Step
+from dockerize_ml.steps import Command, Step, apt_install, quoted_option
 
 STAGE = "cuda-builder"
 #: Where the builder leaves the wheels, and where the final stage mounts them.
@@ -43,12 +43,6 @@ class CudaBuilder:
     python: str
     #: Environment the builds read (FORCE_CUDA, DS_BUILD_OPS, ...), sorted.
     env: tuple[tuple[str, str], ...]
-    #: Debian packages the builder needs besides the toolkit (git for URL requirements).
-    apt: tuple[str, ...]
-    #: torch as the project pins it, the project's build backend, the build tools.
-    build_requires: tuple[str, ...]
-    #: Dependencies built into wheels under WHEELS/deps (requirement strings, quoted).
-    requirements: tuple[str, ...]
     #: The project's own CUDAExtension is built (into WHEELS/project, .so files in COMPILED).
     project: bool
     #: Local folders with a CUDAExtension, built into WHEELS/local.
@@ -253,17 +247,11 @@ def plan_cuda_builder(
     apt = ("ca-certificates", "git") if needs_git else ("ca-certificates",)
     quoted = tuple(shlex.quote(r) for r in requires)
     compiled = tuple(shlex.quote(r.requirement) for r in facts.requirements)
-    index = tuple(
-        f"{name} {shlex.quote(value)}"
-        for name, _, value in (o.partition(" ") for o in profile.index_options)
-        if "${" not in value  # credentials reach only the final stage, as a build secret
-    )
+    # credentials reach only the final stage, as a build secret
+    index = tuple(quoted_option(o) for o in profile.index_options if "${" not in o)
     steps, code_after = _steps(compiled, quoted, facts.project, facts.folders, buildkit, index)
     setup = (
-        "apt-get update",
-        "apt-get install -y --no-install-recommends " + " ".join(apt),
-        "apt-get clean",
-        "rm -rf /var/lib/apt/lists/*",
+        *apt_install(apt),
         f"uv venv --seed --python-preference only-managed --python {python} {BUILDER_VENV}",
     )
     return CudaBuilder(
@@ -272,9 +260,6 @@ def plan_cuda_builder(
         arch_list=arch_list(cuda),
         python=python,
         env=tuple(sorted(env.items())),
-        apt=apt,
-        build_requires=quoted,
-        requirements=compiled,
         project=facts.project,
         folders=facts.folders,
         reasons=tuple(reasons),

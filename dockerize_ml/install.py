@@ -32,7 +32,7 @@ from dockerize_ml.detect.deps.model import requirement_string
 from dockerize_ml.detect.deps.requirements import FROZEN_SED
 from dockerize_ml.errors import DockerizeError, ExitCode
 from dockerize_ml.profile import CompiledRequirement, Dependency, LocalInstall, ProjectProfile
-from dockerize_ml.steps import Command, Step
+from dockerize_ml.steps import Command, Step, quoted_option
 
 #: Where dependency files are mounted or copied for the install step (outside the code).
 DEPS_DIR = "/tmp/deps"
@@ -695,11 +695,6 @@ def _with_cuda_extra(dep: Dependency) -> Dependency:
     return dataclasses.replace(dep, extras=(*dep.extras, extra))
 
 
-def _index_option(option: str) -> str:
-    name, _, value = option.partition(" ")
-    return f"{name} {shlex.quote(value)}"
-
-
 def _heavy_frameworks(ctx: _Ctx, device: str, kind: str) -> list[Step]:
     """Heavy frameworks (torch, TensorFlow, JAX) in a layer of their own, before the rest, so
     adding a small dependency does not reinstall them; on a CPU image, the torch family
@@ -724,7 +719,7 @@ def _heavy_frameworks(ctx: _Ctx, device: str, kind: str) -> list[Step]:
     commands: list[Command] = []
     # The requirements files' own indexes and find-links (torch==2.0.1+cu118 with
     # --find-links .../torch_stable.html) serve this layer too.
-    own = [_index_option(option) for option in options]
+    own = [quoted_option(option) for option in options]
     if cpu_family:
         index = table["cpu_index"][cpu_family[0].name]
         flags = f"--index-url {index} --extra-index-url https://pypi.org/simple"

@@ -15,7 +15,7 @@ from packaging.markers import Marker
 from dockerize_ml import __version__, knowledge
 from dockerize_ml.cudabuild import CudaBuilder, plan_cuda_builder
 from dockerize_ml.detect.compat import driver_floor, pinned_minor, torch_cuda
-from dockerize_ml.detect.deps import repository_root
+from dockerize_ml.detect.files import repository_root
 from dockerize_ml.install import (
     VENV,
     InstallPlan,
@@ -23,6 +23,7 @@ from dockerize_ml.install import (
     plan_install,
 )
 from dockerize_ml.profile import ProjectProfile
+from dockerize_ml.steps import apt_install
 
 __all__ = ["BuildPlan", "InvalidSettingError", "Mount", "Settings", "make_plan"]
 
@@ -180,17 +181,6 @@ def _python(profile: ProjectProfile, settings: Settings) -> str:
     return settings.python
 
 
-def _apt(packages: tuple[str, ...]) -> list[str]:
-    if not packages:
-        return []
-    return [
-        "apt-get update",
-        "apt-get install -y --no-install-recommends " + " ".join(packages),
-        "apt-get clean",
-        "rm -rf /var/lib/apt/lists/*",
-    ]
-
-
 def _python_setup(install: InstallPlan, system_python: bool, venv: bool) -> list[str]:
     """uv and the venv. On a base without Python of its own (nvidia/cuda, ubuntu), the venv
     comes from Debian/Ubuntu's python3 and uv is installed into it."""
@@ -214,7 +204,7 @@ def _setup_commands(
 ) -> tuple[str, ...]:
     """The layer built once: system packages, the app user and its folders, uv, the venv
     (with a builder stage, the venv comes from there and uv only if the project needs it)."""
-    commands = _apt(apt)
+    commands = apt_install(apt)
     commands += [
         f'groupadd --gid "${{APP_UID}}" {USER}',
         f'useradd --no-log-init --create-home --uid "${{APP_UID}}" --gid {USER} {USER}',
@@ -235,7 +225,7 @@ def _builder_setup(
     install: InstallPlan, packages: tuple[str, ...], system_python: bool
 ) -> tuple[str, ...]:
     """The builder stage's tools: compilers and headers, uv, and the venv to fill."""
-    return (*_apt(packages), *_python_setup(install, system_python, venv=True))
+    return (*apt_install(packages), *_python_setup(install, system_python, venv=True))
 
 
 CI_SYSTEMS = ("github", "gitlab")
@@ -286,20 +276,20 @@ def _smoke_plan(
 
 def _repository(root: Path) -> tuple[str, str]:
     """The project's folder relative to its git repository, and the default branch."""
-    for folder in (root, *root.parents):
-        git = folder / ".git"
-        if git.exists():
-            relative = root.relative_to(folder).as_posix() or "."
-            branch = "main"
-            head = git / "refs" / "remotes" / "origin" / "HEAD"
-            try:
-                text = head.read_text() if head.is_file() else (git / "HEAD").read_text()
-            except OSError:
-                text = ""
-            if text.startswith("ref:"):  # not a detached HEAD (a bare commit)
-                branch = text.strip().rsplit("/", 1)[-1] or "main"
-            return relative, branch
-    return ".", "main"
+    folder = repository_root(root)
+    if folder is None:
+        return ".", "main"
+    git = folder / ".git"
+    relative = root.relative_to(folder).as_posix() or "."
+    branch = "main"
+    head = git / "refs" / "remotes" / "origin" / "HEAD"
+    try:
+        text = head.read_text() if head.is_file() else (git / "HEAD").read_text()
+    except OSError:
+        text = ""
+    if text.startswith("ref:"):  # not a detached HEAD (a bare commit)
+        branch = text.strip().rsplit("/", 1)[-1] or "main"
+    return relative, branch
 
 
 def _system_packages(

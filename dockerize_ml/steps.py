@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 
 Command = tuple[str, ...]  # a command and its arguments, one argument per rendered line
+
+
+def apt_install(packages: tuple[str, ...]) -> list[str]:
+    """The commands that install Debian packages and leave no package lists behind."""
+    if not packages:
+        return []
+    return [
+        "apt-get update",
+        "apt-get install -y --no-install-recommends " + " ".join(packages),
+        "apt-get clean",
+        "rm -rf /var/lib/apt/lists/*",
+    ]
+
+
+def quoted_option(option: str) -> str:
+    """``--find-links URL`` with the URL quoted for the shell."""
+    name, _, value = option.partition(" ")
+    return f"{name} {shlex.quote(value)}"
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 from typing import Any
 
 from dockerize_ml.errors import InvalidProjectFileError
@@ -44,6 +45,23 @@ def parse_toml(rel: str, text: str) -> dict[str, Any]:
             f"{where}: not valid TOML: {reason}",
             f"fix {rel} (a TOML checker such as `python -m tomllib` helps), then run again",
         ) from None
+
+
+def repository_root(root: Path) -> Path | None:
+    """The git repository that holds the project folder (its own or an enclosing one)."""
+    for folder in (root, *root.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+def read_toml_file(path: Path) -> dict[str, Any] | None:
+    """A TOML file outside the scan (a workspace's root), or None when it is missing,
+    unreadable or not valid TOML."""
+    try:
+        return parse_toml(str(path), path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, InvalidProjectFileError):
+        return None
 
 
 def line_of(text: str, needle: str) -> int:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-import sys
 
 from packaging.utils import canonicalize_name
 
 from dockerize_ml import knowledge
 from dockerize_ml.detect.code import CodeIndex
 from dockerize_ml.detect.deps.model import requirement_string
+from dockerize_ml.detect.files import parse_toml
+from dockerize_ml.errors import InvalidProjectFileError
 from dockerize_ml.profile import (
     CompiledRequirement,
     CondaEnv,
@@ -21,11 +22,6 @@ from dockerize_ml.profile import (
     GpuUse,
 )
 from dockerize_ml.scan import Scan
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 #: Code that asks for a CUDA device. `torch.cuda.is_available()` alone is a check, not a use.
 _CUDA_USE = re.compile(
@@ -88,12 +84,12 @@ def _locked_version(scan: Scan, lock: str, name: str) -> str:
     text = scan.read_text(lock) or ""
     try:
         if lock.endswith(".lock") and lock != "Pipfile.lock":
-            packages = tomllib.loads(text).get("package", [])
+            packages = parse_toml(lock, text).get("package", [])
             versions = [str(p.get("version", "")) for p in packages if p.get("name") == name]
             return f"=={versions[0]}" if versions and versions[0] else ""
         version = json.loads(text).get("default", {}).get(name, {}).get("version", "")
         return str(version) if str(version).startswith("==") else ""
-    except (ValueError, AttributeError, tomllib.TOMLDecodeError):
+    except (ValueError, AttributeError, InvalidProjectFileError):
         return ""  # the lock's own reader reports what is wrong with it
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from packaging.utils import canonicalize_name
@@ -26,7 +25,7 @@ from dockerize_ml.detect.deps.pipenv import pipenv_candidate
 from dockerize_ml.detect.deps.pyproject import pyproject_candidates
 from dockerize_ml.detect.deps.requirements import requirements_candidate
 from dockerize_ml.detect.deps.setuptools import setuptools_candidate
-from dockerize_ml.detect.files import line_of
+from dockerize_ml.detect.files import line_of, repository_root
 from dockerize_ml.errors import DockerizeError, ExitCode
 from dockerize_ml.profile import DependencySource, Evidence, LocalInstall, Package
 from dockerize_ml.scan import Scan
@@ -58,14 +57,6 @@ class DependencyFacts:
     #: Every distribution any source names (dependencies, extras, groups): "declared".
     all_declared: set[str] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
-
-
-def repository_root(root: Path) -> Path | None:
-    """The git repository that holds the project folder (its own or an enclosing one)."""
-    for folder in (root, *root.parents):
-        if (folder / ".git").exists():
-            return folder
-    return None
 
 
 def _outside_folders(scan: Scan, cand: Candidate) -> None:

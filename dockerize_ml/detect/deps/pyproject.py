@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,14 +14,9 @@ from packaging.utils import canonicalize_name
 from dockerize_ml.detect.deps.constraints import ConstraintError, poetry_to_pep440
 from dockerize_ml.detect.deps.model import Candidate, PythonHint, parse_dependency
 from dockerize_ml.detect.deps.requirements import RUNTIME_FILES, read_requirements
-from dockerize_ml.detect.files import line_of
+from dockerize_ml.detect.files import line_of, read_toml_file, repository_root
 from dockerize_ml.profile import Dependency, Evidence, LocalInstall, UvWorkspace
 from dockerize_ml.scan import Scan
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 PYPROJECT = "pyproject.toml"
 
@@ -90,76 +84,42 @@ def _pep621(doc: dict[str, Any], text: str, cand: Candidate) -> None:
     _requires_python(doc, text, cand)
 
 
-def _workspace(root: Path | None) -> tuple[Path, list[tuple[Path, str]]] | None:
+def _workspace(root: Path) -> tuple[Path, dict[str, Path]] | None:
     """The uv workspace that holds the project at ``root``: its folder, and each member's
-    folder with its canonical name (the nearest enclosing ``[tool.uv.workspace]``)."""
-    if root is None:
-        return None
+    folder by canonical name (the nearest enclosing ``[tool.uv.workspace]``)."""
     for folder in root.resolve().parents:
-        try:
-            doc = tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-            continue
-        workspace = doc.get("tool", {}).get("uv", {}).get("workspace")
+        doc = read_toml_file(folder / "pyproject.toml")
+        workspace = (doc or {}).get("tool", {}).get("uv", {}).get("workspace")
         if not isinstance(workspace, dict):
             continue
-        members: list[tuple[Path, str]] = []
+        members: dict[str, Path] = {}
         for pattern in workspace.get("members", []) or []:
             for member in sorted(folder.glob(str(pattern))):
-                try:
-                    member_doc = tomllib.loads((member / "pyproject.toml").read_text("utf-8"))
-                except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-                    continue
-                name = str(member_doc.get("project", {}).get("name", ""))
-                members.append((member, canonicalize_name(name)))
+                member_doc = read_toml_file(member / "pyproject.toml")
+                if member_doc is not None:
+                    name = str(member_doc.get("project", {}).get("name", ""))
+                    members[canonicalize_name(name)] = member
         return folder, members
     return None
 
 
-def _workspace_member(root: Path | None, name: str) -> str:
-    """The folder of uv workspace member ``name``, relative to the project at ``root``."""
-    found = _workspace(root)
-    if found is None or root is None:
-        return ""
-    for member, member_name in found[1]:
-        if member_name == name:
-            return os.path.relpath(member, root.resolve()).replace(os.sep, "/")
-    return ""
+def _relative(path: Path, root: Path) -> str:
+    return os.path.relpath(path, root.resolve()).replace(os.sep, "/")
 
 
-def _record_workspace(root: Path | None, cand: Candidate) -> None:
+def _record_workspace(root: Path, folder: Path, members: dict[str, Path], cand: Candidate) -> None:
     """Where the workspace's lock and members' pyproject.toml files are, relative to the
     project: the image exports the project's dependencies from that lock."""
-    found = _workspace(root)
-    if found is None or root is None or not (found[0] / "uv.lock").is_file():
+    if not (folder / "uv.lock").is_file():
         return
     here = root.resolve()
-    folder, members = found
-
-    def rel(path: Path) -> str:
-        return os.path.relpath(path, here).replace(os.sep, "/")
-
-    package = canonicalize_name(
-        str(next((n for m, n in members if m.resolve() == here), here.name))
-    )
+    package = next((n for n, m in members.items() if m.resolve() == here), here.name)
     cand.uv_workspace = UvWorkspace(
-        root=rel(folder),
-        lock=rel(folder / "uv.lock"),
-        pyprojects=tuple(rel(m / "pyproject.toml") for m, _ in members),
-        package=package,
+        root=_relative(folder, root),
+        lock=_relative(folder / "uv.lock", root),
+        pyprojects=tuple(_relative(m / "pyproject.toml", root) for m in members.values()),
+        package=canonicalize_name(package),
     )
-
-
-def _workspace_lock(root: Path | None) -> str:
-    """The uv.lock of the workspace that holds the project at ``root``, relative to it."""
-    if root is None:
-        return ""
-    for folder in root.resolve().parents:
-        if (folder / "uv.lock").is_file():
-            return os.path.relpath(folder / "uv.lock", root.resolve()).replace(os.sep, "/")
-        if (folder / ".git").exists():
-            break
-    return ""
 
 
 def _uv_sources(doc: dict[str, Any], text: str, cand: Candidate, root: Path | None = None) -> None:
@@ -174,6 +134,9 @@ def _uv_sources(doc: dict[str, Any], text: str, cand: Candidate, root: Path | No
     sources = doc.get("tool", {}).get("uv", {}).get("sources", {})
     if not isinstance(sources, dict):
         return
+    uses_workspace = any(isinstance(s, dict) and s.get("workspace") for s in sources.values())
+    workspace = _workspace(root) if root is not None and uses_workspace else None
+    members = workspace[1] if workspace else {}
     rewritten: dict[str, Dependency | None] = {}
     for raw_name, source in sources.items():
         if not isinstance(source, dict):
@@ -194,19 +157,10 @@ def _uv_sources(doc: dict[str, Any], text: str, cand: Candidate, root: Path | No
             path = str(source["path"]).rstrip("/") or "."
             cand.local.append(LocalInstall(path, bool(source.get("editable")), evidence))
             rewritten[name] = None
-        elif source.get("workspace") and (member := _workspace_member(root, name)):
-            cand.local.append(LocalInstall(member, True, evidence))  # uv installs it editable
+        elif source.get("workspace") and root is not None and name in members:
+            # uv installs workspace members editable
+            cand.local.append(LocalInstall(_relative(members[name], root), True, evidence))
             rewritten[name] = None
-            lock = _workspace_lock(root)
-            in_git = root is not None and any(
-                (f / ".git").exists() for f in (root.resolve(), *root.resolve().parents)
-            )
-            if lock and not in_git and not any(lock in w for w in cand.warnings):
-                cand.warnings.append(
-                    f"{PYPROJECT}: the workspace's {lock} is not used (outside a git "
-                    "repository the image cannot be built from the workspace's root): this "
-                    "project's dependencies are resolved when the image is built"
-                )
         elif source.get("workspace"):
             cand.warnings.append(
                 f"{PYPROJECT}:{line}: {raw_name} is a member of the uv workspace, outside this "
@@ -218,8 +172,17 @@ def _uv_sources(doc: dict[str, Any], text: str, cand: Candidate, root: Path | No
     if not rewritten:
         return
     cand.uv_sources = sorted(rewritten)
-    if any(isinstance(s, dict) and s.get("workspace") for s in sources.values()):
-        _record_workspace(root, cand)
+    if workspace is not None and root is not None:
+        folder = workspace[0]
+        _record_workspace(root, folder, members, cand)
+        in_git = repository_root(root.resolve()) is not None
+        if not in_git and (folder / "uv.lock").is_file() and any(n in members for n in rewritten):
+            cand.warnings.append(
+                f"{PYPROJECT}: the workspace's {_relative(folder / 'uv.lock', root)} is not "
+                "used (outside a git repository the image cannot be built from the "
+                "workspace's root): this project's dependencies are resolved when the image "
+                "is built"
+            )
 
     def apply(deps: list[Dependency]) -> list[Dependency]:
         kept: list[Dependency] = []
