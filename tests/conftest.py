@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -110,6 +113,15 @@ def engine() -> Iterator[object]:
     except docker.errors.ImageNotFound:
         _unavailable(f"base image {BASE_IMAGE} is missing (.ci/engine.sh builds a stand-in)")
     yield sdk
+
+
+@pytest.fixture
+def tag(engine: Any) -> Iterator[str]:
+    """A unique image tag, removed after the test."""
+    name = f"dockerize-ml-test-{uuid.uuid4().hex[:10]}:latest"
+    yield name
+    with contextlib.suppress(Exception):  # already gone, or never built
+        engine.images.remove(name, force=True)
 
 
 @pytest.fixture(scope="session")

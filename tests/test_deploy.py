@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -278,30 +277,30 @@ def test_no_buildkit_cannot_build_from_the_repository_root(tmp_path: Path) -> No
     assert "drop --no-buildkit" in result.stderr
 
 
+def init_and_build(project: Path, tag: str) -> dict[str, Any]:
+    """`init` then `dockerize-ml build --json`: the report, every smoke test passed."""
+    assert run_cli("init", project, "--python", "3.11").returncode == 0
+    result = run_cli("build", project, "--tag", tag, "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report: dict[str, Any] = json.loads(result.stdout)
+    assert all(check["ok"] for check in report["smoke"]), report["smoke"]
+    return report
+
+
 @pytest.mark.docker
 def test_sibling_folder_image_builds_and_answers(
-    engine: Any, buildkit_cli: str, tmp_path: Path
+    engine: Any, buildkit_cli: str, tmp_path: Path, tag: str
 ) -> None:
     """`dockerize-ml build` builds from the repository root and smoke-tests the server, which
     imports the sibling library; the rest of the repository stays out of the context."""
-    project = _monorepo(tmp_path)
-    assert run_cli("init", project, "--python", "3.11").returncode == 0
-    tag = "dockerize-ml-test-monorepo:latest"
-    try:
-        result = run_cli("build", project, "--tag", tag, "--json")
-        assert result.returncode == 0, result.stdout + result.stderr
-        report = json.loads(result.stdout)
-        assert all(check["ok"] for check in report["smoke"]), report["smoke"]
-        assert report["context_bytes"] < 200_000, "data/huge.bin stayed out of the context"
-        output = engine.containers.run(
-            tag,
-            ["python", "-c", "import common, os; print(common.NAME, os.path.exists('.env'))"],
-            remove=True,
-        ).decode()
-        assert output.strip() == "common 1.16.0 False"
-    finally:
-        with contextlib.suppress(Exception):
-            engine.images.remove(tag, force=True)
+    report = init_and_build(_monorepo(tmp_path), tag)
+    assert report["context_bytes"] < 200_000, "data/huge.bin stayed out of the context"
+    output = engine.containers.run(
+        tag,
+        ["python", "-c", "import common, os; print(common.NAME, os.path.exists('.env'))"],
+        remove=True,
+    ).decode()
+    assert output.strip() == "common 1.16.0 False"
 
 
 def test_streamlit_secrets_are_mounted_not_built_in(
@@ -374,25 +373,15 @@ def test_uv_workspace_member_exports_from_the_workspace_lock(
 
 @pytest.mark.docker
 def test_uv_workspace_member_image(
-    engine: Any, buildkit_cli: str, sample: Callable[[str], Path]
+    engine: Any, buildkit_cli: str, sample: Callable[[str], Path], tag: str
 ) -> None:
     """Built from the repository root with `dockerize-ml build`: the lock's pins, the
     workspace library from its folder, the service's console script."""
-    project = _workspace_sample(sample)
-    assert run_cli("init", project, "--python", "3.11").returncode == 0
-    tag = "dockerize-ml-test-workspace:latest"
-    try:
-        result = run_cli("build", project, "--tag", tag, "--json")
-        assert result.returncode == 0, result.stdout + result.stderr
-        report = json.loads(result.stdout)
-        assert all(check["ok"] for check in report["smoke"]), report["smoke"]
-        output = engine.containers.run(tag, ["tagger", "the", "cat", "the"], remove=True).decode()
-        rows = [line.split() for line in output.splitlines()]
-        assert ["the", "2"] in rows and "(six 1.16.0)" in output, output
-        versions = engine.containers.run(
-            tag, ["python", "-c", "import tabulate; print(tabulate.__version__)"], remove=True
-        ).decode()
-        assert versions.strip() == "0.9.0"
-    finally:
-        with contextlib.suppress(Exception):
-            engine.images.remove(tag, force=True)
+    init_and_build(_workspace_sample(sample), tag)
+    output = engine.containers.run(tag, ["tagger", "the", "cat", "the"], remove=True).decode()
+    rows = [line.split() for line in output.splitlines()]
+    assert ["the", "2"] in rows and "(six 1.16.0)" in output, output
+    versions = engine.containers.run(
+        tag, ["python", "-c", "import tabulate; print(tabulate.__version__)"], remove=True
+    ).decode()
+    assert versions.strip() == "0.9.0"

@@ -7,14 +7,13 @@ classic builds through the Docker SDK, exactly as dockerize-ml itself builds.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import subprocess
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +24,6 @@ from dockerize_ml.engine import BuildResult, build_with_cli, build_with_sdk
 from dockerize_ml.errors import ExitCode
 
 pytestmark = pytest.mark.docker
-
-
-@pytest.fixture
-def tag(engine: Any) -> Iterator[str]:
-    """A unique image tag, removed after the test."""
-    name = f"dockerize-ml-test-{uuid.uuid4().hex[:10]}:latest"
-    yield name
-    with contextlib.suppress(Exception):  # already gone, or never built
-        engine.images.remove(name, force=True)
 
 
 def run(
