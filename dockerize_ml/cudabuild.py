@@ -20,7 +20,7 @@ from packaging.version import Version
 from dockerize_ml import knowledge
 from dockerize_ml.detect.compat import torch_cuda
 from dockerize_ml.profile import CompiledRequirement, Dependency, ProjectProfile
-from dockerize_ml.steps import Command, Step, apt_install, quoted_option
+from dockerize_ml.steps import Command, Step, apt_install, quoted_option, separate_layers
 
 STAGE = "cuda-builder"
 #: Where the builder leaves the wheels, and where the final stage mounts them.
@@ -178,11 +178,9 @@ def _steps(
                 ),
                 commands=((f"{wheel} {WHEELS}/deps", *index, *facts_requirements),),
                 cache=pip_cache,
-                hadolint_ignore=()
-                if buildkit
-                else (("DL3059", "A layer of its own: a change here does not reinstall torch."),),
             )
         )
+    steps = list(separate_layers(steps))
     code_after = len(steps)
     commands: list[Command] = []
     if project:

@@ -32,7 +32,7 @@ from dockerize_ml.detect.deps.model import requirement_string
 from dockerize_ml.detect.deps.requirements import FROZEN_SED
 from dockerize_ml.errors import DockerizeError, ExitCode
 from dockerize_ml.profile import CompiledRequirement, Dependency, LocalInstall, ProjectProfile
-from dockerize_ml.steps import Command, Step, quoted_option
+from dockerize_ml.steps import Command, Step, quoted_option, separate_layers
 
 #: Where dependency files are mounted or copied for the install step (outside the code).
 DEPS_DIR = "/tmp/deps"
@@ -832,28 +832,8 @@ def plan_install(
             hadolint_ignore=ctx.hadolint([command]),
         )
         plan = dataclasses.replace(plan, before_code=(*plan.before_code, step))
-    return _separate_layers(_with_entry_requirements(ctx, plan))
-
-
-_SEPARATE = ("DL3059", "A layer of its own: a change to one does not rebuild the other.")
-
-
-def _separate_layers(plan: InstallPlan) -> InstallPlan:
-    """Consecutive RUNs with the same mounts are separate layers on purpose (heavy frameworks,
-    then the rest): say so to hadolint, which would have them merged."""
-    steps = list(plan.before_code)
-    for i in range(1, len(steps)):
-        before, step = steps[i - 1], steps[i]
-        same = (before.files, before.from_stage, before.cache, before.caches, before.secrets) == (
-            step.files,
-            step.from_stage,
-            step.cache,
-            step.caches,
-            step.secrets,
-        )
-        if same and not step.files and _SEPARATE not in step.hadolint_ignore:
-            steps[i] = dataclasses.replace(step, hadolint_ignore=(*step.hadolint_ignore, _SEPARATE))
-    return dataclasses.replace(plan, before_code=tuple(steps))
+    plan = _with_entry_requirements(ctx, plan)
+    return dataclasses.replace(plan, before_code=separate_layers(plan.before_code))
 
 
 def _compiled_step(ctx: _Ctx) -> Step:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 Command = tuple[str, ...]  # a command and its arguments, one argument per rendered line
 
@@ -44,3 +44,25 @@ class Step:
     secrets: tuple[str, ...] = ()
     #: hadolint rules this step knowingly breaks, each with the reason (said in a comment).
     hadolint_ignore: tuple[tuple[str, str], ...] = ()
+
+
+#: Why two consecutive RUNs stay apart (hadolint's DL3059 would have them merged).
+SEPARATE = ("DL3059", "A layer of its own: a change to one does not rebuild the other.")
+
+
+def separate_layers(steps: tuple[Step, ...] | list[Step]) -> tuple[Step, ...]:
+    """Consecutive RUNs with the same mounts are separate layers on purpose (torch, then what
+    compiles against it or the rest of the dependencies): say so to hadolint."""
+    result = list(steps)
+    for i in range(1, len(result)):
+        before, step = result[i - 1], result[i]
+        same = (before.files, before.from_stage, before.cache, before.caches, before.secrets) == (
+            step.files,
+            step.from_stage,
+            step.cache,
+            step.caches,
+            step.secrets,
+        )
+        if same and not step.files and SEPARATE not in step.hadolint_ignore:
+            result[i] = replace(step, hadolint_ignore=(*step.hadolint_ignore, SEPARATE))
+    return tuple(result)
