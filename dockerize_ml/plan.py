@@ -539,6 +539,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
     inferred = tuple((d.name, d.detail) for d in profile.dependencies if d.source == "inferred")
 
     smoke = _smoke_plan(profile, tuple(command), ports, python)
+    secrets = _secret_mounts(profile, settings)
     tools = knowledge.load("tools")
     server_port = smoke.port if smoke.kind == "server" else (ports[0] if ports else 0)
     repo_path, branch = _repository(Path(profile.root))
@@ -583,10 +584,8 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         health_path=smoke.path if smoke.kind == "server" else "",
         env_file=".env" if ".env" in profile.env_files else "",
         jupyter=notebooks and not settings.entry,
-        secret_mounts=_secret_mounts(profile, settings),
-        compose_secret_mounts=tuple(
-            m for m in _secret_mounts(profile, settings) if (Path(profile.root) / m.host).is_file()
-        ),
+        secret_mounts=secrets,
+        compose_secret_mounts=tuple(m for m in secrets if (Path(profile.root) / m.host).is_file()),
         device=device,
         gpu_host=_gpu_host(profile, base_image) if device == "cuda" else "",
         cuda_builder=cuda_builder,
