@@ -183,3 +183,11 @@ def files_for(root: Path, **settings: object) -> dict[str, str]:
     files = render(make_plan(inspect_project(root), Settings(**settings)))  # type: ignore[arg-type]
     write_and_lint(root, files)
     return files
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-snapshots",
+        action="store_true",
+        help="rewrite tests/snapshots from the current render (review the diff before committing)",
+    )
