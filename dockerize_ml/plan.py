@@ -6,7 +6,9 @@ Templates only format the plan; they never decide.
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -550,46 +552,91 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
                 "use --ci github or --ci gitlab",
             )
 
-    return BuildPlan(
-        tool_version=__version__,
-        project_name=profile.name,
-        image=f"{profile.name}:latest",
-        base_image=base_image,
-        python_version=python,
-        buildkit=settings.buildkit,
-        install=install,
-        setup_commands=_setup_commands(install, tuple(sorted(apt)), builder, system_python),
-        apt_packages=tuple(sorted(apt.items())),
-        builder_packages=tuple(sorted(build.items())),
-        builder_setup=_builder_setup(install, tuple(sorted(build)), system_python)
-        if builder
-        else (),
-        env=env,
-        inferred_requirements=inferred,
-        command=tuple(command),
-        command_origin=command_origin,
-        ports=ports,
-        mounts=tuple(mounts),
-        gpus=device == "cuda",
-        cache_volume=f"{profile.name}-cache",
-        build_secrets=profile.build_secrets,
-        dockerignore=tuple((name, tuple(patterns)) for name, patterns in sections.items()),
-        notes=(*notes, *install.notes),
-        smoke=smoke,
-        ci=tuple(dict.fromkeys(settings.ci)),
-        k8s=settings.k8s,
-        repo_path=repo_path,
-        default_branch=branch,
-        server_port=server_port,
-        health_path=smoke.path if smoke.kind == "server" else "",
-        env_file=".env" if ".env" in profile.env_files else "",
-        jupyter=notebooks and not settings.entry,
-        secret_mounts=secrets,
-        compose_secret_mounts=tuple(m for m in secrets if (Path(profile.root) / m.host).is_file()),
-        device=device,
-        gpu_host=_gpu_host(profile, base_image) if device == "cuda" else "",
-        cuda_builder=cuda_builder,
-        context=context,
-        actions=tuple(tools["github_actions"].items()),
-        gitlab_images=(tools["gitlab"]["docker"], tools["gitlab"]["dind"]),
+    return _checked(
+        BuildPlan(
+            tool_version=__version__,
+            project_name=profile.name,
+            image=f"{profile.name}:latest",
+            base_image=base_image,
+            python_version=python,
+            buildkit=settings.buildkit,
+            install=install,
+            setup_commands=_setup_commands(install, tuple(sorted(apt)), builder, system_python),
+            apt_packages=tuple(sorted(apt.items())),
+            builder_packages=tuple(sorted(build.items())),
+            builder_setup=_builder_setup(install, tuple(sorted(build)), system_python)
+            if builder
+            else (),
+            env=env,
+            inferred_requirements=inferred,
+            command=tuple(command),
+            command_origin=command_origin,
+            ports=ports,
+            mounts=tuple(mounts),
+            gpus=device == "cuda",
+            cache_volume=f"{profile.name}-cache",
+            build_secrets=profile.build_secrets,
+            dockerignore=tuple((name, tuple(patterns)) for name, patterns in sections.items()),
+            notes=(*notes, *install.notes),
+            smoke=smoke,
+            ci=tuple(dict.fromkeys(settings.ci)),
+            k8s=settings.k8s,
+            repo_path=repo_path,
+            default_branch=branch,
+            server_port=server_port,
+            health_path=smoke.path if smoke.kind == "server" else "",
+            env_file=".env" if ".env" in profile.env_files else "",
+            jupyter=notebooks and not settings.entry,
+            secret_mounts=secrets,
+            compose_secret_mounts=tuple(
+                m for m in secrets if (Path(profile.root) / m.host).is_file()
+            ),
+            device=device,
+            gpu_host=_gpu_host(profile, base_image) if device == "cuda" else "",
+            cuda_builder=cuda_builder,
+            context=context,
+            actions=tuple(tools["github_actions"].items()),
+            gitlab_images=(tools["gitlab"]["docker"], tools["gitlab"]["dind"]),
+        )
     )
+
+
+#: Characters no value may carry into a generated file: a newline ends a comment or a YAML
+#: scalar and starts a command; the others hide what a line does.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _strings(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, tuple | list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            yield from _strings(getattr(value, f.name))
+
+
+def _checked(plan: BuildPlan) -> BuildPlan:
+    """Refuse a plan any of whose values would break out of the file it is written into:
+    control characters anywhere (the templates quote every value for its language, but a
+    newline in a comment still starts a command), and GitHub expressions (``${{``), which
+    Actions evaluates even inside quoted strings."""
+    for text in _strings(plan):
+        if _CONTROL.search(text):
+            raise InvalidSettingError(
+                f"the value {text!r} holds a control character (a newline, tab or escape) and "
+                "cannot be written into a script or YAML file safely",
+                "remove it from the flag, the settings file or the project file it came from "
+                "(rename the file or folder)",
+            )
+        if "${{" in text and "github" in plan.ci:
+            raise InvalidSettingError(
+                f"the value {text!r} holds '${{{{', which GitHub Actions would evaluate",
+                "rename the file or folder, or change the flag",
+            )
+    return plan

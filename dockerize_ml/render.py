@@ -7,6 +7,7 @@ wheel as ``dockerize_ml/templates``. They format the plan; they do not decide.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from functools import cache
 from pathlib import Path
@@ -57,8 +58,37 @@ def environment() -> jinja2.Environment:
     )
     env.filters["exec_form"] = lambda argv: json.dumps(list(argv))
     env.filters["sh"] = shlex.quote
+    env.filters["sh_path"] = sh_path
     env.filters["in_context"] = _in_context
+    env.filters["json"] = json.dumps
+    env.filters["yaml"] = yaml_scalar
+    env.filters["format_secret"] = lambda name: f" --secret id={name},env={name}"
     return env
+
+
+def sh_path(path: str) -> str:
+    """A relative path as one shell word that is neither read as an option (``-x``) nor, as
+    a command, as a job (``%1``)."""
+    plain = path[:1].isalnum() or path[:1] in ("_", ".")
+    return shlex.quote(path if plain else "./" + path)
+
+
+#: A YAML plain scalar that means the same text in YAML 1.1 and 1.2, quoted or not.
+_PLAIN = re.compile(r"[A-Za-z0-9_./$(][^\n]*")
+
+
+def yaml_scalar(text: str) -> str:
+    """``text`` as one YAML scalar: plain when YAML reads it back unchanged, else quoted
+    (JSON's double-quoted strings are YAML)."""
+    plain = (
+        _PLAIN.fullmatch(text) is not None
+        and ": " not in text
+        and " #" not in text
+        and not text.endswith((":", " "))
+        and text.lower() not in ("true", "false", "yes", "no", "on", "off", "null", "~")
+        and re.fullmatch(r"[-+]?[0-9][0-9._:]*([eE][-+]?[0-9]+)?", text) is None
+    )
+    return text if plain else json.dumps(text)
 
 
 def _in_context(pattern: str, prefix: str) -> str:

@@ -25,13 +25,13 @@ if [ -f .env ]; then
 fi
 # Data is mounted read-only, never baked into the image.
 if [ -d data ]; then
-  args+=(--volume "$PWD/data:/app/data:ro")
+  args+=(--volume "$PWD"/data:/app/data:ro)
 fi
 # Outputs land on this machine and survive the container.
 mkdir -p outputs
 # Run as root, this script hands the folder to the image's user (uid 1000) so it can write.
 if [ "$(id -u)" = 0 ]; then chown 1000:1000 outputs; fi
-args+=(--volume "$PWD/outputs:/app/outputs")
+args+=(--volume "$PWD"/outputs:/app/outputs)
 # Downloaded models and caches (~/.cache) survive the container in a named volume.
 args+=(--volume "churn-model-cache:/home/app/.cache")
 

@@ -22,7 +22,7 @@ if [ -f .env ]; then
 fi
 # Data is mounted read-only, never baked into the image.
 if [ -d data ]; then
-  args+=(--volume "$PWD/data:/app/data:ro")
+  args+=(--volume "$PWD"/data:/app/data:ro)
 fi
 # Downloaded models and caches (~/.cache) survive the container in a named volume.
 args+=(--volume "conda-geo-cache:/home/app/.cache")

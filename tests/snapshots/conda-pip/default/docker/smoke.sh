@@ -39,6 +39,6 @@ if failed:
 print(f"smoke: {len(sys.argv) - 1} distributions import")
 PYTHON
 
-echo "smoke: main.py imports (its __main__ block does not run)"
+echo 'smoke: main.py imports (its __main__ block does not run)'
 "$docker_cli" run --rm "$image" python -c 'import importlib.util, sys; spec = importlib.util.spec_from_file_location("smoke_entry", sys.argv[1]); module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)' main.py
 echo "smoke: ok"

@@ -22,13 +22,13 @@ if [ -f .env ]; then
 fi
 # Data is mounted read-only, never baked into the image.
 if [ -d data ]; then
-  args+=(--volume "$PWD/data:/app/data:ro")
+  args+=(--volume "$PWD"/data:/app/data:ro)
 fi
 # Outputs land on this machine and survive the container.
 mkdir -p checkpoints
 # Run as root, this script hands the folder to the image's user (uid 1000) so it can write.
 if [ "$(id -u)" = 0 ]; then chown 1000:1000 checkpoints; fi
-args+=(--volume "$PWD/checkpoints:/app/checkpoints")
+args+=(--volume "$PWD"/checkpoints:/app/checkpoints)
 # Downloaded models and caches (~/.cache) survive the container in a named volume.
 args+=(--volume "cuda-ext-cache:/home/app/.cache")
 

@@ -39,6 +39,6 @@ if failed:
 print(f"smoke: {len(sys.argv) - 1} distributions import")
 PYTHON
 
-echo "smoke: cvtool --help"
+echo 'smoke: cvtool --help'
 "$docker_cli" run --rm "$image" cvtool --help >/dev/null
 echo "smoke: ok"

@@ -24,7 +24,7 @@ fi
 mkdir -p checkpoints
 # Run as root, this script hands the folder to the image's user (uid 1000) so it can write.
 if [ "$(id -u)" = 0 ]; then chown 1000:1000 checkpoints; fi
-args+=(--volume "$PWD/checkpoints:/app/checkpoints")
+args+=(--volume "$PWD"/checkpoints:/app/checkpoints)
 # Downloaded models and caches (~/.cache) survive the container in a named volume.
 args+=(--volume "no-requirements-cache:/home/app/.cache")
 

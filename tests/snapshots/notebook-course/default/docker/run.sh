@@ -23,7 +23,7 @@ if [ -f .env ]; then
   args+=(--env-file .env)
 fi
 # The notebooks are edited in the container and saved here: the project folder is mounted.
-args+=(--volume "$PWD:/app")
+args+=(--volume "$PWD":/app)
 # JupyterLab asks for a token: set JUPYTER_TOKEN to choose it, or open the URL it prints.
 if [ -n "${JUPYTER_TOKEN:-}" ]; then
   args+=(--env JUPYTER_TOKEN)

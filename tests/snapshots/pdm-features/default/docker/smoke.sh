@@ -39,6 +39,6 @@ if failed:
 print(f"smoke: {len(sys.argv) - 1} distributions import")
 PYTHON
 
-echo "smoke: build-features --help"
+echo 'smoke: build-features --help'
 "$docker_cli" run --rm "$image" build-features --help >/dev/null
 echo "smoke: ok"

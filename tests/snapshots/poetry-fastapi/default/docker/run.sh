@@ -24,7 +24,7 @@ if [ -f .env ]; then
 fi
 # Data is mounted read-only, never baked into the image.
 if [ -d data ]; then
-  args+=(--volume "$PWD/data:/app/data:ro")
+  args+=(--volume "$PWD"/data:/app/data:ro)
 fi
 # Downloaded models and caches (~/.cache) survive the container in a named volume.
 args+=(--volume "churn-api-cache:/home/app/.cache")

@@ -39,13 +39,13 @@ if failed:
 print(f"smoke: {len(sys.argv) - 1} distributions import")
 PYTHON
 
-echo "smoke: the server answers on port 8000 at /"
+echo 'smoke: the server answers on port 8000 at /'
 container="$("$docker_cli" run --detach --publish "127.0.0.1::8000" "$image")"
 trap '"$docker_cli" rm --force "$container" >/dev/null' EXIT
 host_port="$("$docker_cli" port "$container" 8000/tcp | head -n 1 | sed 's/.*://')"
 answered=""
 for _ in $(seq 1 60); do
-  if curl --silent --fail --output /dev/null "http://127.0.0.1:${host_port}/"; then
+  if curl --silent --fail --output /dev/null "http://127.0.0.1:${host_port}"/; then
     answered=yes
     break
   fi

@@ -39,6 +39,6 @@ if failed:
 print(f"smoke: {len(sys.argv) - 1} distributions import")
 PYTHON
 
-echo "smoke: textstats --help"
+echo 'smoke: textstats --help'
 "$docker_cli" run --rm "$image" textstats --help >/dev/null
 echo "smoke: ok"

@@ -39,6 +39,6 @@ if failed:
 print(f"smoke: {len(sys.argv) - 1} distributions import")
 PYTHON
 
-echo "smoke: sentiment-cli --help"
+echo 'smoke: sentiment-cli --help'
 "$docker_cli" run --rm "$image" sentiment-cli --help >/dev/null
 echo "smoke: ok"

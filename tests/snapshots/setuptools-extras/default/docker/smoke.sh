@@ -16,6 +16,6 @@ if [ "$uid" = 0 ]; then
   exit 1
 fi
 
-echo "smoke: imgstats --help"
+echo 'smoke: imgstats --help'
 "$docker_cli" run --rm "$image" imgstats --help >/dev/null
 echo "smoke: ok"

@@ -39,13 +39,13 @@ if failed:
 print(f"smoke: {len(sys.argv) - 1} distributions import")
 PYTHON
 
-echo "smoke: the server answers on port 8501 at /_stcore/health"
+echo 'smoke: the server answers on port 8501 at /_stcore/health'
 container="$("$docker_cli" run --detach --publish "127.0.0.1::8501" "$image")"
 trap '"$docker_cli" rm --force "$container" >/dev/null' EXIT
 host_port="$("$docker_cli" port "$container" 8501/tcp | head -n 1 | sed 's/.*://')"
 answered=""
 for _ in $(seq 1 60); do
-  if curl --silent --fail --output /dev/null "http://127.0.0.1:${host_port}/_stcore/health"; then
+  if curl --silent --fail --output /dev/null "http://127.0.0.1:${host_port}"/_stcore/health; then
     answered=yes
     break
   fi

@@ -26,11 +26,11 @@ if [ -f .env ]; then
   args+=(--env-file .env)
 fi
 if [ -f .streamlit/secrets.toml ]; then
-  args+=(--volume "$PWD/.streamlit/secrets.toml:/app/.streamlit/secrets.toml:ro")
+  args+=(--volume "$PWD"/.streamlit/secrets.toml:/app/.streamlit/secrets.toml:ro)
 fi
 # Data is mounted read-only, never baked into the image.
 if [ -d data ]; then
-  args+=(--volume "$PWD/data:/app/data:ro")
+  args+=(--volume "$PWD"/data:/app/data:ro)
 fi
 # Downloaded models and caches (~/.cache) survive the container in a named volume.
 args+=(--volume "streamlit-csv-cache:/home/app/.cache")

@@ -39,6 +39,6 @@ if failed:
 print(f"smoke: {len(sys.argv) - 1} distributions import")
 PYTHON
 
-echo "smoke: tagger --help"
+echo 'smoke: tagger --help'
 "$docker_cli" run --rm "$image" tagger --help >/dev/null
 echo "smoke: ok"
