@@ -266,6 +266,8 @@ class ProjectProfile:
     context_rules: tuple[ContextRule, ...] = ()
     runtime_files: tuple[str, ...] = ()
     runtime_file_evidence: tuple[Evidence, ...] = ()
+    #: Files that hold a credential by their content: where, and the rule (detail).
+    secrets_found: tuple[Evidence, ...] = ()
     warnings: tuple[str, ...] = ()
     schema_version: int = SCHEMA_VERSION
 

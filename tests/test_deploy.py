@@ -16,7 +16,7 @@ import pytest
 import yaml
 from conftest import REPO, lint_generated, run_cli, tool, write_tree
 
-from dockerize_ml import inspect_project, make_plan, render
+from dockerize_ml import dockerignore, inspect_project, make_plan, render
 from dockerize_ml.engine import build_with_cli, docker_cli
 from dockerize_ml.plan import Settings
 
@@ -313,9 +313,10 @@ def test_streamlit_secrets_are_mounted_not_built_in(
     (root / ".streamlit" / "secrets.toml").write_text('[db]\npassword = "hunter2"\n')
     files = write_all(root, Settings())
     validate(root, files)
-    assert "**/secrets.toml" in files[".dockerignore"].splitlines()
+    rules = dockerignore.parse(files[".dockerignore"])
+    assert dockerignore.excluded(rules, ".streamlit/secrets.toml")
     assert (
-        'args+=(--volume "$PWD/.streamlit/secrets.toml:/app/.streamlit/secrets.toml:ro")'
+        'args+=(--volume "$PWD"/.streamlit/secrets.toml:/app/.streamlit/secrets.toml:ro)'
         in files["docker/run.sh"]
     )
     volumes = yaml.safe_load(files["compose.yaml"])["services"]["app"]["volumes"]

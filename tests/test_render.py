@@ -103,8 +103,8 @@ def test_dockerignore_keeps_out_data_and_secrets_but_not_what_the_code_reads() -
 
 def test_run_script_mounts_and_env_file() -> None:
     text = rendered("churn-model", Settings())["docker/run.sh"]
-    assert '--volume "$PWD/data:/app/data:ro"' in text
-    assert '--volume "$PWD/outputs:/app/outputs"' in text
+    assert '--volume "$PWD"/data:/app/data:ro' in text
+    assert '--volume "$PWD"/outputs:/app/outputs' in text
     assert "--env-file .env" in text
     assert "--gpus" not in text
     assert '"churn-model-cache:/home/app/.cache"' in text

@@ -354,6 +354,7 @@ def detect(project: Scan, deps_from: str | None = None) -> ProjectProfile:
         context_rules=tuple(context.rules),
         runtime_files=tuple(context.runtime_files),
         runtime_file_evidence=tuple(context.runtime_evidence),
+        secrets_found=tuple(Evidence(f.path, f.line, f.rule) for f in context.secrets),
         warnings=tuple(dict.fromkeys(warnings)),
     )
 

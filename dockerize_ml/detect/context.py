@@ -11,7 +11,8 @@ import fnmatch
 import posixpath
 from dataclasses import dataclass, field
 
-from dockerize_ml import knowledge
+from dockerize_ml import dockerignore, knowledge
+from dockerize_ml.detect import secrets
 from dockerize_ml.detect.code import HERE, CodeIndex
 from dockerize_ml.profile import ContextRule, Evidence
 from dockerize_ml.scan import Scan
@@ -32,17 +33,15 @@ class ContextFacts:
     runtime_files: list[str] = field(default_factory=list)
     runtime_evidence: list[Evidence] = field(default_factory=list)
     rules: list[ContextRule] = field(default_factory=list)
+    #: Files that hold a credential by their content (they stay out, or are reported).
+    secrets: list[secrets.Finding] = field(default_factory=list)
+    #: Project files the code names (runtime files are those among them the rules exclude).
+    referenced: set[str] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
 
 
 def _holds_code(scan: Scan, folder: str) -> bool:
     return any(e.path.endswith(".py") for e in scan.files_under(folder))
-
-
-def _is_secret(name: str, patterns: list[str], exceptions: list[str]) -> bool:
-    if name in exceptions:
-        return False
-    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
 def _referenced_files(scan: Scan, index: CodeIndex) -> dict[str, Evidence]:
@@ -123,16 +122,44 @@ def _folder_rules(
     rules.add("Model weights and large data files", *(f"**/{p}" for p in ctx["weight_patterns"]))
 
 
-def _secret_rules(
-    scan: Scan, ctx: dict[str, list[str]], facts: ContextFacts, rules: _Rules
-) -> None:
-    secrets, exceptions = ctx["secret_patterns"], ctx["secret_exceptions"]
+def _secret_rules(scan: Scan, facts: ContextFacts, rules: _Rules) -> None:
     section = "Secrets: never baked into an image (docker/run.sh passes .env at run time)"
-    rules.add(section, *(f"**/{p}" for p in secrets))
-    rules.add(section, *(f"!**/{p}" for p in exceptions))
+    rules.add(section, *(rule.dockerignore for rule in secrets.name_rules()))
+    rules.add(section, *(f"!**/{name}" for name in secrets.exceptions()))
     for entry in scan.top_level():
-        if not entry.is_dir and entry.path.startswith(".env") and entry.path not in exceptions:
-            facts.env_files.append(entry.path)
+        # dotenv files, which `docker run --env-file` reads (not direnv's .envrc, a script)
+        name = entry.path
+        dotenv = name == ".env" or name.startswith(".env.")
+        if not entry.is_dir and dotenv and secrets.secret_by_name(name) is not None:
+            facts.env_files.append(name)
+
+
+def _content_secrets(scan: Scan, facts: ContextFacts, rules: _Rules) -> None:
+    """Read the small text files that would enter the context; what holds a credential
+    stays out (a module or notebook cannot, and is reported instead)."""
+    parsed = dockerignore.parse("\n".join(r.pattern for r in rules.items))
+    section = "Secrets found by their content (a key, a token, a password in a URL)"
+    for rel, entry in sorted(scan.files.items()):
+        if entry.size > secrets.MAX_CONTENT_BYTES or dockerignore.excluded(parsed, rel):
+            continue
+        text = scan.read_text(rel)
+        found = secrets.secrets_in_text(rel, text) if text else []
+        if not found:
+            continue
+        facts.secrets.extend(found)
+        kinds = ", ".join(dict.fromkeys(f.rule for f in found))
+        if secrets.is_code(rel):
+            facts.warnings.append(
+                f"{found[0]}: {rel} holds what looks like a credential ({kinds}) and goes into "
+                "the image with the code; move it into .env (passed at run time) and rotate it"
+            )
+            continue
+        rules.add(section, rel)
+        needed = " (the code reads it: mount it at run time)" if rel in facts.referenced else ""
+        facts.warnings.append(
+            f"{found[0]}: {rel} holds what looks like a credential ({kinds}); "
+            f"kept out of the image{needed}"
+        )
 
 
 def _runtime_rules(
@@ -148,9 +175,11 @@ def _runtime_rules(
             fnmatch.fnmatchcase(name, g) for g in weight_globs
         )
 
-    for path, evidence in sorted(_referenced_files(scan, index).items()):
+    referenced = _referenced_files(scan, index)
+    facts.referenced = set(referenced)
+    for path, evidence in sorted(referenced.items()):
         size = scan.size_of(path)
-        if _is_secret(posixpath.basename(path), ctx["secret_patterns"], ctx["secret_exceptions"]):
+        if secrets.secret_by_name(path) is not None:
             facts.warnings.append(
                 f"{evidence}: the code reads {path}, a secret; it stays out of the image "
                 "(docker/run.sh passes .env files at run time; mount others)"
@@ -179,7 +208,7 @@ def detect_context(scan: Scan, index: CodeIndex) -> ContextFacts:
     rules = _Rules()
     _tooling_rules(scan, rules)
     _folder_rules(scan, ctx, facts, rules)
-    _secret_rules(scan, ctx, facts, rules)
+    _secret_rules(scan, facts, rules)
     rules.add(
         "Generated by dockerize-ml, not needed inside the image",
         "docker/build.sh",
@@ -195,5 +224,7 @@ def detect_context(scan: Scan, index: CodeIndex) -> ContextFacts:
         "**/*.orig",
     )
     _runtime_rules(scan, index, ctx, facts, rules)
+    # Last, so that a file the code reads is kept out too when it holds a credential.
+    _content_secrets(scan, facts, rules)
     facts.rules = rules.items
     return facts

@@ -16,7 +16,17 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-TABLES = ("python", "layout", "frameworks", "tools", "conda", "imports", "system", "cuda")
+TABLES = (
+    "python",
+    "layout",
+    "frameworks",
+    "tools",
+    "conda",
+    "imports",
+    "system",
+    "cuda",
+    "secrets",
+)
 
 
 @cache

@@ -1,0 +1,176 @@
+"""Secrets stay out of the build context and out of every layer: by name (each row of
+knowledge/secrets.toml, planted and checked) and by content (keys and tokens in files with no
+telling name), with each finding reported."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import string
+from pathlib import Path
+
+import pytest
+from conftest import write_tree
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dockerize_ml import dockerignore, inspect_project, knowledge
+from dockerize_ml.detect import secrets
+
+_ALPHABETS = {
+    "hex": "0123456789abcdef",
+    "b62": string.ascii_letters + string.digits,
+    "b64": string.ascii_letters + string.digits + "+/",
+}
+
+
+def expand(template: str, seed: str) -> str:
+    """A row's example with its `{N*c}` / `{N*hex}` / `{N*b62}` / `{N*b64}` parts filled in:
+    deterministic, and as random-looking as a real key."""
+
+    def fill(match: re.Match[str]) -> str:
+        count, what = int(match.group(1)), match.group(2)
+        if what not in _ALPHABETS:
+            return what * count
+        alphabet = _ALPHABETS[what]
+        stream = hashlib.sha256(f"{seed}{match.start()}".encode()).digest() * (count // 32 + 1)
+        return "".join(alphabet[b % len(alphabet)] for b in stream[:count])
+
+    return re.sub(r"\{(\d+)\*([^}]+)\}", fill, template)
+
+
+TABLE = knowledge.load("secrets")
+NAME_ROWS = TABLE["name"]
+CONTENT_ROWS = TABLE["content"]
+
+
+def test_rows_are_well_formed() -> None:
+    ids = [row["id"] for row in CONTENT_ROWS]
+    assert len(ids) == len(set(ids))
+    patterns = [row["pattern"] for row in NAME_ROWS]
+    assert len(patterns) == len(set(patterns))
+    for row in NAME_ROWS:
+        assert set(row) <= {"pattern", "folder", "why", "example"}, row
+        assert row["why"] and row["example"], row
+        assert not row["pattern"].startswith(("/", "!", "**")), row
+    for row in CONTENT_ROWS:
+        assert set(row) == {"id", "regex", "why", "example"}, row
+        re.compile(row["regex"])
+
+
+@pytest.mark.parametrize("row", NAME_ROWS, ids=[r["pattern"] for r in NAME_ROWS])
+def test_every_name_row_matches_its_example(row: dict[str, object]) -> None:
+    rule = next(r for r in secrets.name_rules() if r.pattern == row["pattern"])
+    assert secrets.matches(rule, str(row["example"])), row
+    assert secrets.secret_by_name(str(row["example"])) is not None
+
+
+@pytest.mark.parametrize("row", CONTENT_ROWS, ids=[r["id"] for r in CONTENT_ROWS])
+def test_every_content_row_finds_its_example(row: dict[str, str]) -> None:
+    text = "settings:\n  " + expand(row["example"], row["id"]) + "\n"
+    rules = {f.rule for f in secrets.secrets_in_text("x.yaml", text)}
+    assert row["id"] in rules, (row["id"], text)
+
+
+def _excluded(root: Path, rel: str) -> bool:
+    profile = inspect_project(root)
+    rules = dockerignore.parse("\n".join(profile.context_excludes))
+    return dockerignore.excluded(rules, rel)
+
+
+def _project(tmp_path: Path) -> Path:
+    return write_tree(
+        tmp_path / "p",
+        {
+            "requirements.txt": "six\n",
+            "train.py": "import six\nif __name__ == '__main__':\n    print(1)\n",
+            "configs/model.yaml": "lr: 0.001\n",
+        },
+    )
+
+
+def test_every_secret_name_and_content_stays_out(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    planted = {row["example"]: "x=1\n" for row in NAME_ROWS}
+    contents = {
+        f"configs/deploy_{i}.yaml": expand(row["example"], row["id"]) + "\n"
+        for i, row in enumerate(CONTENT_ROWS)
+    }
+    write_tree(root, {**planted, **contents})
+    profile = inspect_project(root)
+    rules = dockerignore.parse("\n".join(profile.context_excludes))
+    leaked = [p for p in [*planted, *contents] if not dockerignore.excluded(rules, p)]
+    assert not leaked
+    assert {e.path for e in profile.secrets_found} == set(contents)
+    for rel in contents:
+        assert any(rel in w for w in profile.warnings), rel
+    # what the code needs is still there
+    for rel in ("train.py", "configs/model.yaml", "requirements.txt"):
+        assert not dockerignore.excluded(rules, rel)
+
+
+def test_a_secret_in_code_or_a_notebook_is_reported_not_dropped(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    key = expand("{40*hex}", "code")
+    token = expand("hf_{34*b62}", "nb")
+    write_tree(
+        root,
+        {
+            "settings.py": f'WANDB_API_KEY = "{key}"\n',
+            "explore.ipynb": '{"cells": [{"cell_type": "code", "source": ["print(1)"], '
+            f'"outputs": [{{"output_type": "stream", "text": ["{token}"]}}]}}], '
+            '"metadata": {}, "nbformat": 4, "nbformat_minor": 5}',
+        },
+    )
+    profile = inspect_project(root)
+    assert not _excluded(root, "settings.py")
+    messages = "\n".join(profile.warnings)
+    assert "settings.py:1: settings.py holds what looks like a credential" in messages
+    assert "explore.ipynb" in messages and "huggingface-token" in messages
+
+
+def test_the_code_reading_a_secret_config_keeps_it_out(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    key = expand("AKIA{16*Q}", "cfg")
+    write_tree(
+        root,
+        {
+            "serve.py": "CONFIG = 'configs/cloud.yaml'\n",
+            "configs/cloud.yaml": f"bucket: x\naws_access_key_id: {key}\n",
+        },
+    )
+    assert _excluded(root, "configs/cloud.yaml")
+    warning = next(w for w in inspect_project(root).warnings if "configs/cloud.yaml" in w)
+    assert "mount it at run time" in warning
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "password: ${DB_PASSWORD}\n",
+        'api_key = os.environ["OPENAI_API_KEY"]\n',
+        "token: <your-token-here>\n",
+        "tokenizer_name: bert-base-uncased-v2-20200101\n",
+        "max_tokens: 1024\n",
+        "secret_key = 'changeme-changeme-1234'\n",
+        'hash = "sha256:0f3d9b1a7c2e4d5f6a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f"\n',
+        "url: https://pypi.org/simple\n",
+        "db: postgresql://localhost:5432/features\n",
+    ],
+)
+def test_what_is_not_a_secret(text: str) -> None:
+    assert secrets.secrets_in_text("x", text) == []
+
+
+@given(st.text(alphabet=string.ascii_letters + string.digits + " :=_-\n", max_size=300))
+def test_content_scan_never_fails_and_finds_only_within_the_text(text: str) -> None:
+    for finding in secrets.secrets_in_text("x", text):
+        assert 1 <= finding.line <= text.count("\n") + 1
+
+
+def test_envrc_is_not_an_env_file(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    write_tree(root, {".envrc": "export TOKEN=1\n", ".env": "A=1\n", ".env.example": "A=\n"})
+    profile = inspect_project(root)
+    assert profile.env_files == (".env",)
+    assert _excluded(root, ".envrc") and not _excluded(root, ".env.example")
