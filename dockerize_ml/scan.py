@@ -4,7 +4,8 @@ The walk honours ``.gitignore`` files (the project's own, nested ones, and those
 enclosing git repository when the project is a subfolder of one) and a built-in skip list.
 Ignored files and folders are still *recorded* (a gitignored ``.env`` or ``data/`` matters to
 the build context) but never descended into or read. Folders with huge entry counts are not
-walked file by file, and files over a size cap or binary files are never read.
+walked file by file (the project's own folder always is), files over a size cap or binary
+files are never read, and a folder or file that cannot be read is a warning, never an error.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from dockerize_ml import knowledge
 
 #: Files larger than this are never read as text.
 MAX_READ_BYTES = 2 * 1024 * 1024
-#: A folder with more entries than this is recorded but not walked file by file.
+#: A folder with more entries than this is recorded but not walked file by file (not the
+#: project's root: a flat folder of 3000 scripts is still a project).
 LARGE_DIR_ENTRIES = 2000
 #: A folder with at least this many entries and (almost) no source files is data: its
 #: subfolders are not walked.
@@ -50,6 +52,7 @@ class Scan:
     skipped: dict[str, Entry] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     _text: dict[str, str | None] = field(default_factory=dict, repr=False)
+    _problems: dict[str, str] = field(default_factory=dict, repr=False)
 
     def exists(self, rel: str) -> bool:
         """Whether ``rel`` is a file or folder of the project, walked or not."""
@@ -70,7 +73,7 @@ class Scan:
             return not entry.is_dir
         parts = rel.split("/")
         inside_skipped = any("/".join(parts[:i]) in self.skipped for i in range(1, len(parts)))
-        return inside_skipped and (self.root / rel).is_file()
+        return inside_skipped and _is_file(self.root / rel)
 
     def size_of(self, rel: str) -> int:
         """The size of a project file in bytes (0 when unknown)."""
@@ -109,7 +112,8 @@ class Scan:
         """The file's text, or None when it is missing, too large, binary or not UTF-8.
 
         ``limit`` raises the size cap for this file (notebooks carry large outputs). Each file
-        is read at most once; a file that cannot be read adds a warning once.
+        is read at most once; a file that cannot be read adds a warning once, and
+        :meth:`problem` says why.
         """
         if rel in self._text:
             return self._text[rel]
@@ -117,35 +121,101 @@ class Scan:
         self._text[rel] = text
         return text
 
+    def problem(self, rel: str) -> str:
+        """Why :meth:`read_text` returned None for ``rel`` ("" when it did not, or was not
+        asked): "larger than 2048 KiB", "not UTF-8 text (byte 0xe9 on line 3)", ..."""
+        return self._problems.get(rel, "")
+
     def _read(self, rel: str, limit: int) -> str | None:
         entry = self.files.get(rel)
         if entry is None:
+            self._problems[rel] = "not a file of the project"
             return None
         if entry.size > limit:
+            self._problems[rel] = f"larger than {limit // 1024} KiB ({entry.size // 1024} KiB)"
             self.warnings.append(f"{rel}: not read, larger than {limit // 1024} KiB")
             return None
         try:
             data = (self.root / rel).read_bytes()
         except OSError as exc:
+            self._problems[rel] = f"cannot be read ({exc.strerror or exc})"
             self.warnings.append(f"{rel}: cannot be read ({exc.strerror or exc})")
             return None
-        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            try:  # PowerShell 5's `pip freeze > requirements.txt` writes UTF-16
-                text = data.decode("utf-16")
-            except UnicodeDecodeError:
-                return None
-            self.warnings.append(
-                f"{rel}: UTF-16 text (as PowerShell's `>` writes it); read, but re-save it "
-                "as UTF-8: the image's sed edits of dependency files need UTF-8"
-            )
-            return text
-        if b"\x00" in data[:8192]:
+        if len(data) > limit:  # it grew since the walk
+            self._problems[rel] = f"larger than {limit // 1024} KiB"
             return None
         try:
-            return data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            self.warnings.append(f"{rel}: not read, not UTF-8 text")
+            text, note = decode(data)
+        except UndecodableError as exc:
+            self._problems[rel] = exc.reason
+            if not exc.binary:  # a binary file is not text the user meant: no warning
+                self.warnings.append(f"{rel}: not read, {exc.reason}")
             return None
+        if note:
+            self.warnings.append(f"{rel}: {note}")
+        return text
+
+
+class UndecodableError(ValueError):
+    """Bytes that are not text dockerize-ml (and pip, uv, Python) can read; ``reason`` says
+    why, with the line."""
+
+    def __init__(self, reason: str, binary: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.binary = binary
+
+
+def _line_at(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """The text of a file's bytes, as pip reads a requirements file (UTF-8, with or without a
+    byte-order mark; UTF-16 with one), and a note when the encoding deserves one.
+
+    Raises :class:`UndecodableError` for anything else: NUL bytes (a binary file, or UTF-16
+    without a byte-order mark, which pip would read as UTF-8 and fail on) and bytes that are
+    not UTF-8 (a Latin-1 comment: the image's pip and uv read UTF-8 and stop there).
+    """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:  # PowerShell 5's `pip freeze > requirements.txt` writes UTF-16
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise UndecodableError(
+                f"not UTF-16 text, though it starts with UTF-16's byte-order mark "
+                f"(at byte {exc.start})",
+                binary=True,
+            ) from None
+        if "\x00" in text:
+            raise UndecodableError("NUL characters in UTF-16 text", binary=True)
+        note = (
+            "UTF-16 text (as PowerShell's `>` writes it); read, but re-save it "
+            "as UTF-8: the image's sed edits of dependency files need UTF-8"
+        )
+        return text, note
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        head = data[:4096]
+        odd = head[1::2].count(0) > len(head) // 4 or head[0::2].count(0) > len(head) // 4
+        if odd:
+            raise UndecodableError(
+                "UTF-16 text without a byte-order mark, which pip and uv read as UTF-8 and "
+                "fail on; re-save it as UTF-8",
+                binary=True,
+            )
+        raise UndecodableError(
+            f"binary: a NUL byte on line {_line_at(data, nul)}, which no text file holds",
+            binary=True,
+        )
+    try:
+        return data.decode("utf-8-sig"), ""
+    except UnicodeDecodeError as exc:
+        start = exc.start + (3 if data.startswith(codecs.BOM_UTF8) else 0)
+        raise UndecodableError(
+            f"not UTF-8 text (byte 0x{data[start]:02x} on line {_line_at(data, start)}; "
+            "a Latin-1 or Windows-1252 character?), and pip and uv in the image read UTF-8"
+        ) from None
 
 
 class _IgnoreRules:
@@ -182,13 +252,13 @@ def _enclosing_gitignores(root: Path, rules: _IgnoreRules, warnings: list[str]) 
     chain: list[Path] = []
     for parent in root.parents:
         chain.append(parent)
-        if (parent / ".git").exists():
+        if _exists(parent / ".git"):
             break
     else:
         return  # not inside a git repository: the folders above are unrelated
     for ancestor in reversed(chain):
         ignore = ancestor / ".gitignore"
-        if ignore.is_file():
+        if _is_file(ignore):
             prefix = root.relative_to(ancestor).as_posix() + "/"
             rules.add("", prefix, _read_lines(ignore, warnings))
 
@@ -225,22 +295,26 @@ class _Walker:
             *context["output_dirs"],
             *context["experiment_dirs"],
         }
-        if not (root / ".git").exists():
+        if not _exists(root / ".git"):
             _enclosing_gitignores(root, self.rules, self.result.warnings)
 
     def walk(self, folder: Path, rel_folder: str) -> None:
         result = self.result
         gitignore = folder / ".gitignore"
-        if gitignore.is_file():
+        if _is_file(gitignore):
             self.rules.add(rel_folder, "", _read_lines(gitignore, result.warnings))
         try:
-            entries = _list_dir(folder)
+            # The project's own folder is always walked, however many files it holds.
+            entries = _list_dir(folder, None if rel_folder == "" else LARGE_DIR_ENTRIES)
         except _TooLarge as big:
             result.dirs.discard(rel_folder)
             result.skipped[rel_folder] = Entry(rel_folder, True, reason=f"large:{big.count}")
             return
         except OSError as exc:
-            result.warnings.append(f"{rel_folder or '.'}: cannot be listed ({exc.strerror})")
+            result.warnings.append(
+                f"{rel_folder or '.'}: cannot be listed ({exc.strerror or exc}); "
+                "what it holds is not read"
+            )
             return
         if rel_folder and self._is_data(folder.name, entries):
             # Datasets are recorded, never walked file by file; a file the code names inside
@@ -288,7 +362,7 @@ class _Walker:
         if reason is not None:
             return reason
         path = Path(entry.path)
-        if (path / "pyvenv.cfg").is_file() or (path / "conda-meta").is_dir():
+        if _is_file(path / "pyvenv.cfg") or _is_dir(path / "conda-meta"):
             return "virtualenv"
         if entry.name.endswith(".egg-info"):
             return "caches"
@@ -321,13 +395,37 @@ class _TooLarge(Exception):
         self.count = count
 
 
-def _list_dir(folder: Path) -> list[os.DirEntry[str]]:
-    """The folder's entries, sorted; raises :class:`_TooLarge` past the cap without listing all."""
+def _list_dir(folder: Path, cap: int | None) -> list[os.DirEntry[str]]:
+    """The folder's entries, sorted; raises :class:`_TooLarge` past ``cap`` without listing
+    all."""
     entries: list[os.DirEntry[str]] = []
     with os.scandir(folder) as it:
         for entry in it:
             entries.append(entry)
-            if len(entries) > LARGE_DIR_ENTRIES:
+            if cap is not None and len(entries) > cap:
                 raise _TooLarge(len(entries))
     entries.sort(key=lambda e: e.name)
     return entries
+
+
+# Path.is_file() and friends raise PermissionError (Python < 3.14) for a path inside a folder
+# that cannot be searched: an unreadable subfolder is a warning, never a crash.
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return False
