@@ -201,7 +201,7 @@ def decode(data: bytes) -> tuple[str, str]:
         if odd:
             raise UndecodableError(
                 "UTF-16 text without a byte-order mark, which pip and uv read as UTF-8 and "
-                "fail on; re-save it as UTF-8",
+                "fail on",
                 binary=True,
             )
         raise UndecodableError(

@@ -15,6 +15,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from dockerize_ml import dockerignore
+from dockerize_ml.detect import shapes
 from dockerize_ml.detect.code import CodeIndex, build_index
 from dockerize_ml.detect.compat import compatibility_warnings
 from dockerize_ml.detect.context import ContextFacts, detect_context
@@ -211,7 +212,7 @@ def detect(project: Scan, deps_from: str | None = None) -> ProjectProfile:
             "point dockerize-ml at the folder that holds your code",
         )
 
-    pyproject = read_toml(project, "pyproject.toml")
+    pyproject = read_toml(project, "pyproject.toml", shapes.PYPROJECT)
     deps = detect_dependencies(project, pyproject, None if deps_from == "inferred" else deps_from)
     chosen_deps = list(deps.chosen.dependencies) if deps.chosen else []
     python = detect_python(project, [*deps.python_hints, *wheel_limits(chosen_deps)])

@@ -12,6 +12,9 @@ import json
 import shlex
 from dataclasses import dataclass, field
 
+from dockerize_ml.detect import shapes
+from dockerize_ml.detect.files import check_depth
+from dockerize_ml.errors import InvalidProjectFileError
 from dockerize_ml.scan import Scan
 
 #: Notebooks can carry megabytes of outputs; they are read up to this size, outputs dropped.
@@ -287,7 +290,16 @@ def _parse(source: SourceFile, text: str, cell: int, warnings: list[str]) -> Non
         where = f"{source.path}:{line}" + (f" (cell {cell})" if cell else "")
         warnings.append(f"{where}: syntax error, not analysed")
         return
-    _Visitor(source, cell).visit(tree)
+    except (RecursionError, MemoryError):  # CPython's parser gives up on deep nesting
+        tree = None
+    try:
+        if tree is not None:
+            _Visitor(source, cell).visit(tree)
+            return
+    except RecursionError:
+        pass
+    where = source.path + (f" (cell {cell})" if cell else "")
+    warnings.append(f"{where}: nested too deeply to analyse; not analysed")
 
 
 def _cell_code(lines: list[str], source: SourceFile, cell: int) -> str:
@@ -333,12 +345,20 @@ def _notebook(scan: Scan, rel: str, warnings: list[str]) -> SourceFile | None:
         return None
     try:
         data = json.loads(text)
+        check_depth(data, rel)
     except json.JSONDecodeError as exc:
         warnings.append(f"{rel}:{exc.lineno}: not a valid notebook (JSON: {exc.msg}); skipped")
+        return None
+    except (RecursionError, InvalidProjectFileError):
+        warnings.append(f"{rel}: not a notebook (nested too deep to be one); skipped")
         return None
     cells = data.get("cells") if isinstance(data, dict) else None
     if not isinstance(cells, list):
         warnings.append(f"{rel}: not a notebook (no cells); skipped")
+        return None
+    problem = shapes.find(data, shapes.NOTEBOOK, "json")
+    if problem is not None:
+        warnings.append(f"{rel}: not a valid notebook ({' '.join(problem)}); skipped")
         return None
     source = SourceFile(rel, "", notebook=True)
     code_parts: list[str] = []

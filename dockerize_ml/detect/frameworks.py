@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import posixpath
 import re
 
@@ -11,7 +10,7 @@ from packaging.utils import canonicalize_name
 from dockerize_ml import knowledge
 from dockerize_ml.detect.code import CodeIndex
 from dockerize_ml.detect.deps.model import requirement_string
-from dockerize_ml.detect.files import parse_toml
+from dockerize_ml.detect.files import parse_json, parse_toml
 from dockerize_ml.errors import InvalidProjectFileError
 from dockerize_ml.profile import (
     CompiledRequirement,
@@ -87,7 +86,7 @@ def _locked_version(scan: Scan, lock: str, name: str) -> str:
             packages = parse_toml(lock, text).get("package", [])
             versions = [str(p.get("version", "")) for p in packages if p.get("name") == name]
             return f"=={versions[0]}" if versions and versions[0] else ""
-        version = json.loads(text).get("default", {}).get(name, {}).get("version", "")
+        version = parse_json(lock, text).get("default", {}).get(name, {}).get("version", "")
         return str(version) if str(version).startswith("==") else ""
     except (ValueError, AttributeError, InvalidProjectFileError):
         return ""  # the lock's own reader reports what is wrong with it

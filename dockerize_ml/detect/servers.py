@@ -12,11 +12,12 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-import yaml
 from packaging.utils import canonicalize_name
 
+from dockerize_ml.detect import shapes
 from dockerize_ml.detect.code import Call, CodeIndex
-from dockerize_ml.detect.files import line_of
+from dockerize_ml.detect.files import line_of, parse_yaml
+from dockerize_ml.errors import InvalidProjectFileError
 from dockerize_ml.profile import EntryPoint, Evidence
 from dockerize_ml.scan import Scan
 
@@ -221,9 +222,9 @@ def _mlproject(scan: Scan, facts: ServerFacts) -> None:
     if rel is None or text is None:
         return
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        facts.warnings.append(f"{rel}: not valid YAML; its entry points are ignored")
+        data = parse_yaml(rel, text, shapes.MLPROJECT)
+    except InvalidProjectFileError as exc:
+        facts.warnings.append(f"{exc.message}; its entry points are ignored")
         return
     entries = data.get("entry_points", {}) if isinstance(data, dict) else {}
     if not isinstance(entries, dict) or not entries:
@@ -239,7 +240,18 @@ def _mlproject(scan: Scan, facts: ServerFacts) -> None:
         facts.warnings.append(f"{rel}: entry point {name!r} needs parameters without defaults")
         return
     evidence = Evidence(rel, line_of(text, "command"), f"entry point {name}")
-    facts.first.append(EntryPoint("mlproject", tuple(shlex.split(command)), (evidence,)))
+    argv = _split(command, f"{rel}: entry point {name!r}", facts)
+    if argv:
+        facts.first.append(EntryPoint("mlproject", argv, (evidence,)))
+
+
+def _split(command: str, where: str, facts: ServerFacts) -> tuple[str, ...]:
+    """A command line as argv; a warning (and nothing) when its quotes do not close."""
+    try:
+        return tuple(shlex.split(command))
+    except ValueError as exc:
+        facts.warnings.append(f"{where}: cannot split {command!r} ({exc}); ignored")
+        return ()
 
 
 _PROCFILE_PORT = re.compile(r"(?:--port[ =]|-p\s+|--bind[ =]\S*:|-b\s+\S*:|:)(\d{2,5})\b")
@@ -262,7 +274,9 @@ def _procfile(scan: Scan, facts: ServerFacts) -> None:
     match = _PROCFILE_PORT.search(command)
     port = int(match.group(1)) if match else (8000 if kind == "web" else 0)
     evidence = Evidence("Procfile", number, f"{kind} process")
-    facts.first.append(EntryPoint("procfile", tuple(shlex.split(command)), (evidence,), port))
+    argv = _split(command, f"Procfile:{number}: {kind}", facts)
+    if argv:
+        facts.first.append(EntryPoint("procfile", argv, (evidence,), port))
 
 
 def _notebooks(scan: Scan, index: CodeIndex, facts: ServerFacts) -> None:

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import posixpath
 import re
+import shlex
 from typing import Any
 
-import yaml
 from packaging.utils import canonicalize_name
 
 from dockerize_ml import knowledge
+from dockerize_ml.detect import shapes
 from dockerize_ml.detect.deps.model import Candidate, PythonHint, parse_dependency, url_name
 from dockerize_ml.detect.deps.requirements import index_option, logical_lines
-from dockerize_ml.detect.files import line_of
+from dockerize_ml.detect.files import line_of, parse_yaml, require_text
 from dockerize_ml.errors import InvalidProjectFileError
 from dockerize_ml.profile import CondaEnv, Evidence, LocalInstall
 from dockerize_ml.scan import Scan
@@ -47,24 +48,14 @@ def conda_spec_to_pep440(spec: str) -> str:
 
 
 def _load(scan: Scan, rel: str) -> dict[str, Any]:
-    text = scan.read_text(rel)
-    if text is None:
-        raise InvalidProjectFileError(f"{rel} cannot be read as UTF-8 text", "save it as UTF-8")
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{rel}:{mark.line + 1}" if mark is not None else rel
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InvalidProjectFileError(
-            f"{where}: not valid YAML: {problem}",
-            "fix the file (conda env files are YAML mappings with a dependencies: list)",
-        ) from None
+    text = require_text(scan, rel)
+    data = parse_yaml(rel, text)
     if not isinstance(data, dict) or not isinstance(data.get("dependencies", []), list):
         raise InvalidProjectFileError(
             f"{rel}: expected a mapping with a `dependencies:` list",
             "see https://docs.conda.io/projects/conda/en/latest/user-guide/tasks/manage-environments.html",
         )
+    shapes.check(data, shapes.CONDA, rel, text=text, lang="yaml")
     return data
 
 
@@ -188,6 +179,14 @@ def _pip_section(scan: Scan, rel: str, text: str, lines: list[str], cand: Candid
             path = target.rstrip("/") or "."
             cand.local.append(LocalInstall(path, editable, Evidence(rel, where, line)))
             continue
+        if line.startswith("-"):
+            try:
+                shlex.split(line)
+            except ValueError as exc:
+                raise InvalidProjectFileError(
+                    f"{rel}:{where}: the pip: option `{line}` cannot be split ({exc})",
+                    "close the quote",
+                ) from None
         kept.append(line)
         if index_option(line):
             cand.index_options.append(index_option(line))

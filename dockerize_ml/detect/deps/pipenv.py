@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from dockerize_ml.detect import shapes
 from dockerize_ml.detect.deps.model import Candidate, PythonHint, parse_dependency
-from dockerize_ml.detect.files import line_of, read_toml
+from dockerize_ml.detect.files import line_of, parse_json, read_toml, require_text
 from dockerize_ml.errors import InvalidProjectFileError
 from dockerize_ml.profile import Evidence, LocalInstall
 from dockerize_ml.scan import Scan
@@ -45,26 +45,18 @@ def _entry(name: str, value: Any, text: str, cand: Candidate) -> str | None:
 
 
 def _lock_valid(scan: Scan, cand: Candidate) -> None:
-    text = scan.read_text(LOCK)
-    if text is None:
-        raise InvalidProjectFileError(f"{LOCK} cannot be read as UTF-8 text", "regenerate it")
+    hint = "regenerate it with `pipenv lock`"
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidProjectFileError(
-            f"{LOCK}:{exc.lineno}: not valid JSON: {exc.msg}",
-            "regenerate it with `pipenv lock`",
-        ) from None
+        data = parse_json(LOCK, require_text(scan, LOCK), shapes.PIPFILE_LOCK)
+    except InvalidProjectFileError as exc:
+        raise InvalidProjectFileError(exc.message, hint) from None
     if not isinstance(data, dict) or "default" not in data:
-        raise InvalidProjectFileError(
-            f'{LOCK}: no "default" section; not a Pipfile.lock',
-            "regenerate it with `pipenv lock`",
-        )
+        raise InvalidProjectFileError(f'{LOCK}: no "default" section; not a Pipfile.lock', hint)
 
 
 def pipenv_candidate(scan: Scan) -> Candidate | None:
     """The Pipenv source of the project, if it has a Pipfile."""
-    doc = read_toml(scan, PIPFILE)
+    doc = read_toml(scan, PIPFILE, shapes.PIPFILE)
     if doc is None:
         return None
     text = scan.read_text(PIPFILE) or ""

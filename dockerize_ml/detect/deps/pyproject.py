@@ -11,14 +11,56 @@ from typing import Any
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
+from dockerize_ml.detect import shapes
 from dockerize_ml.detect.deps.constraints import ConstraintError, poetry_to_pep440
 from dockerize_ml.detect.deps.model import Candidate, PythonHint, parse_dependency
 from dockerize_ml.detect.deps.requirements import RUNTIME_FILES, read_requirements
-from dockerize_ml.detect.files import line_of, read_toml_file, repository_root
+from dockerize_ml.detect.files import (
+    line_of,
+    parse_toml,
+    read_toml_file,
+    repository_root,
+    require_text,
+)
+from dockerize_ml.errors import InvalidProjectFileError
 from dockerize_ml.profile import Dependency, Evidence, LocalInstall, UvWorkspace
 from dockerize_ml.scan import Scan
 
 PYPROJECT = "pyproject.toml"
+#: Lockfiles of large projects run to megabytes (every wheel's hash); larger ones are used
+#: as they are, unchecked.
+MAX_LOCK_BYTES = 16 * 1024 * 1024
+#: lockfile -> (a top-level key every lockfile of that tool has, its type, the command that
+#: writes it). Poetry writes [metadata] last: a poetry.lock without it was cut short.
+_LOCKS: dict[str, tuple[str, type, str]] = {
+    "uv.lock": ("version", int, "uv lock"),
+    "poetry.lock": ("metadata", dict, "poetry lock"),
+    "pdm.lock": ("metadata", dict, "pdm lock"),
+}
+
+
+def check_lock(scan: Scan, rel: str, cand: Candidate) -> None:
+    """Refuse a lockfile that its tool would refuse: binary, not UTF-8, not valid TOML,
+    cut short, or with packages of the wrong shape (the image installs from it as it is)."""
+    key, kind, command = _LOCKS[rel]
+    hint = f"regenerate it with `{command}`"
+    if scan.size_of(rel) > MAX_LOCK_BYTES:
+        cand.warnings.append(
+            f"{rel}: larger than {MAX_LOCK_BYTES // (1024 * 1024)} MiB; not checked, "
+            "installed as it is"
+        )
+        return
+    try:
+        doc = parse_toml(rel, require_text(scan, rel, MAX_LOCK_BYTES), shapes.LOCK)
+    except InvalidProjectFileError as exc:
+        raise InvalidProjectFileError(exc.message, hint) from None
+    if not isinstance(doc.get(key), kind):
+        what = "table" if kind is dict else "key"
+        raise InvalidProjectFileError(
+            f"{rel}: no `{key}` {what}, which {command.split()[0]} always writes: the file is "
+            "cut short, or not a lockfile",
+            hint,
+        )
 
 
 def _line(text: str, item: str) -> int:
@@ -88,14 +130,18 @@ def _workspace(root: Path) -> tuple[Path, dict[str, Path]] | None:
     """The uv workspace that holds the project at ``root``: its folder, and each member's
     folder by canonical name (the nearest enclosing ``[tool.uv.workspace]``)."""
     for folder in root.resolve().parents:
-        doc = read_toml_file(folder / "pyproject.toml")
+        doc = read_toml_file(folder / "pyproject.toml", shapes.PYPROJECT)
         workspace = (doc or {}).get("tool", {}).get("uv", {}).get("workspace")
         if not isinstance(workspace, dict):
             continue
         members: dict[str, Path] = {}
         for pattern in workspace.get("members", []) or []:
-            for member in sorted(folder.glob(str(pattern))):
-                member_doc = read_toml_file(member / "pyproject.toml")
+            try:
+                found = sorted(folder.glob(str(pattern)))
+            except (ValueError, NotImplementedError, OSError):
+                continue  # "", "/abs", "../x": not a member pattern uv accepts either
+            for member in found:
+                member_doc = read_toml_file(member / "pyproject.toml", shapes.PYPROJECT)
                 if member_doc is not None:
                     name = str(member_doc.get("project", {}).get("name", ""))
                     members[canonicalize_name(name)] = member
@@ -295,6 +341,7 @@ def pyproject_candidates(scan: Scan, doc: dict[str, Any] | None) -> list[Candida
     found: list[Candidate] = []
     if "uv.lock" in scan.files:
         cand = Candidate("uv", "uv.lock", lock="uv.lock", files=[PYPROJECT, "uv.lock"])
+        check_lock(scan, "uv.lock", cand)
         _pep621(doc, text, cand)
         if "workspace" in tool.get("uv", {}):
             cand.warnings.append(
@@ -305,11 +352,13 @@ def pyproject_candidates(scan: Scan, doc: dict[str, Any] | None) -> list[Candida
         lock = "poetry.lock" if "poetry.lock" in scan.files else ""
         cand = Candidate("poetry", lock or PYPROJECT, lock=lock, files=[PYPROJECT])
         if lock:
+            check_lock(scan, lock, cand)
             cand.files.append(lock)
         _poetry(doc, text, cand)
         found.append(cand)
     if "pdm.lock" in scan.files:
         cand = Candidate("pdm", "pdm.lock", lock="pdm.lock", files=[PYPROJECT, "pdm.lock"])
+        check_lock(scan, "pdm.lock", cand)
         _pep621(doc, text, cand)
         found.append(cand)
     if not found and ("dependencies" in project or "dependency-groups" in doc):

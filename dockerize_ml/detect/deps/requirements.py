@@ -7,6 +7,7 @@ import re
 from dataclasses import replace
 
 from dockerize_ml.detect.deps.model import Candidate, parse_dependency, url_name
+from dockerize_ml.detect.files import require_text
 from dockerize_ml.profile import Evidence, LocalInstall
 from dockerize_ml.scan import Scan
 
@@ -119,8 +120,11 @@ def read_requirements(scan: Scan, rel: str, cand: Candidate) -> None:
         if path in seen:
             return
         seen.add(path)
-        text = scan.read_text(path)
-        if text is None:
+        if path in scan.files:
+            # pip reads it in the image: one it cannot read (not UTF-8, NUL bytes, UTF-16
+            # without a byte-order mark) fails the build, so it fails here, naming it.
+            text = require_text(scan, path)
+        else:
             cand.warnings.append(
                 f"{chain[-1] if chain else path}: requirements file {path} is missing or unreadable"
             )

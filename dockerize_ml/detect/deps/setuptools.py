@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from dockerize_ml.detect import shapes
 from dockerize_ml.detect.deps.constraints import ConstraintError, poetry_to_pep440
 from dockerize_ml.detect.deps.model import Candidate, PythonHint, parse_dependency
 from dockerize_ml.detect.deps.requirements import read_requirements
@@ -262,7 +263,7 @@ def folder_requirements(scan: Scan, folder: str, warnings: list[str]) -> list[De
     if pyproject in scan.files:
         text = scan.read_text(pyproject) or ""
         try:
-            doc = parse_toml(pyproject, text)
+            doc = parse_toml(pyproject, text, shapes.PYPROJECT)
         except InvalidProjectFileError as exc:
             warnings.append(f"{exc.message}; its dependencies are not read")
             doc = {}
