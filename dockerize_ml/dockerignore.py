@@ -8,7 +8,10 @@ matching line wins, and ``!`` lines put files back in.
 from __future__ import annotations
 
 import re
+import warnings
 from functools import cache
+
+from dockerize_ml.errors import InvalidProjectFileError
 
 
 @cache
@@ -19,6 +22,8 @@ def _regex(pattern: str) -> re.Pattern[str]:
         if pattern.startswith("**/", i):
             parts.append("(?:.*/)?")
             i += 3
+            while pattern.startswith("**/", i):  # one is as good as many, and never slow
+                i += 3
         elif pattern.startswith("**", i):
             parts.append(".*")
             i += 2
@@ -39,21 +44,37 @@ def _regex(pattern: str) -> re.Pattern[str]:
         else:
             parts.append(re.escape(pattern[i]))
             i += 1
-    return re.compile("".join(parts) + "(?:/.*)?$")
+    with warnings.catch_warnings():  # "[[" is a possible nested set to Python, not an error
+        warnings.simplefilter("ignore", FutureWarning)
+        return re.compile("".join(parts) + "(?:/.*)?$")
 
 
-def parse(text: str) -> list[tuple[str, bool]]:
-    """The patterns of a .dockerignore as (pattern, negated), comments and blanks dropped."""
+def parse(text: str, rel: str = ".dockerignore") -> list[tuple[str, bool]]:
+    """The patterns of a .dockerignore as (pattern, negated), comments and blanks dropped.
+
+    A pattern Docker refuses (a character range such as ``[z-a]``, an unclosed ``[\\]``)
+    makes every ``docker build`` fail: it is an :class:`InvalidProjectFileError` naming
+    ``rel`` and the line.
+    """
     rules: list[tuple[str, bool]] = []
-    for raw in text.splitlines():
+    for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         negated = line.startswith("!")
         pattern = line[1:].strip() if negated else line
         pattern = pattern.lstrip("/").removeprefix("./").rstrip("/")
-        if pattern:
-            rules.append((pattern, negated))
+        if not pattern:
+            continue
+        try:
+            _regex(pattern)
+        except re.error as exc:
+            raise InvalidProjectFileError(
+                f"{rel}:{number}: {line!r} is not a pattern Docker accepts ({exc.msg}); "
+                "every docker build would fail on it",
+                f"fix or remove line {number} of {rel}",
+            ) from None
+        rules.append((pattern, negated))
     return rules
 
 
