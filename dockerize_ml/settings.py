@@ -7,20 +7,40 @@ formatting) stays exactly as it was. Layering: detected < saved < flags of this 
 
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
 from typing import Any
 
 import tomlkit
+from tomlkit.exceptions import TOMLKitError
 
-from dockerize_ml.detect.files import parse_toml
-from dockerize_ml.errors import InvalidProjectFileError
-from dockerize_ml.plan import Settings
+from dockerize_ml import knowledge
+from dockerize_ml.detect import shapes
+from dockerize_ml.detect.files import line_of, parse_toml
+from dockerize_ml.errors import InvalidProjectFileError, WriteFailedError
+from dockerize_ml.install import InvalidSettingError
+from dockerize_ml.plan import CI_SYSTEMS, DEVICES, INSTALLERS, Settings
+from dockerize_ml.scan import MAX_READ_BYTES, UndecodableError, decode
 from dockerize_ml.write import atomic_write
 
 PYPROJECT = "pyproject.toml"
 OWN_FILE = "dockerize-ml.toml"
 TABLE = "dockerize-ml"
+
+#: What --deps-from (and the deps-from setting) names: docs/dependencies.md.
+DEPS_FROM = (
+    "requirements",
+    "pep621",
+    "poetry",
+    "uv",
+    "pdm",
+    "pipfile",
+    "conda",
+    "setuptools",
+    "inferred",
+)
+_IMAGE_REF = re.compile(r"[a-z0-9][a-z0-9._/:@-]*", re.IGNORECASE)
 
 #: key -> (type check, description); the documented, hand-editable keys (docs/settings.md).
 KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
@@ -46,19 +66,118 @@ def settings_file(root: Path) -> Path:
     return pyproject if pyproject.is_file() else root / OWN_FILE
 
 
+def python_problem(version: str, base_image: str | None) -> tuple[str, str] | None:
+    """Why ``version`` cannot be the image's Python, as a predicate ("is not of the form
+    X.Y"), and what to do; None when it can.
+
+    An X.Y with no official ``python:X.Y-slim`` image is refused rather than warned about:
+    the Dockerfile's ``FROM`` would name an image that does not exist, and the build would
+    fail. A release newer than the knowledge table works with a base image that has it.
+    """
+    match = re.fullmatch(r"(\d+)\.(\d+)", version)
+    known = list(knowledge.load("python")["versions"])
+    if match is None:
+        return "is not of the form X.Y", f"for example {knowledge.load('python')['default']}"
+    if match.group(1) != "3":
+        return (
+            f"is Python {match.group(1)}: dockerize-ml writes images for Python 3 only",
+            f"use one of {known[0]} to {known[-1]}",
+        )
+    if version not in known and not base_image:
+        return (
+            f"has no official python:{version}-slim image that dockerize-ml knows of "
+            f"(it knows {known[0]} to {known[-1]})",
+            f"use one of those, or give a base image that has Python {version} too (--base-image)",
+        )
+    return None
+
+
+def _has_type(value: Any, kind: type | tuple[type, ...]) -> bool:
+    """isinstance, except that true and false are no numbers (TOML's booleans)."""
+    return isinstance(value, kind) and (not isinstance(value, bool) or kind is bool)
+
+
+def _value_problem(key: str, value: Any, table: dict[str, Any]) -> tuple[str, str] | None:
+    """Why a saved setting's value cannot be used, as a clause after "setting 'key'", and
+    what to do; None when it can be used."""
+    kind, description = KEYS[key]
+    if not _has_type(value, kind):
+        hint = f"{key}: {description}"
+        if key == "python" and isinstance(value, float):
+            hint = 'quote it: python = "3.10" (unquoted, 3.10 is the number 3.1)'
+        return f"is {shapes.describe(type(value))}, but must be {shapes.describe(kind)}", hint
+    if key == "python":
+        problem = python_problem(value, table.get("base-image"))
+        return None if problem is None else (f"is {value!r}, which {problem[0]}", problem[1])
+    if key == "entry":
+        if isinstance(value, list):
+            if value and all(isinstance(w, str) and w for w in value):
+                return None
+            return f"is {value!r}, which is not a list of arguments", 'entry = ["python", "x.py"]'
+        try:
+            words = shlex.split(value)
+        except ValueError as exc:
+            return f"is {value!r}, which cannot be split into arguments ({exc})", "close the quote"
+        return None if words else ("is empty", 'entry = "python train.py"')
+    if key == "ports":
+        bad = next((p for p in value if isinstance(p, bool) or not isinstance(p, int)), None)
+        if bad is not None:
+            return f"holds {bad!r}, which is not a port number", "ports = [8000]"
+        bad = next((p for p in value if not 0 < p < 65536), None)
+        if bad is not None:
+            return f"holds {bad}, which is not a TCP port", "use 1-65535"
+        return None
+    if key in ("extras", "groups", "ci"):
+        bad = next((v for v in value if not isinstance(v, str) or not v), None)
+        if bad is not None:
+            return f"holds {bad!r}, which is not a name", f"{key} is a list of strings"
+    if key == "ci":
+        unknown = next((v for v in value if v not in CI_SYSTEMS), None)
+        if unknown is not None:
+            return (
+                f"holds {unknown!r}, which is not one of {', '.join(CI_SYSTEMS)}",
+                'ci = ["github"]',
+            )
+    choices = {"installer": INSTALLERS, "device": DEVICES, "deps-from": DEPS_FROM}.get(key)
+    if choices is not None and value not in choices:
+        return f"is {value!r}, which is not one of {', '.join(choices)}", f"{key}: {description}"
+    if key == "base-image" and (
+        not _IMAGE_REF.fullmatch(value) or value.endswith(":latest") or ":" not in value
+    ):
+        return (
+            f"is {value!r}, which is not a pinned image reference",
+            "give a tagged image such as python:3.11-slim (never :latest)",
+        )
+    return None
+
+
 def load(root: Path) -> dict[str, Any]:
-    """The saved settings, checked: an unknown key or a wrong type is an error naming it."""
+    """The saved settings, checked: an unknown key, a wrong type or a value that cannot be
+    used is an error naming the file and the key (exit 5), never the flag that the user did
+    not pass."""
     path = settings_file(root)
     if not path.is_file():
         return {}
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        if path.stat().st_size > MAX_READ_BYTES:
+            raise InvalidProjectFileError(
+                f"{path.name}: larger than {MAX_READ_BYTES // 1024} KiB", f"trim {path.name}"
+            )
+        text, _ = decode(path.read_bytes())
+    except OSError as exc:
         raise InvalidProjectFileError(
-            f"{path.name}: cannot be read ({exc})", f"fix {path.name}, then run again"
+            f"{path.name}: cannot be read ({exc.strerror or exc})",
+            f"fix {path.name}, then run again",
         ) from None
-    doc = parse_toml(path.name, text)
-    table = doc.get("tool", {}).get(TABLE, {}) if path.name == PYPROJECT else doc
+    except UndecodableError as exc:
+        raise InvalidProjectFileError(
+            f"{path.name}: {exc.reason}", f"save {path.name} as UTF-8 text, then run again"
+        ) from None
+    if path.name == PYPROJECT:
+        doc = parse_toml(path.name, text, shapes.PYPROJECT)
+        table = doc.get("tool", {}).get(TABLE, {})
+    else:
+        table = parse_toml(path.name, text)
     where = f"[tool.{TABLE}] in {PYPROJECT}" if path.name == PYPROJECT else OWN_FILE
     for key, value in table.items():
         if key not in KEYS:
@@ -66,11 +185,13 @@ def load(root: Path) -> dict[str, Any]:
                 f"{where}: unknown setting {key!r}",
                 f"known settings: {', '.join(KEYS)} (docs/settings.md)",
             )
-        kind, _ = KEYS[key]
-        if not isinstance(value, kind):
+        problem = _value_problem(key, value, table)
+        if problem is not None:
+            message, hint = problem
+            found = line_of("\n" + text, f"\n{key}")
+            at = f":{found}" if found and path.name == OWN_FILE else ""
             raise InvalidProjectFileError(
-                f"{where}: setting {key!r} has the wrong type ({type(value).__name__})",
-                f"{key} is {KEYS[key][1]} (docs/settings.md)",
+                f"{where}{at}: setting {key!r} {message}", f"{hint}; see docs/settings.md"
             )
     return dict(table)
 
@@ -81,7 +202,13 @@ def save(root: Path, changes: dict[str, Any]) -> Path | None:
         return None
     path = settings_file(root)
     if path.is_file():
-        doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+        try:
+            doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, TOMLKitError) as exc:
+            raise InvalidProjectFileError(
+                f"{path.name}: cannot be edited to save the settings ({exc})",
+                f"fix {path.name}, or pass the flags on every run",
+            ) from None
     else:
         doc = tomlkit.document()
         doc.add(tomlkit.comment("dockerize-ml settings, replayed by `dockerize-ml init`"))
@@ -94,16 +221,29 @@ def save(root: Path, changes: dict[str, Any]) -> Path | None:
         table = tool[TABLE]
     for key, value in changes.items():
         table[key] = value
-    atomic_write(path, tomlkit.dumps(doc))
+    try:
+        atomic_write(path, tomlkit.dumps(doc))
+    except OSError as exc:
+        raise WriteFailedError(
+            f"{path}: the settings cannot be saved ({exc.strerror or exc})",
+            f"make {path.parent} writable",
+        ) from None
     return path
 
 
 def to_settings(saved: dict[str, Any], flags: dict[str, Any]) -> Settings:
     """The settings of this run: what was saved, overridden by this run's flags."""
     merged = {**saved, **flags}
+    python = flags.get("python")
+    problem = python_problem(str(python), merged.get("base-image")) if python else None
+    if problem is not None:
+        raise InvalidSettingError(f"--python {python} {problem[0]}", problem[1])
     entry = merged.get("entry")
     if isinstance(entry, str):
-        entry = shlex.split(entry)
+        try:
+            entry = shlex.split(entry)
+        except ValueError as exc:  # the CLI checks its flag; a library caller may not
+            raise InvalidSettingError(f"--entry {entry!r} cannot be split ({exc})", "") from None
     return Settings(
         python=merged.get("python"),
         entry=tuple(entry) if entry else None,
