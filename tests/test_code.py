@@ -303,7 +303,9 @@ def test_notebook_course_with_apt_txt(sample) -> None:
     assert data["entrypoint"]["command"][:2] == ["jupyter", "lab"]
     assert "--ip=0.0.0.0" in data["entrypoint"]["command"]
     assert data["ports"] == [8888]
-    assert {"graphviz", "libgomp1"} <= {p["name"] for p in data["system_packages"]}
+    packages = {p["name"] for p in data["system_packages"]}
+    assert "graphviz" in packages
+    assert "libgomp1" not in packages  # scikit-learn's wheel vendors its OpenMP
     apt = next(p for p in data["system_packages"] if p["name"] == "graphviz")
     assert {"path": "apt.txt", "line": 2, "detail": "graphviz"} in apt["evidence"]
     names = [d["name"] for d in data["dependencies"]]

@@ -203,7 +203,11 @@ def test_entry_point_ranking(tmp_path: Path) -> None:
     assert profile.entrypoint is not None
     assert profile.entrypoint.command == ("python", "train.py")
     assert str(profile.entrypoint.evidence[0]).startswith("train.py:4")
-    assert [e.command for e in profile.entrypoint_alternatives] == [("python", "predict.py")]
+    # A script of top-level code is one too (issue 12), after the guarded ones.
+    assert [e.command for e in profile.entrypoint_alternatives] == [
+        ("python", "predict.py"),
+        ("python", "main.py"),
+    ]
 
 
 def test_console_script_wins_over_scripts(tmp_path: Path) -> None:
@@ -328,3 +332,29 @@ def test_virtualenvs_with_any_name_stay_out_of_the_context(tmp_path: Path) -> No
     assert "py311" in profile.context_excludes
     assert "services/api/.env-api" in profile.context_excludes
     assert "**/.venv" in profile.context_excludes
+
+
+def test_scripts_outrank_notebooks(tmp_path: Path) -> None:
+    """nanoGPT's shape: a train.py of top-level code, no guard, next to notebooks; and MAE's:
+    main_*.py scripts that parse arguments. Neither is a JupyterLab repository (issue 12)."""
+    nb = '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+    nano = profile_of(
+        tmp_path / "nano",
+        {
+            "train.py": "import os\nbatch_size = 12\nexec(open('configurator.py').read())\n",
+            "configurator.py": "import sys\nfor arg in sys.argv[1:]:\n    pass\n",
+            "scaling_laws.ipynb": nb,
+        },
+    )
+    assert nano.entrypoint is not None and nano.entrypoint.command == ("python", "train.py")
+    mae = profile_of(
+        tmp_path / "mae",
+        {
+            "main_pretrain.py": "import argparse\ndef main(a):\n    pass\n"
+            "if __name__ == '__main__':\n    main(argparse.ArgumentParser().parse_args())\n",
+            "models_mae.py": "import torch\nclass MAE:\n    pass\n",
+            "demo.ipynb": nb,
+        },
+    )
+    assert mae.entrypoint is not None and mae.entrypoint.command == ("python", "main_pretrain.py")
+    assert ("python", "models_mae.py") not in [e.command for e in mae.entrypoint_alternatives]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -208,3 +210,47 @@ def test_python_wheel_limits() -> None:
         pythons = [python for _, python in rows]
         assert all(p in table["versions"] for p in pythons), name
         assert [Version(p) for p in pythons] == sorted(Version(p) for p in pythons), name
+
+
+@pytest.mark.parametrize(
+    ("requirement", "vendors_libgomp"), [("scikit-learn==1.5.2", True), ("lightgbm==4.5.0", False)]
+)
+def test_openmp_rows_match_the_real_wheels(
+    tmp_path: Path, requirement: str, vendors_libgomp: bool
+) -> None:
+    """The libgomp1 rows of system.toml, checked against the manylinux wheels from PyPI."""
+    import zipfile
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary",
+            ":all:",
+            "--python-version",
+            "3.11",
+            "--platform",
+            "manylinux_2_28_x86_64",
+            "--platform",
+            "manylinux2014_x86_64",
+            "--quiet",
+            "--dest",
+            str(tmp_path),
+            requirement,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"PyPI not reachable: {done.stderr.strip().splitlines()[-1:]}")
+    wheel = next(tmp_path.glob("*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert any("libgomp" in n for n in names) == vendors_libgomp, wheel.name
+    name = requirement.split("==", maxsplit=1)[0]
+    row = knowledge.load("system")["distributions"].get(name, {})
+    assert ("libgomp1" in row.get("run", [])) == (not vendors_libgomp)
