@@ -5,24 +5,28 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from docker.errors import ImageNotFound
 
 from dockerize_ml import __version__
 from dockerize_ml.detect import inspect_project
-from dockerize_ml.engine import DOCKER_ENV
-from dockerize_ml.errors import DockerizeError, ExitCode
+from dockerize_ml.engine import DOCKER_ENV, docker_cli
+from dockerize_ml.errors import BuildFailedError, DockerizeError, ExitCode, NoEngineError
 from dockerize_ml.jobs import diff_actions, plan_project, run_check, run_init
 from dockerize_ml.plan import INSTALLERS
 from dockerize_ml.profile import ProjectProfile
 from dockerize_ml.smoke import build_and_smoke
 from dockerize_ml.write import NEW_SUFFIX
 
+PROG = "dockerize-ml"
+
 app = typer.Typer(
-    name="dockerize-ml",
+    name=PROG,
     help="Turn a Python or ML repository into a Docker image the way an expert would.",
     no_args_is_help=True,
     add_completion=False,
@@ -391,20 +395,43 @@ def build(
 ) -> None:
     """Build the image and smoke-test it: imports, entry point, server, non-root user."""
     if docker_binary:
+        if shutil.which(docker_binary) is None:
+            raise NoEngineError(
+                f"--docker {docker_binary!r} is not a program that can be run (not found, or "
+                "not executable)",
+                "give the path of the docker CLI, or leave --docker out",
+            )
         os.environ[DOCKER_ENV] = docker_binary
     profile, plan, saved = plan_project(path, {})
-    report = build_and_smoke(
-        path,
-        plan.smoke,
-        profile.frameworks,
-        tag=tag or plan.image,
-        smoke=not no_smoke,
-        user_command=smoke or saved.get("smoke"),
-        gpus=gpus,
-        timeout=timeout,
-        on_line=None if as_json else _progress,
-        context=plan.context.root if plan.context else ".",
-    )
+    image = tag or plan.image
+    try:
+        report = build_and_smoke(
+            path,
+            plan.smoke,
+            profile.frameworks,
+            tag=image,
+            smoke=not no_smoke,
+            user_command=smoke or saved.get("smoke"),
+            gpus=gpus,
+            timeout=timeout,
+            on_line=None if as_json else _progress,
+            context=plan.context.root if plan.context else ".",
+        )
+    except BuildFailedError as exc:
+        if exc.log.strip():
+            raise
+        # Nothing to diagnose: the CLI failed before it built anything (it is not docker).
+        raise BuildFailedError(
+            f"the image did not build: `{docker_cli()} build` failed without a word of output, "
+            "so it is not the docker CLI, or it could not start",
+            f"check that `{docker_cli()} version` works, or pass --docker with the docker CLI",
+        ) from None
+    except ImageNotFound:
+        raise BuildFailedError(
+            f"the image did not build: `{docker_cli()} build` reported success, but the engine "
+            f"has no image {image}, so it is not the docker CLI of that engine",
+            f"check that `{docker_cli()} version` works, or pass --docker with the docker CLI",
+        ) from None
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
     else:
@@ -424,14 +451,46 @@ def build(
         raise typer.Exit(int(ExitCode.SMOKE_FAILED))
 
 
-def main() -> None:
-    """Console-script entry: user errors become one line and their own exit code.
+def _click_class(name: str) -> type[Exception]:
+    """Click's exception ``name``, from wherever this Typer takes Click (its own copy since
+    Typer 0.29, the click package before)."""
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
 
-    Typer's standalone mode already turns usage errors into exit code 2 and Ctrl-C into
-    "Aborted!"; everything dockerize-ml raises is handled here, never as a traceback.
+
+_USAGE_ERROR = _click_class("UsageError")
+_CLICK_ERROR = _click_class("ClickException")
+
+
+def _usage_line(exc: Any) -> str:
+    """A usage error as the documented one line, with where to read the flags."""
+    message = " ".join(exc.format_message().split())
+    command = exc.ctx.command_path if exc.ctx is not None else PROG
+    return f"error: {message} (hint: see `{command} --help`)"
+
+
+def main() -> None:
+    """Console-script entry: every error is one line, ``error: ... (hint: ...)``, with its
+    own exit code; never a traceback, and never Click's multi-line usage box.
+
+    Click runs outside its standalone mode so that its usage errors come here; the bare
+    command (no arguments) still prints the help.
     """
     try:
-        app()
+        code = app(prog_name=PROG, standalone_mode=False)
+    except _USAGE_ERROR as exc:
+        ctx: Any = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            exc.show()  # type: ignore[attr-defined]  # the help, as Click shows it
+        else:
+            typer.echo(_usage_line(exc), err=True)
+        sys.exit(int(ExitCode.USAGE))
+    except typer.Abort:
+        typer.echo("error: aborted", err=True)
+        sys.exit(130)
+    except _CLICK_ERROR as exc:
+        shown: Any = exc
+        typer.echo(f"error: {' '.join(str(shown.format_message()).split())}", err=True)
+        sys.exit(int(getattr(exc, "exit_code", 1)))
     except DockerizeError as exc:
         hint = f" (hint: {exc.hint})" if exc.hint else ""
         typer.echo(f"error: {exc.message}{hint}", err=True)
@@ -445,3 +504,4 @@ def main() -> None:
             err=True,
         )
         sys.exit(int(ExitCode.INTERNAL))
+    sys.exit(code if isinstance(code, int) else 0)
