@@ -200,8 +200,7 @@ def decode(data: bytes) -> tuple[str, str]:
         odd = head[1::2].count(0) > len(head) // 4 or head[0::2].count(0) > len(head) // 4
         if odd:
             raise UndecodableError(
-                "UTF-16 text without a byte-order mark, which pip and uv read as UTF-8 and "
-                "fail on",
+                "UTF-16 text without a byte-order mark, which pip and uv read as UTF-8 and fail on",
                 binary=True,
             )
         raise UndecodableError(
@@ -334,6 +333,13 @@ class _Walker:
             if is_link and not is_file:
                 # A symlinked folder may loop or leave the project; record, never follow.
                 result.skipped[rel] = Entry(rel, True, reason="symlink")
+            elif is_link and not _inside(Path(entry.path), result.root):
+                # A file linked from outside the project is never read (nor sent by Docker).
+                result.skipped[rel] = Entry(rel, False, reason="symlink")
+                result.warnings.append(
+                    f"{rel}: a link to a file outside the project; not read, and Docker does "
+                    "not follow it into the build context either"
+                )
             elif is_dir:
                 reason = self._folder_skip_reason(entry, rel)
                 if reason is None:
@@ -379,6 +385,15 @@ class _Walker:
             self.result.skipped[rel] = Entry(rel, False, size, reason="gitignored")
         else:
             self.result.files[rel] = Entry(rel, False, size)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """Whether ``path`` (a link) leads to a file inside ``root``."""
+    try:
+        target = path.resolve()
+    except (OSError, RuntimeError):
+        return False
+    return root in target.parents
 
 
 def scan(root: Path) -> Scan:

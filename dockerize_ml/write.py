@@ -10,7 +10,11 @@ previous template version is its own). On every ``init``:
   written beside it (``Dockerfile.dockerize-ml-new``);
 - a generated file the user deleted is not re-created (unless ``--recreate``);
 - a file dockerize-ml never wrote is never overwritten: the new render goes beside it, or,
-  with ``--force``, the user's file is first kept as ``<name>.orig``.
+  with ``--force``, the user's file is first kept as ``<name>.orig``;
+- once the user resolves a conflict (edits their file and deletes the ``-new`` one), the render
+  they were offered becomes the merge base, so the same conflict is not offered again;
+- nothing is written through a link that leaves the project; a link inside it is written
+  through (it stays a link), and a dangling one is a file in the way, never replaced.
 
 Every write is atomic (a temporary file and a rename), and a lock keeps two runs at once from
 interleaving their state.
@@ -58,6 +62,8 @@ class FileRecord:
     sha256: str
     pristine: str
     deleted: bool = False
+    #: The render written beside the user's file at a conflict, until they resolve it.
+    offered: str | None = None
 
 
 @dataclass
@@ -77,11 +83,13 @@ class State:
             return None, ""
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                return None, f"{STATE_FILE} is not a JSON object; treating every file as yours"
             if data.get("schema_version") != STATE_SCHEMA:
                 return None, f"{STATE_FILE} has schema {data.get('schema_version')!r}; ignored"
             files = {k: FileRecord(**v) for k, v in data["files"].items()}
             return cls(data["tool_version"], dict(data["inputs"]), files), ""
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             return None, f"{STATE_FILE} cannot be read ({exc}); treating every file as yours"
 
     def save(self, root: Path) -> None:
@@ -100,6 +108,7 @@ class FileAction:
     beside: str | None = None  # the text to write next to it (conflicts, files we never wrote)
     pristine: str | None = None  # the render to record as the next merge base
     note: str = ""
+    offered: str | None = None  # the render offered beside the user's file (a conflict)
 
 
 #: Actions after which the user still has something to do; they decide the exit code.
@@ -145,6 +154,19 @@ def _read(path: Path) -> str | None:
         return None
 
 
+def _outside_link(root: Path, rel: str) -> str | None:
+    """The first link on the way to ``rel`` that leads out of the project, as a message."""
+    top = root.resolve()
+    path = root
+    for part in Path(rel).parts:
+        path = path / part
+        if path.is_symlink():
+            target = path.resolve()
+            if target != top and top not in target.parents:
+                return f"{path.relative_to(root).as_posix()} is a link to {target}"
+    return None
+
+
 def plan_writes(
     root: Path,
     files: dict[str, str],
@@ -156,9 +178,19 @@ def plan_writes(
     """Decide, for each rendered file, how to write it without losing anything."""
     actions: list[FileAction] = []
     for rel, new in files.items():
+        outside = _outside_link(root, rel)
+        if outside:
+            raise WriteFailedError(
+                f"{outside}, outside the project; dockerize-ml writes nothing through it",
+                "replace the link with a folder or file of the project, or remove it",
+            )
+        path = root / rel
         record = state.files.get(rel) if state else None
-        current = _read(root / rel) if (root / rel).exists() else None
-        if current is None and (root / rel).exists():
+        if path.is_symlink() and not path.exists():
+            actions.append(FileAction(rel, "beside", beside=new, note="a link to a missing file"))
+            continue
+        current = _read(path) if path.exists() else None
+        if current is None and path.exists():
             actions.append(FileAction(rel, "beside", beside=new, note="not readable as text"))
         elif record is None:
             actions.append(_first_time(rel, current, new, force))
@@ -170,7 +202,12 @@ def plan_writes(
                     FileAction(rel, "deleted", pristine=record.pristine, note="you deleted it")
                 )
         else:
-            actions.append(_again(rel, record, current, new, force))
+            base = record.pristine
+            if record.offered is not None and not path.with_name(path.name + NEW_SUFFIX).exists():
+                # The user resolved the conflict (the offered file is gone): they have seen
+                # that render, so it is the base their file is compared with now.
+                base = record.offered
+            actions.append(_again(rel, base, current, new, force))
     return actions
 
 
@@ -188,8 +225,7 @@ def _first_time(rel: str, current: str | None, new: str, force: bool) -> FileAct
     )
 
 
-def _again(rel: str, record: FileRecord, current: str, new: str, force: bool) -> FileAction:
-    pristine = record.pristine
+def _again(rel: str, pristine: str, current: str, new: str, force: bool) -> FileAction:
     if current == new:
         return FileAction(rel, "unchanged", pristine=new)
     if current == pristine:
@@ -208,6 +244,7 @@ def _again(rel: str, record: FileRecord, current: str, new: str, force: bool) ->
             beside=new,
             pristine=pristine,
             note="your edits and the new render touch the same lines",
+            offered=new,
         )
     return FileAction(rel, "merge", write=merged, pristine=new, note="your edits carried over")
 
@@ -225,15 +262,30 @@ def _backup_path(path: Path) -> Path:
 def locked(root: Path) -> Iterator[None]:
     """Hold the project's lock, so two runs at once do not interleave their writes."""
     lock_dir = root / STATE_DIR
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    ignore = lock_dir / ".gitignore"
-    if not ignore.exists():
-        # The state is meant to be committed (teammates and CI `check` against it); the lock not.
-        atomic_write(ignore, "lock\n")
-    with (lock_dir / "lock").open("a") as handle:
+    try:
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        ignore = lock_dir / ".gitignore"
+        if not ignore.exists():
+            # The state is meant to be committed (teammates and CI `check` against it); the
+            # lock not.
+            atomic_write(ignore, "lock\n")
+        handle = (lock_dir / "lock").open("a")
+    except OSError as exc:
+        raise WriteFailedError(
+            f"cannot write {STATE_DIR}/ in {root}: {exc.strerror or exc}",
+            f"dockerize-ml keeps its state in the folder {STATE_DIR}: make the project "
+            "writable, and move away a file of that name",
+        ) from None
+    with handle:
         if fcntl is not None:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         yield
+
+
+def _target(root: Path, rel: str) -> Path:
+    """Where to write ``rel``: through a link inside the project (it stays a link)."""
+    path = root / rel
+    return path.resolve() if path.is_symlink() else path
 
 
 def apply(
@@ -241,14 +293,16 @@ def apply(
 ) -> State:
     """Carry out ``actions`` and record the new state."""
     new_state = State(inputs=dict(inputs), files=dict(state.files) if state else {})
+    current = STATE_FILE
     try:
         for action in actions:
-            target = root / action.path
+            current = action.path
+            target = _target(root, action.path)
             if action.action == "backup" and target.exists():
                 target.replace(_backup_path(target))
             if action.write is not None:
                 atomic_write(target, action.write, action.path in EXECUTABLE)
-            beside = target.with_name(target.name + NEW_SUFFIX)
+            beside = (root / action.path).with_name(Path(action.path).name + NEW_SUFFIX)
             if action.beside is not None:
                 atomic_write(beside, action.beside, action.path in EXECUTABLE)
             elif beside.exists() and action.action not in ATTENTION:
@@ -258,10 +312,13 @@ def apply(
                     digest(action.write or action.pristine),
                     action.pristine,
                     deleted=action.action == "deleted",
+                    offered=action.offered,
                 )
+        current = STATE_FILE
         new_state.save(root)
     except OSError as exc:
         raise WriteFailedError(
-            f"cannot write in {root}: {exc.strerror or exc}", "check that the folder is writable"
+            f"cannot write {current} in {root}: {exc.strerror or exc}",
+            "check that the folder is writable and that no file stands where a folder must be",
         ) from None
     return new_state
