@@ -18,6 +18,7 @@ from dockerize_ml import __version__, knowledge
 from dockerize_ml.cudabuild import CudaBuilder, plan_cuda_builder
 from dockerize_ml.detect.compat import driver_floor, pinned_minor, torch_cuda
 from dockerize_ml.detect.files import repository_root
+from dockerize_ml.errors import InvalidProjectFileError
 from dockerize_ml.install import (
     VENV,
     InstallPlan,
@@ -479,6 +480,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             f"--device {settings.device!r} is not one of {', '.join(DEVICES)}",
             "auto follows the code's CUDA use; cpu makes a small image; cuda a GPU one",
         )
+    _refuse_credentials(profile)
     device = settings.device
     if device == "auto":
         device = "cuda" if profile.gpu.uses_cuda else "cpu"
@@ -598,6 +600,20 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             actions=tuple(tools["github_actions"].items()),
             gitlab_images=(tools["gitlab"]["docker"], tools["gitlab"]["dind"]),
         )
+    )
+
+
+def _refuse_credentials(profile: ProjectProfile) -> None:
+    """A dependency file with a credential in it would be copied into a layer (``COPY . .``)
+    and the build log: refuse, and say how to pass it safely."""
+    if not profile.dependency_credentials:
+        return
+    where = profile.dependency_credentials[0]
+    raise InvalidProjectFileError(
+        f"{where.path}:{where.line}: a credential ({where.detail}) is written into a dependency "
+        "file; the image would carry it in a layer and the build log would show it",
+        "write ${TOKEN} (any name) in its place and set TOKEN when building: dockerize-ml "
+        "passes it as a BuildKit secret (docs/private-indexes.md)",
     )
 
 

@@ -268,6 +268,8 @@ class ProjectProfile:
     runtime_file_evidence: tuple[Evidence, ...] = ()
     #: Files that hold a credential by their content: where, and the rule (detail).
     secrets_found: tuple[Evidence, ...] = ()
+    #: Credentials in the dependency files (``init`` refuses: they would reach a layer).
+    dependency_credentials: tuple[Evidence, ...] = ()
     warnings: tuple[str, ...] = ()
     schema_version: int = SCHEMA_VERSION
 

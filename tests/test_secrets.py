@@ -10,7 +10,7 @@ import string
 from pathlib import Path
 
 import pytest
-from conftest import write_tree
+from conftest import run_cli, write_tree
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -174,3 +174,46 @@ def test_envrc_is_not_an_env_file(tmp_path: Path) -> None:
     profile = inspect_project(root)
     assert profile.env_files == (".env",)
     assert _excluded(root, ".envrc") and not _excluded(root, ".env.example")
+
+
+@pytest.mark.parametrize(
+    ("files", "where"),
+    [
+        (
+            {
+                "requirements.txt": "--extra-index-url https://ml:{pw}@pkgs.example.com/simple\nsix\n"
+            },
+            "requirements.txt:1",
+        ),
+        (
+            {
+                "requirements.txt": "-r requirements/base.txt\n",
+                "requirements/base.txt": "six\n--index-url https://deploy:{pw}@idx.corp/simple\n",
+            },
+            "requirements/base.txt:2",
+        ),
+        (
+            {
+                "pyproject.toml": '[project]\nname = "x"\nversion = "1"\ndependencies = ["six"]\n'
+                '[[tool.uv.index]]\nname = "corp"\nurl = "https://u:{pw}@idx.corp/simple"\n'
+            },
+            "pyproject.toml:7",
+        ),
+    ],
+)
+def test_credentials_in_dependency_files_are_refused(
+    tmp_path: Path, files: dict[str, str], where: str
+) -> None:
+    """A token in a dependency file would reach a layer with `COPY . .`: init says so, exit 5,
+    and names the file and line; the ${VAR} form is the way, and it is accepted."""
+    password = expand("{20*b62}", "index")
+    root = write_tree(tmp_path / "p", {k: v.replace("{pw}", password) for k, v in files.items()})
+    write_tree(root, {"train.py": "import six\n"})
+    result = run_cli("init", root)
+    assert result.returncode == 5, result.stderr
+    assert result.stderr.startswith(f"error: {where}: a credential"), result.stderr
+    assert password not in result.stdout + result.stderr
+    assert not (root / "Dockerfile").exists()
+    for rel, text in files.items():
+        (root / rel).write_text(text.replace("{pw}", "${INDEX_TOKEN}"))
+    assert run_cli("init", root).returncode == 0

@@ -15,7 +15,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from dockerize_ml import dockerignore
-from dockerize_ml.detect import shapes
+from dockerize_ml.detect import secrets, shapes
 from dockerize_ml.detect.code import CodeIndex, build_index
 from dockerize_ml.detect.compat import compatibility_warnings
 from dockerize_ml.detect.context import ContextFacts, detect_context
@@ -143,6 +143,17 @@ def _existing_dockerignore(
         for rel, why in needed.items()
         if dockerignore.excluded(rules, rel)
     ]
+
+
+def _dependency_credentials(project: Scan, chosen: Candidate | None) -> tuple[Evidence, ...]:
+    """Credentials written into the dependency files the image installs from (an index URL
+    with a password, a token): copied into the image, they would be in a layer."""
+    found: list[Evidence] = []
+    for rel in dict.fromkeys(chosen.files if chosen else ()):
+        text = project.read_text(rel)
+        if text:
+            found += [Evidence(f.path, f.line, f.rule) for f in secrets.secrets_in_text(rel, text)]
+    return tuple(found)
 
 
 def _local_dependencies(
@@ -356,6 +367,7 @@ def detect(project: Scan, deps_from: str | None = None) -> ProjectProfile:
         runtime_files=tuple(context.runtime_files),
         runtime_file_evidence=tuple(context.runtime_evidence),
         secrets_found=tuple(Evidence(f.path, f.line, f.rule) for f in context.secrets),
+        dependency_credentials=_dependency_credentials(project, chosen),
         warnings=tuple(dict.fromkeys(warnings)),
     )
 
