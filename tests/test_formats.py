@@ -252,6 +252,12 @@ def test_credentials_in_an_index_url_are_a_warning_never_echoed(tmp_path: Path) 
     [warning] = [w for w in data["warnings"] if "user and password" in w]
     assert "requirements.txt:1" in warning
     assert "s3cr3t" not in json.dumps(data["warnings"])
+    # The credential itself would reach a layer: init refuses it (issue 13), exit 5.
+    refused_credential = run_cli("init", tmp_path)
+    assert refused_credential.returncode == ExitCode.INVALID_PROJECT_FILE
+    assert "s3cr3t" not in refused_credential.stderr
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("".join(requirements.read_text().splitlines(True)[1:]))
     files = render(make_plan(inspect_project(tmp_path), Settings()))
     assert "--mount=type=secret,id=PRIVATE_INDEX_TOKEN" in files["Dockerfile"]
     assert 'PRIVATE_INDEX_TOKEN="$(cat /run/secrets/PRIVATE_INDEX_TOKEN)"' in files["Dockerfile"]
