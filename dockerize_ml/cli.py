@@ -416,6 +416,8 @@ def build(
             timeout=timeout,
             on_line=None if as_json else _progress,
             context=plan.context.root if plan.context else ".",
+            base_image=plan.base_image,
+            env_files=tuple(path / f for f in profile.env_files),
         )
     except BuildFailedError as exc:
         if exc.log.strip():

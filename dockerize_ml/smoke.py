@@ -26,6 +26,7 @@ import docker.types
 
 from dockerize_ml.engine import LineSink, build_with_cli, build_with_sdk, client
 from dockerize_ml.errors import NoDockerfileError
+from dockerize_ml.imagescan import scan_image
 from dockerize_ml.plan import SmokePlan
 
 #: Runs inside the image: import every top-level module of the given distributions.
@@ -308,6 +309,8 @@ def build_and_smoke(
     timeout: float = 120,
     on_line: LineSink | None = None,
     context: str = ".",
+    base_image: str | None = None,
+    env_files: tuple[Path, ...] = (),
 ) -> BuildReport:
     """Build the project's Dockerfile (BuildKit through the CLI when it needs it, else the
     SDK), then smoke-test the image. ``context``: the build context relative to ``root``
@@ -351,4 +354,22 @@ def build_and_smoke(
             gpus=gpus,
             timeout=timeout,
         )
+        report.smoke.append(
+            _timed("no secrets in the image", lambda: _secrets(engine, tag, base_image, env_files))
+        )
     return report
+
+
+def _secrets(
+    engine: Any, tag: str, base_image: str | None, env_files: tuple[Path, ...]
+) -> tuple[bool, str]:
+    """The layers the Dockerfile added hold no secret and no value of the project's .env."""
+    texts = []
+    for path in env_files:
+        with contextlib.suppress(OSError):
+            texts.append(path.read_text(encoding="utf-8", errors="replace"))
+    found = scan_image(engine, tag, base_image, texts)
+    if found.ok:
+        return True, f"{found.files} files in {found.layers} layers checked"
+    shown = "; ".join(found.findings[:5]) + ("; ..." if len(found.findings) > 5 else "")
+    return False, f"{len(found.findings)} found: {shown} (hint: keep them out with .dockerignore)"

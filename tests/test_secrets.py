@@ -5,9 +5,11 @@ telling name), with each finding reported."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import string
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import run_cli, write_tree
@@ -217,3 +219,84 @@ def test_credentials_in_dependency_files_are_refused(
     for rel, text in files.items():
         (root / rel).write_text(text.replace("{pw}", "${INDEX_TOKEN}"))
     assert run_cli("init", root).returncode == 0
+
+
+def _layer_bytes(engine: Any, tag: str, base: str) -> list[bytes]:
+    """The raw archives of the layers the Dockerfile added (not the base image's)."""
+    import io
+    import tarfile
+
+    image = engine.images.get(tag)
+    base_layers = engine.images.get(base).attrs["RootFS"]["Layers"]
+    with tarfile.open(fileobj=io.BytesIO(b"".join(image.save(named=False)))) as saved:
+        manifest = json.load(saved.extractfile("manifest.json"))  # type: ignore[arg-type]
+        layers = manifest[0]["Layers"][len(base_layers) :]
+        return [saved.extractfile(name).read() for name in layers]  # type: ignore[union-attr]
+
+
+@pytest.mark.docker
+def test_no_planted_secret_reaches_any_layer(
+    engine: Any, buildkit_cli: str, tmp_path: Path, tag: str
+) -> None:
+    """Every name of the table and every content rule planted, each file carrying a marker of
+    its own; a .env value; the image built by `dockerize-ml build`, whose own check passes;
+    and, read independently of the rules, no marker and no .env value in any added layer."""
+    root = _project(tmp_path)
+    markers: dict[str, str] = {}
+    for i, row in enumerate(NAME_ROWS):
+        markers[row["example"]] = f"PLANTED-NAME-{i}-{expand('{12*b62}', str(i))}"
+    for i, row in enumerate(CONTENT_ROWS):
+        marker = f"PLANTED-CONTENT-{i}-{expand('{12*b62}', row['id'])}"
+        markers[f"configs/deploy_{i}.yaml"] = (
+            f"# {marker}\n" + expand(row["example"], row["id"]) + "\n"
+        )
+    env_value = expand("{32*b62}", "dotenv")
+    write_tree(
+        root,
+        {
+            **{
+                rel: (text if text.startswith("#") else f"{text}\n")
+                for rel, text in markers.items()
+            },
+            ".env": f"OPENAI_API_KEY={env_value}\n",
+        },
+    )
+    assert run_cli("init", root, "--python", "3.11").returncode == 0
+    result = run_cli("build", root, "--tag", tag, "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    check = next(s for s in report["smoke"] if s["name"] == "no secrets in the image")
+    assert check["ok"], check
+    layers = _layer_bytes(engine, tag, "python:3.11-slim")
+    assert layers, "the Dockerfile added no layer?"
+    needles = [m.splitlines()[0].removeprefix("# ").encode() for m in markers.values()]
+    for data in layers:
+        for needle in [*needles, env_value.encode()]:
+            assert needle not in data, needle
+    # The code is in the image, so the check looked where secrets would be.
+    assert any(b"train.py" in data for data in layers)
+
+
+@pytest.mark.docker
+def test_the_image_check_finds_a_secret_a_dockerfile_adds(
+    engine: Any, buildkit_cli: str, tmp_path: Path, tag: str
+) -> None:
+    """A hand edit that writes a key into the image is caught by `dockerize-ml build`: exit 12,
+    naming the file."""
+    root = _project(tmp_path)
+    assert run_cli("init", root, "--python", "3.11").returncode == 0
+    key = expand("{40*b64}", "leak")
+    dockerfile = root / "Dockerfile"
+    text = dockerfile.read_text()
+    cmd_at = text.rindex("\nCMD ")
+    dockerfile.write_text(
+        text[:cmd_at]
+        + f"\nRUN printf 'aws_secret_access_key = %s\\n' '{key}' > /app/settings.ini\n"
+        + text[cmd_at:]
+    )
+    result = run_cli("build", root, "--tag", tag, "--json")
+    assert result.returncode == 12, result.stdout + result.stderr
+    check = next(
+        s for s in json.loads(result.stdout)["smoke"] if s["name"] == "no secrets in the image"
+    )
+    assert not check["ok"] and "/app/settings.ini" in check["detail"], check
