@@ -52,7 +52,7 @@ def env_values(texts: Iterable[str]) -> list[str]:
     return values
 
 
-def _layers(saved: tarfile.TarFile, skip: int) -> Iterator[tuple[str, IO[bytes]]]:
+def _layers(saved: tarfile.TarFile, skip: int) -> Iterator[IO[bytes]]:
     """The layer archives of a ``docker save`` tarball, in order, past the first ``skip``."""
     manifest_member = saved.extractfile("manifest.json")
     if manifest_member is None:
@@ -61,12 +61,10 @@ def _layers(saved: tarfile.TarFile, skip: int) -> Iterator[tuple[str, IO[bytes]]
     for name in manifest[0]["Layers"][skip:]:
         member = saved.extractfile(name)
         if member is not None:
-            yield name, member
+            yield member
 
 
-def _check_layer(
-    layer: IO[bytes], values: list[str], result: ImageSecrets, layer_name: str
-) -> None:
+def _check_layer(layer: IO[bytes], values: list[str], result: ImageSecrets) -> None:
     with tarfile.open(fileobj=layer, mode="r|*") as files:
         for member in files:
             if not member.isfile():
@@ -125,7 +123,7 @@ def scan_image(engine: Any, tag: str, base: str | None, env_texts: Iterable[str]
             for chunk in image.save(named=False):
                 out.write(chunk)
         with tarfile.open(archive) as saved:
-            for name, layer in _layers(saved, skip):
+            for layer in _layers(saved, skip):
                 result.layers += 1
-                _check_layer(layer, values, result, name)
+                _check_layer(layer, values, result)
     return result
