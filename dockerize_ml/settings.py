@@ -40,6 +40,7 @@ DEPS_FROM = (
     "setuptools",
     "inferred",
 )
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _IMAGE_REF = re.compile(r"[a-z0-9][a-z0-9._/:@-]*", re.IGNORECASE)
 
 #: key -> (type check, description); the documented, hand-editable keys (docs/settings.md).
@@ -106,6 +107,14 @@ def _value_problem(key: str, value: Any, table: dict[str, Any]) -> tuple[str, st
         if key == "python" and isinstance(value, float):
             hint = 'quote it: python = "3.10" (unquoted, 3.10 is the number 3.1)'
         return f"is {shapes.describe(type(value))}, but must be {shapes.describe(kind)}", hint
+    words = value if isinstance(value, list) else [value]
+    control = next((w for w in words if isinstance(w, str) and _CONTROL.search(w)), None)
+    if control is not None:
+        return (
+            f"holds a control character ({control!r}), which would break the scripts written "
+            "from it",
+            "remove it",
+        )
     if key == "python":
         problem = python_problem(value, table.get("base-image"))
         return None if problem is None else (f"is {value!r}, which {problem[0]}", problem[1])

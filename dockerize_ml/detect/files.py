@@ -193,8 +193,9 @@ def parse_yaml(rel: str, text: str, shape: Any = None) -> Any:
             "dockerize-ml reads as YAML",
             f"a {rel} this large is not one the project's tools wrote; trim it",
         )
-    loader = _LimitedLoader(text)
+    loader: _LimitedLoader | None = None
     try:
+        loader = _LimitedLoader(text)  # its reader refuses control characters at once
         node = loader.get_single_node()
         _check_expansion(node)
         doc = loader.construct_document(node) if node is not None else None
@@ -210,7 +211,8 @@ def parse_yaml(rel: str, text: str, shape: Any = None) -> Any:
     except RecursionError:  # pragma: no cover - the depth limit comes first
         raise _too_deep(rel) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if shape is not None:
         shapes.check(doc, shape, rel, text=text, lang="yaml")
     return doc

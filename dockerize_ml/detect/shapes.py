@@ -7,7 +7,10 @@ is a string, but must be an array of strings``.
 
 A shape is written as data:
 
-- a type, or a tuple of types: the value is an instance (``str``, ``(int, float)``);
+- a type, or a tuple of types: the value is an instance (``str``, ``(int, float)``); a
+  ``str`` is a name, a version or a command, so it holds no control character (a newline or
+  an escape would break the script or YAML file it is written into); :data:`TEXT` is any
+  string (a notebook cell's code);
 - ``[S]``: an array (list) whose every item has shape ``S``;
 - ``{"*": S}``: a table (dict) whose every value has shape ``S``;
 - ``{"key": S, ...}``: a table whose listed keys, when present, have their shapes (the other
@@ -20,10 +23,20 @@ Only what dockerize-ml reads is described; the rest of a file is left to its own
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from typing import Any
 
 from dockerize_ml.errors import InvalidProjectFileError
+
+
+class _Text(str):
+    """The shape of a string that may span lines."""
+
+
+#: Any string, control characters included.
+TEXT = _Text
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class Either:
@@ -65,6 +78,7 @@ _NAMES = {
 
 
 def _name(kind: type, lang: str) -> str:
+    kind = str if kind is TEXT else kind
     names = _NAMES[lang]
     for known, name in names.items():
         if kind is known:
@@ -94,7 +108,7 @@ def describe(shape: Any, lang: str = "toml") -> str:
     if isinstance(shape, tuple):
         names = list(dict.fromkeys(_name(k, lang) for k in shape))
         return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
-    return _name(shape, lang)
+    return _name(str if shape is TEXT else shape, lang)
 
 
 def _matches(value: Any, shape: Any) -> bool:
@@ -106,6 +120,7 @@ def _matches(value: Any, shape: Any) -> bool:
     if isinstance(shape, dict):
         return isinstance(value, dict)
     kinds = shape if isinstance(shape, tuple) else (shape,)
+    kinds = tuple(str if k is TEXT else k for k in kinds)
     if object in kinds:
         return True
     if isinstance(value, bool) and bool not in kinds:
@@ -113,11 +128,17 @@ def _matches(value: Any, shape: Any) -> bool:
     return isinstance(value, kinds)
 
 
+def _is_text(shape: Any) -> bool:
+    if isinstance(shape, Either):
+        return any(_is_text(s) for s in shape.shapes)
+    return shape is TEXT or (isinstance(shape, tuple) and TEXT in shape)
+
+
 def _join(key: str, part: str | int) -> str:
     if isinstance(part, int):
         return f"{key}[{part}]"
     bare = re.fullmatch(r"[A-Za-z0-9_-]+", part) is not None
-    text = part if bare else '"' + part.replace('"', '\\"') + '"'
+    text = part if bare else json.dumps(part)  # quoted and escaped, as TOML writes it
     return f"{key}.{text}" if key else text
 
 
@@ -172,6 +193,8 @@ def find(value: Any, shape: Any, lang: str = "toml") -> tuple[str, str] | None:
         item, expected, key = stack.pop()
         if not _matches(item, expected):
             return key, f"is {_name(type(item), lang)}, but must be {describe(expected, lang)}"
+        if isinstance(item, str) and _CONTROL.search(item) and not _is_text(expected):
+            return key, f"holds a control character ({item!r}), which no name or command does"
         if isinstance(expected, Either):
             # The first alternative the value matches describes its items.
             expected = next(s for s in expected.shapes if _matches(item, s))
@@ -296,4 +319,4 @@ MLPROJECT = {
 }
 
 #: A Jupyter notebook (JSON): its cells.
-NOTEBOOK = {"cells": [{"cell_type": str, "source": Either(str, [str])}]}
+NOTEBOOK = {"cells": [{"cell_type": str, "source": Either(TEXT, [TEXT])}]}

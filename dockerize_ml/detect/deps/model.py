@@ -76,7 +76,8 @@ def parse_dependency(text: str, source: str, line: int, warnings: list[str]) -> 
         return to_dependency(Requirement(text), source, line)
     except InvalidRequirement as exc:
         where = f"{source}:{line}" if line else source
-        warnings.append(f"{where}: {text!r} is not a valid requirement ({exc}); skipped")
+        reason = str(exc).splitlines()[0] if str(exc).strip() else "unparsable"
+        warnings.append(f"{where}: {text!r} is not a valid requirement ({reason}); skipped")
         return None
 
 

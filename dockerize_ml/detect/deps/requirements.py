@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from dockerize_ml.detect.deps.model import Candidate, parse_dependency, url_name
 from dockerize_ml.detect.files import require_text
+from dockerize_ml.errors import InvalidProjectFileError
 from dockerize_ml.profile import Evidence, LocalInstall
 from dockerize_ml.scan import Scan
 
@@ -142,9 +143,21 @@ def read_requirements(scan: Scan, rel: str, cand: Candidate) -> None:
     visit(rel, False, ())
 
 
+#: Control characters but the tab, which pip reads as a space. None belongs in a
+#: requirements line, and each would break the scripts and YAML written from one.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 def _line(
     scan: Scan, path: str, folder: str, number: int, line: str, constraint: bool, cand: Candidate
 ) -> None:
+    control = _CONTROL.search(line)
+    if control is not None:
+        raise InvalidProjectFileError(
+            f"{path}:{number}: a control character ({control.group()!r}) in {line!r}, which "
+            "pip cannot read as a requirement or an option",
+            f"remove it from line {number} of {path}",
+        )
     for var in _ENV_VAR.findall(line):
         if var not in cand.secrets:
             cand.secrets.append(var)
