@@ -53,6 +53,7 @@ class Scan:
     warnings: list[str] = field(default_factory=list)
     _text: dict[str, str | None] = field(default_factory=dict, repr=False)
     _problems: dict[str, str] = field(default_factory=dict, repr=False)
+    _limits: dict[str, int] = field(default_factory=dict, repr=False)
 
     def exists(self, rel: str) -> bool:
         """Whether ``rel`` is a file or folder of the project, walked or not."""
@@ -115,11 +116,28 @@ class Scan:
         is read at most once; a file that cannot be read adds a warning once, and
         :meth:`problem` says why.
         """
-        if rel in self._text:
-            return self._text[rel]
-        text = self._read(rel, MAX_READ_BYTES if limit is None else limit)
+        limit = MAX_READ_BYTES if limit is None else limit
+        if rel in self._text and not self._larger_limit(rel, limit):
+            cached = self._text[rel]
+            # read earlier under a larger cap (a lockfile): not for a reader with a smaller one
+            return cached if cached is None or len(cached) <= limit else None
+        text = self._read(rel, limit)
         self._text[rel] = text
+        self._limits[rel] = limit
         return text
+
+    def _larger_limit(self, rel: str, limit: int) -> bool:
+        """Whether ``rel`` was too large for an earlier read, but this one allows more (a
+        lockfile of several MiB, read first by a detector with the default cap)."""
+        if self._text.get(rel) is not None or limit <= self._limits.get(rel, limit):
+            return False
+        if not self._problems.get(rel, "").startswith("larger"):
+            return False
+        del self._problems[rel]
+        self.warnings[:] = [
+            w for w in self.warnings if not w.startswith(f"{rel}: not read, larger")
+        ]
+        return True
 
     def problem(self, rel: str) -> str:
         """Why :meth:`read_text` returned None for ``rel`` ("" when it did not, or was not

@@ -419,6 +419,16 @@ def test_huge_files(rel: str, content: str, expected: str, tmp_path: Path) -> No
     assert expected in line or any(expected in w and rel in w for w in warnings), (line, warnings)
 
 
+def test_a_lockfile_of_several_mib_is_read(tmp_path: Path) -> None:
+    """Lockfiles of large projects run to megabytes (every wheel's hash): over the 2 MiB
+    that other files get, still checked and used."""
+    lock = 'version = 1\n[[package]]\nname = "numpy"\nversion = "2.0.0"\n' + "# x\n" * 800_000
+    files = {"pyproject.toml": PYPROJECT, "uv.lock": lock}
+    code, line, warnings = outcome(project(tmp_path, "uv.lock", lock, files))
+    assert code == 0, line
+    assert not any("uv.lock" in w for w in warnings), warnings
+
+
 # --- issue 13's one-line reproductions ----------------------------------------------------
 
 LATIN1 = "# caf\xe9\nnumpy\n".encode("latin-1")

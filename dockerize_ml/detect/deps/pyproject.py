@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from dockerize_ml.detect.files import (
 )
 from dockerize_ml.errors import InvalidProjectFileError
 from dockerize_ml.profile import Dependency, Evidence, LocalInstall, UvWorkspace
-from dockerize_ml.scan import Scan
+from dockerize_ml.scan import MAX_READ_BYTES, Scan
 
 PYPROJECT = "pyproject.toml"
 #: Lockfiles of large projects run to megabytes (every wheel's hash); larger ones are used
@@ -51,7 +52,14 @@ def check_lock(scan: Scan, rel: str, cand: Candidate) -> None:
         )
         return
     try:
-        doc = parse_toml(rel, require_text(scan, rel, MAX_LOCK_BYTES), shapes.LOCK)
+        text = require_text(scan, rel, MAX_LOCK_BYTES)
+        if len(text) > MAX_READ_BYTES:
+            # Parsing megabytes of TOML takes seconds: a big lock gets a cheaper look (its
+            # encoding above, and the key its tool writes, as a line of its own).
+            line = rf"^{key}[ \t]*=[ \t]*\d" if kind is int else rf"^\[{key}\][ \t]*$"
+            doc = {key: kind()} if re.search(line, text, re.MULTILINE) else {}
+        else:
+            doc = parse_toml(rel, text, shapes.LOCK)
     except InvalidProjectFileError as exc:
         raise InvalidProjectFileError(exc.message, hint) from None
     if not isinstance(doc.get(key), kind):
