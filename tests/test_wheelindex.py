@@ -63,7 +63,7 @@ def test_an_index_that_does_not_answer_falls_back_to_the_table(
     monkeypatch.delenv(wheelindex.OFFLINE_ENV)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv(wheelindex.INDEX_ENV, (tmp_path / "nowhere").as_uri())
-    facts, notes = wheelindex.lookup([Dependency("numpy", "==1.21.6", "requirements.txt", 1)])
+    facts, notes = wheelindex.lookup([Dependency("numpy", "==1.21.6", "requirements.txt", line=1)])
     assert [(f.source, f.pythons[0], f.pythons[-1]) for f in facts] == [
         ("knowledge", "3.7", "3.10")
     ]

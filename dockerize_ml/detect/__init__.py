@@ -186,7 +186,7 @@ def _cuda_facts(
         chosen.index_options if chosen else [],
         chosen.lock if chosen else "",
     )
-    gpu = detect_gpu(index, declared, chosen.conda if chosen else None)
+    gpu = detect_gpu(index, declared, chosen.conda if chosen else None, project)
     if cuda_build.needed and not gpu.uses_cuda:
         gpu = GpuUse(True, cuda_build.evidence)
     warnings = [
