@@ -146,6 +146,12 @@ def _existing_dockerignore(
     ]
 
 
+def _needs_git(chosen: Candidate | None, declared: list[Dependency]) -> bool:
+    """A VCS requirement in the installed files, or a ``name @ git+https://...`` of any
+    reader (a setup.py's install_requires, a conda ``pip:`` section)."""
+    return bool(chosen and chosen.vcs) or any(d.url.startswith("git+") for d in declared)
+
+
 def _local_dependencies(
     project: Scan, chosen: Candidate | None, declared: list[Dependency], warnings: list[str]
 ) -> tuple[Dependency, ...]:
@@ -260,7 +266,7 @@ def detect(
         project,
         index,
         distributions,
-        bool(chosen and chosen.vcs),
+        _needs_git(chosen, declared),
         list(chosen.source_builds) if chosen else [],
     )
 
@@ -346,7 +352,7 @@ def detect(
         local_installs=tuple(chosen.local) if chosen else (),
         local_dependencies=local_deps,
         build_secrets=tuple(chosen.secrets) if chosen else (),
-        needs_git=bool(chosen and chosen.vcs),
+        needs_git=_needs_git(chosen, declared),
         source_builds=tuple(chosen.source_builds) if chosen else (),
         index_options=tuple(dict.fromkeys(chosen.index_options)) if chosen else (),
         uv_sources=tuple(chosen.uv_sources) if chosen else (),
