@@ -14,10 +14,9 @@ import typer
 from docker.errors import ImageNotFound
 
 from dockerize_ml import __version__
-from dockerize_ml.detect import inspect_project
 from dockerize_ml.engine import DOCKER_ENV, docker_cli
 from dockerize_ml.errors import BuildFailedError, DockerizeError, ExitCode, NoEngineError
-from dockerize_ml.jobs import diff_actions, plan_project, run_check, run_init
+from dockerize_ml.jobs import diff_actions, inspect, plan_project, run_check, run_init
 from dockerize_ml.plan import INSTALLERS
 from dockerize_ml.profile import ProjectProfile
 from dockerize_ml.smoke import build_and_smoke
@@ -108,6 +107,12 @@ def _describe(profile: ProjectProfile) -> str:
     lines = [f"Project {profile.name} at {profile.root}"]
     evidence = ", ".join(str(e) for e in profile.python_version_evidence) or "no file names one"
     lines.append(f"  Python        {profile.python_version}  ({evidence})")
+    if profile.wheel_facts:
+        read = {"pypi": "PyPI", "knowledge": "knowledge/python.toml (offline)"}
+        where = " and ".join(
+            read.get(s, s) for s in sorted({f.source for f in profile.wheel_facts})
+        )
+        lines.append(f"  Wheels        {len(profile.wheel_facts)} exact pins, read from {where}")
     lines += _describe_dependencies(profile)
     if profile.frameworks:
         lines.append(f"  Frameworks    {', '.join(profile.frameworks)}")
@@ -163,7 +168,7 @@ def detect(
     deps_from: DepsFrom = None,
 ) -> None:
     """Inspect the project and report what was found, with evidence for each fact."""
-    profile = inspect_project(path, deps_from)
+    profile = inspect(path, deps_from)
     if as_json:
         typer.echo(json.dumps(profile.to_dict(), indent=2))
     else:

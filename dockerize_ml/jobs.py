@@ -7,12 +7,13 @@ into an exit code.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from dockerize_ml import settings as saved_settings
-from dockerize_ml.detect import inspect_project
+from dockerize_ml import wheelindex
+from dockerize_ml.detect import detect, pinned_dependencies, scan_project
 from dockerize_ml.plan import BuildPlan, make_plan
 from dockerize_ml.profile import ProjectProfile
 from dockerize_ml.render import render
@@ -70,13 +71,24 @@ class InitResult:
         return [a for a in self.actions if a.action in ATTENTION]
 
 
+def inspect(root: Path, deps_from: str | None = None) -> ProjectProfile:
+    """Scan, ask the package index which Pythons the exact pins have wheels for (cached;
+    off with ``DOCKERIZE_ML_OFFLINE=1``), then detect with those answers as facts."""
+    project = scan_project(root)
+    facts, notes = wheelindex.lookup(pinned_dependencies(project, deps_from))
+    profile = detect(project, deps_from, tuple(facts))
+    if notes:
+        profile = replace(profile, warnings=(*profile.warnings, *notes))
+    return profile
+
+
 def plan_project(
     root: Path, flags: dict[str, Any]
 ) -> tuple[ProjectProfile, BuildPlan, dict[str, Any]]:
     """Detect and plan with the saved settings and this run's flags; the settings too."""
     saved = saved_settings.load(root)
     merged = {**saved, **flags}
-    profile = inspect_project(root, merged.get("deps-from"))
+    profile = inspect(root, merged.get("deps-from"))
     return profile, make_plan(profile, saved_settings.to_settings(saved, flags)), merged
 
 

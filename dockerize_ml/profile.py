@@ -180,6 +180,19 @@ class EntryPoint:
 
 
 @dataclass(frozen=True)
+class WheelFact:
+    """The Pythons an exact pin has wheels for (Linux x86_64), and where that was read:
+    ``source`` is ``pypi`` (the package index, at `detect`/`init`) or ``knowledge`` (the
+    ``wheels`` table, offline)."""
+
+    name: str
+    version: str
+    pythons: tuple[str, ...]
+    source: str
+    evidence: Evidence = field(default_factory=lambda: Evidence(""))
+
+
+@dataclass(frozen=True)
 class SystemPackage:
     """A Debian package the image needs, with why; ``stage`` is ``run`` or ``build``."""
 
@@ -215,6 +228,9 @@ class ProjectProfile:
     python_version: str
     python_version_source: str
     python_version_evidence: tuple[Evidence, ...] = ()
+    #: What the exact pins' wheels say about Python, and where it was read (``pypi`` or
+    #: ``knowledge``); empty when nothing is pinned exactly.
+    wheel_facts: tuple[WheelFact, ...] = ()
     dependency_sources: tuple[DependencySource, ...] = ()
     dependencies: tuple[Dependency, ...] = ()
     #: Files the dependency install step needs (copied before the code).

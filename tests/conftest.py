@@ -44,6 +44,13 @@ _GENERATED = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test asks the package index: the wheels table answers (the CLI run in a
+    subprocess inherits the variable). A test of the index sets its own."""
+    monkeypatch.setenv("DOCKERIZE_ML_OFFLINE", "1")
+
+
 def copy_sample(name: str, target: Path) -> Path:
     """Copy a sample project to ``target`` as it is in git (nothing init wrote into it)."""
     source = SAMPLE_DIRS[name]

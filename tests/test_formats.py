@@ -429,8 +429,9 @@ def test_utf16_requirements_from_powershell(tmp_path: Path) -> None:
 
 
 def test_old_pins_choose_a_python_they_have_wheels_for(tmp_path: Path) -> None:
-    """A requirements file from 2022 with no Python pin: numpy==1.21.6 and torch==1.13.1 have
-    no wheels for 3.11+, so the image gets 3.10. An explicit pin still wins, with a warning."""
+    """A requirements file from 2022 with no Python pin: numpy==1.21.6 has wheels for
+    3.7-3.10, so the image gets 3.10. A file that pins a Python the wheels lack does not
+    win: it is warned about, and the pins decide."""
     files: dict[str, str | bytes] = {
         "requirements.txt": "numpy==1.21.6\npandas==1.3.5\ntorch==1.13.1\nflask\n",
         "main.py": "import numpy\nif __name__ == '__main__':\n    pass\n",
@@ -438,22 +439,77 @@ def test_old_pins_choose_a_python_they_have_wheels_for(tmp_path: Path) -> None:
     profile = inspect_project(write_tree(tmp_path / "old", files))
     assert profile.python_version == "3.10"
     assert str(profile.python_version_evidence[0]) == (
-        "requirements.txt:1 (numpy==1.21.6 has wheels up to Python 3.10: chose Python 3.10)"
+        "requirements.txt:1 (numpy==1.21.6 has wheels for Python 3.7-3.10 "
+        "(knowledge/python.toml): chose Python 3.10)"
     )
+    assert {f.source for f in profile.wheel_facts} == {"knowledge"}
     assert any(
         "torch 1.13 is older than dockerize-ml's compatibility table" in w for w in profile.warnings
     )
     files[".python-version"] = "3.12\n"
     pinned = inspect_project(write_tree(tmp_path / "pinned", files))
-    assert pinned.python_version == "3.12"
+    assert pinned.python_version == "3.10"
     assert any(
-        "Python versions disagree: 3.12 from .python-version, but requirements.txt:1 "
-        "(numpy==1.21.6 has wheels up to Python 3.10)" in w
+        "Python 3.12 from .python-version cannot install the exact pins (requirements.txt:1: "
+        "numpy==1.21.6 has wheels for Python 3.7-3.10" in w
         for w in pinned.warnings
     )
     recent = {**files, "requirements.txt": "numpy==2.1.3\npandas>=1.3\n"}
     del recent[".python-version"]
     assert inspect_project(write_tree(tmp_path / "recent", recent)).python_version == "3.12"
+
+
+def test_a_stale_runtime_pin_gives_way_to_what_the_pins_need(tmp_path: Path) -> None:
+    """runtime.txt says 3.7, but numpy==2.1.2 has wheels only for 3.10+: the pins win."""
+    files: dict[str, str | bytes] = {
+        "runtime.txt": "python-3.7\n",
+        "requirements.txt": "numpy==2.1.2\npandas==2.2.3\n",
+        "main.py": "import numpy\nif __name__ == '__main__':\n    pass\n",
+    }
+    profile = inspect_project(write_tree(tmp_path, files))
+    assert profile.python_version == "3.12"
+    assert profile.python_version_source == "requirements.txt"
+    assert any(
+        w.startswith("Python 3.7 from runtime.txt cannot install the exact pins")
+        for w in profile.warnings
+    )
+    assert not any("no official python:3.7-slim" in w for w in profile.warnings)
+
+
+def test_pins_without_wheels_past_3_7_get_an_end_of_life_python(tmp_path: Path) -> None:
+    """scikit-learn==0.20.3 has wheels up to 3.7 only: python:3.7-slim installs it, 3.8
+    would compile it and fail; chosen, with a loud warning."""
+    files: dict[str, str | bytes] = {
+        "requirements.txt": "Flask==1.0.2\nnumpy==1.16.3\nscikit-learn==0.20.3\n",
+        "main.py": "import sklearn\nif __name__ == '__main__':\n    pass\n",
+    }
+    root = write_tree(tmp_path, files)
+    profile = inspect_project(root)
+    assert profile.python_version == "3.7"
+    assert any(w.startswith("Python 3.7 is end-of-life") for w in profile.warnings)
+    dockerfile = render(make_plan(profile, Settings()))["Dockerfile"]
+    assert "FROM python:3.7-slim" in dockerfile
+
+
+def test_the_ci_matrix_states_the_python(tmp_path: Path) -> None:
+    """actions/setup-python's python-version (a matrix list or one value) is evidence."""
+    workflow = (
+        "jobs:\n  test:\n    strategy:\n      matrix:\n        python-version:\n"
+        "          - '3.9'\n          - '3.10'\n    steps:\n"
+        "      - uses: actions/setup-python@v5\n        with:\n"
+        "          python-version: ${{ matrix.python-version }}\n"
+    )
+    files: dict[str, str | bytes] = {
+        ".github/workflows/test.yml": workflow,
+        "requirements.txt": "numpy\n",
+        "main.py": "import numpy\nif __name__ == '__main__':\n    pass\n",
+    }
+    profile = inspect_project(write_tree(tmp_path, files))
+    assert profile.python_version == "3.10"
+    assert profile.python_version_source == ".github/workflows/test.yml"
+    assert str(profile.python_version_evidence[0]) == (
+        ".github/workflows/test.yml:5 (chose Python 3.10, the newest supported inside <3.11,>=3.9)"
+    )
 
 
 def test_environment_file_that_reads_the_requirements_file_wins(tmp_path: Path) -> None:

@@ -202,14 +202,20 @@ def test_cuda_compile_rows() -> None:
 
 
 def test_python_wheel_limits() -> None:
+    """Rows are [first, last, oldest, newest], in release order, not overlapping, with
+    Pythons the choice can land on; the end-of-life versions have no official updates."""
     table = knowledge.load("python")
+    every = {*table["versions"], *table["end_of_life"]}
+    assert not set(table["end_of_life"]) & set(table["versions"])
     for name, rows in table["wheels"].items():
         assert name == canonicalize_name(name)
-        befores = [Version(before) for before, _ in rows]
-        assert befores == sorted(befores) and len(set(befores)) == len(befores), name
-        pythons = [python for _, python in rows]
-        assert all(p in table["versions"] for p in pythons), name
-        assert [Version(p) for p in pythons] == sorted(Version(p) for p in pythons), name
+        previous = None
+        for first, last, oldest, newest in rows:
+            assert Version(first) <= Version(last), (name, first)
+            assert previous is None or Version(first) > previous, (name, first)
+            previous = Version(last)
+            assert oldest in every and newest in every, (name, first)
+            assert Version(oldest) <= Version(newest), (name, first)
 
 
 @pytest.mark.parametrize(

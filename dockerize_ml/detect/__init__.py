@@ -26,7 +26,7 @@ from dockerize_ml.detect.entrypoints import packaged_entrypoints, script_entrypo
 from dockerize_ml.detect.files import read_toml, space_config
 from dockerize_ml.detect.frameworks import detect_cuda_build, detect_frameworks, detect_gpu
 from dockerize_ml.detect.imports import ImportFacts, detect_imports
-from dockerize_ml.detect.python_version import detect_python, wheel_limits
+from dockerize_ml.detect.python_version import detect_python, wheel_facts
 from dockerize_ml.detect.servers import ServerFacts, detect_servers
 from dockerize_ml.detect.system import detect_system_packages
 from dockerize_ml.errors import BadPathError, NotAProjectError
@@ -40,10 +40,11 @@ from dockerize_ml.profile import (
     ImportedDistribution,
     OptionalSet,
     ProjectProfile,
+    WheelFact,
 )
 from dockerize_ml.scan import Scan, scan
 
-__all__ = ["INFERRED_FILE", "detect", "inspect_project"]
+__all__ = ["INFERRED_FILE", "detect", "inspect_project", "pinned_dependencies", "scan_project"]
 
 #: Where `init` writes the requirements inferred from imports, when nothing declares them.
 INFERRED_FILE = "requirements.txt"
@@ -156,6 +157,12 @@ def _dependency_credentials(project: Scan, chosen: Candidate | None) -> tuple[Ev
     return tuple(found)
 
 
+def _needs_git(chosen: Candidate | None, declared: list[Dependency]) -> bool:
+    """A VCS requirement in the installed files, or a ``name @ git+https://...`` of any
+    reader (a setup.py's install_requires, a conda ``pip:`` section)."""
+    return bool(chosen and chosen.vcs) or any(d.url.startswith("git+") for d in declared)
+
+
 def _local_dependencies(
     project: Scan, chosen: Candidate | None, declared: list[Dependency], warnings: list[str]
 ) -> tuple[Dependency, ...]:
@@ -196,7 +203,7 @@ def _cuda_facts(
         chosen.index_options if chosen else [],
         chosen.lock if chosen else "",
     )
-    gpu = detect_gpu(index, declared, chosen.conda if chosen else None)
+    gpu = detect_gpu(index, declared, chosen.conda if chosen else None, project)
     if cuda_build.needed and not gpu.uses_cuda:
         gpu = GpuUse(True, cuda_build.evidence)
     warnings = [
@@ -209,11 +216,25 @@ def _cuda_facts(
     return gpu, cuda_build, warnings
 
 
-def detect(project: Scan, deps_from: str | None = None) -> ProjectProfile:
+def pinned_dependencies(project: Scan, deps_from: str | None = None) -> list[Dependency]:
+    """The chosen source's dependencies, for asking the package index about their exact pins
+    before :func:`detect` (which stays a pure function of the scan and those answers)."""
+    pyproject = read_toml(project, "pyproject.toml", shapes.PYPROJECT)
+    deps = detect_dependencies(project, pyproject, None if deps_from == "inferred" else deps_from)
+    return list(deps.chosen.dependencies) if deps.chosen else []
+
+
+def detect(
+    project: Scan,
+    deps_from: str | None = None,
+    wheels: tuple[WheelFact, ...] | None = None,
+) -> ProjectProfile:
     """Run every detector over one scan and return the profile.
 
     ``deps_from`` chooses the dependency source when the project has several (the
-    ``--deps-from`` flag); by default the documented order decides.
+    ``--deps-from`` flag); by default the documented order decides. ``wheels`` are what the
+    package index said about the exact pins (:mod:`dockerize_ml.wheelindex`); without them,
+    the ``wheels`` table of knowledge/python.toml answers.
     """
     has_code = any(rel.endswith((".py", ".ipynb")) for rel in project.files)
     if not has_code and not any(marker in project.files for marker in _PROJECT_MARKERS):
@@ -225,8 +246,13 @@ def detect(project: Scan, deps_from: str | None = None) -> ProjectProfile:
 
     pyproject = read_toml(project, "pyproject.toml", shapes.PYPROJECT)
     deps = detect_dependencies(project, pyproject, None if deps_from == "inferred" else deps_from)
-    chosen_deps = list(deps.chosen.dependencies) if deps.chosen else []
-    python = detect_python(project, [*deps.python_hints, *wheel_limits(chosen_deps)])
+    python = detect_python(  # offline, the knowledge table answers for the exact pins
+        project,
+        list(deps.python_hints),
+        wheel_facts(list(deps.chosen.dependencies) if deps.chosen else [])
+        if wheels is None
+        else list(wheels),
+    )
     index = build_index(project)
     imports = detect_imports(project, index, deps.all_declared, python.version)
     servers = detect_servers(project, index, deps.all_declared | set(imports.used))
@@ -251,7 +277,7 @@ def detect(project: Scan, deps_from: str | None = None) -> ProjectProfile:
         project,
         index,
         distributions,
-        bool(chosen and chosen.vcs),
+        _needs_git(chosen, declared),
         list(chosen.source_builds) if chosen else [],
     )
 
@@ -309,6 +335,7 @@ def detect(project: Scan, deps_from: str | None = None) -> ProjectProfile:
         python_version=python.version,
         python_version_source=python.source,
         python_version_evidence=tuple(python.evidence),
+        wheel_facts=tuple(python.wheels),
         dependency_sources=tuple(sources),
         dependencies=tuple(declared),
         dependency_files=(INFERRED_FILE,)
@@ -336,7 +363,7 @@ def detect(project: Scan, deps_from: str | None = None) -> ProjectProfile:
         local_installs=tuple(chosen.local) if chosen else (),
         local_dependencies=local_deps,
         build_secrets=tuple(chosen.secrets) if chosen else (),
-        needs_git=bool(chosen and chosen.vcs),
+        needs_git=_needs_git(chosen, declared),
         source_builds=tuple(chosen.source_builds) if chosen else (),
         index_options=tuple(dict.fromkeys(chosen.index_options)) if chosen else (),
         uv_sources=tuple(chosen.uv_sources) if chosen else (),
@@ -372,12 +399,20 @@ def detect(project: Scan, deps_from: str | None = None) -> ProjectProfile:
     )
 
 
-def inspect_project(path: Path, deps_from: str | None = None) -> ProjectProfile:
-    """Check that ``path`` is a folder, scan it and detect its profile."""
+def scan_project(path: Path) -> Scan:
+    """Check that ``path`` is a folder and scan it."""
     if not path.exists():
         raise BadPathError(f"{path} does not exist", "give the path of your project's folder")
     if not path.is_dir():
         raise BadPathError(
             f"{path} is not a folder", "give the folder that holds the project, not a file in it"
         )
-    return detect(scan(path), deps_from)
+    return scan(path)
+
+
+def inspect_project(
+    path: Path, deps_from: str | None = None, wheels: tuple[WheelFact, ...] | None = None
+) -> ProjectProfile:
+    """Check that ``path`` is a folder, scan it and detect its profile (offline: the wheel
+    facts come from the knowledge table unless given)."""
+    return detect(scan_project(path), deps_from, wheels)

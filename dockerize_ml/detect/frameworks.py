@@ -22,13 +22,41 @@ from dockerize_ml.profile import (
 )
 from dockerize_ml.scan import Scan
 
-#: Code that asks for a CUDA device. `torch.cuda.is_available()` alone is a check, not a use.
+#: Code that asks for a CUDA device, or picks it when there is one (`if torch.cuda.is_available()`
+#: choosing "cuda" over "cpu", `device_map="auto"`): a GPU image is what such code is for. A
+#: bare `print(torch.cuda.is_available())` is a check, not a use.
 _CUDA_USE = re.compile(
-    r"""\.cuda\(\s*\)|\.to\(\s*['"]cuda|device\s*=\s*['"]cuda|torch\.device\(\s*['"]cuda"""
+    r"""\.cuda\(\s*\)|\.to\(\s*f?['"]cuda|device\s*=\s*f?['"]cuda|\.device\(\s*f?['"]cuda"""
     r"""|['"]cuda:\d+['"]|tf\.config\.list_physical_devices\(\s*['"]GPU['"]"""
     r"""|torch\.accelerator\.|cupy\.|import cupy|jax\.devices\(\s*['"]gpu['"]"""
+    r"""|\bif\b[^\n]*\bcuda\.is_available\(\)|\bcuda\.current_device\(\)|\bcuda\.device_count\(\)"""
+    r"""|device_map\s*=\s*['"]auto['"]|\baccelerator\s*=\s*['"](?:gpu|cuda)['"]"""
+    r"""|\buse_gpu\s*=\s*(?!False\b|0\b)[\w.]+(?:\([\w.]*\))?"""
+    r"""|\bnum_gpus['"]?\s*[=:]\s*(?!0\b|None\b)[\w.]+"""
+    r"""|\bhelp\s*=\s*(?:"[^"\n]*\bcuda\b|'[^'\n]*\bcuda\b)"""
+    r"""|choices\s*=\s*[\[(][^\])]*['"]cuda['"]"""
 )
-_GPU_EXTRAS = {"and-cuda", "cuda", "cuda11", "cuda12", "cuda12-pip", "gpu"}
+#: The same in a YAML config (Hydra, Lightning, Ray): `accelerator: gpu`, `num_gpus: 1`.
+_CUDA_CONFIG = re.compile(
+    r"""^\s*(?:accelerator\s*:\s*['"]?(?:gpu|cuda)['"]?\s*$|num_gpus\s*:\s*[1-9]|gpus\s*:\s*[1-9-])"""
+)
+#: Code that does not run the project: tests and their fixtures, documentation examples.
+_TEST_PATH = re.compile(
+    r"(^|/)(tests?|testing|docs?)/|(^|/)test_[^/]*\.py$|_test\.py$|(^|/)conftest\.py$"
+)
+#: A requirement line's name and extras (``jax[cuda11_cudnn86]>=0.4``).
+_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?")
+
+
+def _cuda_dependency(dep: Dependency) -> str:
+    """Why installing ``dep`` means CUDA (a GPU build, a CUDA extra), or ""."""
+    table = knowledge.load("cuda")["uses_cuda"]
+    if dep.name in table["names"] or dep.name.startswith(tuple(table["prefixes"])):
+        return f"requires {dep.name}"
+    for extra in dep.extras:
+        if any(re.fullmatch(rf"{re.escape(e)}(?:[\d_-].*)?", extra) for e in table["extras"]):
+            return f"requires {dep.name}[{','.join(dep.extras)}]"
+    return ""
 
 
 def detect_frameworks(dependencies: list[Dependency], imported: list[str]) -> list[str]:
@@ -41,11 +69,44 @@ def detect_frameworks(dependencies: list[Dependency], imported: list[str]) -> li
     return seen
 
 
-def detect_gpu(index: CodeIndex, dependencies: list[Dependency], conda: CondaEnv | None) -> GpuUse:
-    """Whether the project uses CUDA, with the first lines that say so."""
+def _files_evidence(scan: Scan) -> list[Evidence]:
+    """CUDA named outside the code: a YAML config (``accelerator: gpu``) and a requirements
+    file other than the one installed (``requirements-gpu.txt`` with ``jax[cuda12]``)."""
+    found: list[Evidence] = []
+    for rel in sorted(scan.files):
+        name = posixpath.basename(rel)
+        config = name.endswith((".yaml", ".yml")) and not rel.startswith(".github/")
+        requirements = name.startswith("requirements") and name.endswith(".txt")
+        if _TEST_PATH.search(rel) or not (config or requirements):
+            continue
+        for number, line in enumerate((scan.read_text(rel) or "").splitlines(), start=1):
+            text = line.split("#", 1)[0]
+            why = ""
+            if config and _CUDA_CONFIG.match(text):
+                why = text.strip()
+            elif requirements and (match := _REQUIREMENT.match(text)):
+                extras = tuple(e.strip() for e in (match.group(2) or "").split(",") if e.strip())
+                dep = Dependency(canonicalize_name(match.group(1)), "", rel, extras=extras)
+                why = _cuda_dependency(dep)
+            if why:
+                found.append(Evidence(rel, number, why))
+                break
+        if len(found) >= 3:
+            break
+    return found
+
+
+def detect_gpu(
+    index: CodeIndex,
+    dependencies: list[Dependency],
+    conda: CondaEnv | None,
+    scan: Scan | None = None,
+) -> GpuUse:
+    """Whether the project uses CUDA, with the first lines that say so (code, the installed
+    dependencies, YAML configs and the other requirements files of ``scan``)."""
     evidence: list[Evidence] = []
     for source in index.files.values():
-        if not _CUDA_USE.search(source.text):
+        if _TEST_PATH.search(source.path) or not _CUDA_USE.search(source.text):
             continue
         for number, line in enumerate(source.text.splitlines(), start=1):
             if line.lstrip().startswith("#"):
@@ -59,14 +120,13 @@ def detect_gpu(index: CodeIndex, dependencies: list[Dependency], conda: CondaEnv
         if len(evidence) >= 5:
             break
     for dep in dependencies:
-        if dep.name.startswith("nvidia-") or dep.name.startswith("cupy-cuda"):
-            evidence.append(Evidence(dep.source, dep.line, f"requires {dep.name}"))
-        elif _GPU_EXTRAS & set(dep.extras):
-            evidence.append(
-                Evidence(dep.source, dep.line, f"requires {dep.name}[{','.join(dep.extras)}]")
-            )
+        why = _cuda_dependency(dep)
+        if why:
+            evidence.append(Evidence(dep.source, dep.line, why))
     if conda is not None and conda.cuda:
         evidence.append(Evidence(conda.path, 0, f"CUDA {conda.cuda} in the conda environment"))
+    if scan is not None:
+        evidence += _files_evidence(scan)
     return GpuUse(uses_cuda=bool(evidence), evidence=tuple(evidence[:8]))
 
 

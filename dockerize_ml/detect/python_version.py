@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from packaging.specifiers import SpecifierSet
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from dockerize_ml import knowledge
 from dockerize_ml.detect.deps.model import PythonHint
 from dockerize_ml.detect.files import space_config
-from dockerize_ml.profile import Dependency, Evidence
+from dockerize_ml.profile import Dependency, Evidence, WheelFact
 from dockerize_ml.scan import Scan
 
 _X_Y = re.compile(r"^\s*(?:python-?|cpython-?)?(\d+)\.(\d+)(?:\.\d+)?\S*\s*$", re.IGNORECASE)
@@ -25,6 +25,8 @@ class PythonChoice:
     source: str
     evidence: list[Evidence] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: What the exact pins have wheels for, as given.
+    wheels: list[WheelFact] = field(default_factory=list)
 
 
 def _known_versions() -> list[str]:
@@ -82,11 +84,51 @@ _ORDER = (
     "conda.yml",
     "setup.py",
     "setup.cfg",
+    ".github/workflows",  # the CI matrix: the versions the project is tested on
 )
+
+#: A GitHub Actions ``python-version:`` key, its value on the same line or as a list below.
+_CI_KEY = re.compile(r"^(\s*)-?\s*python-version\s*:\s*(.*)$")
+_CI_VERSION = re.compile(r"(?<![\d.])(3)\.(\d+)(?:\.\d+)?(?![\d.]|\.x)")
+
+
+def ci_matrix(scan: Scan) -> list[PythonHint]:
+    """The Python versions the CI tests (``actions/setup-python``'s ``python-version``, a
+    matrix list) across the workflows, as one range: the project is known to work there."""
+    found: list[str] = []
+    where: Evidence | None = None
+    for rel in sorted(scan.files):
+        if not (rel.startswith(".github/workflows/") and rel.endswith((".yml", ".yaml"))):
+            continue
+        lines = (scan.read_text(rel) or "").splitlines()
+        for number, line in enumerate(lines, start=1):
+            match = _CI_KEY.match(line.split("#", 1)[0])
+            if match is None or "${{" in match.group(2):
+                continue
+            values = match.group(2)
+            if not values.strip():  # a YAML list on the following lines
+                for below in lines[number:]:
+                    if not below.strip().startswith("-"):
+                        break
+                    values += " " + below
+            versions = [f"{a}.{b}" for a, b in _CI_VERSION.findall(values.split("#", 1)[0])]
+            if versions:
+                found += versions
+                where = where or Evidence(rel, number)
+    if not found or where is None:
+        return []
+    unique = sorted(set(found), key=_key)
+    major, minor = _key(unique[-1])
+    spec = SpecifierSet(f">={unique[0]},<{major}.{minor + 1}")
+    detail = f"CI tests Python {', '.join(unique)}"
+    return [PythonHint("", spec, Evidence(where.path, where.line, detail))]
 
 
 def _rank(evidence: Evidence) -> int:
-    return _ORDER.index(evidence.path) if evidence.path in _ORDER else len(_ORDER)
+    path = evidence.path
+    if path.startswith(".github/workflows/"):
+        path = ".github/workflows"
+    return _ORDER.index(path) if path in _ORDER else len(_ORDER)
 
 
 def _pin(
@@ -129,49 +171,149 @@ def _from_ranges(ranges: list[PythonHint], warnings: list[str]) -> PythonHint | 
         return None
     where = strongest.evidence
     detail = f"chose Python {picked}, the newest supported inside {combined or strongest.spec}"
-    if "has wheels up to" in where.detail:  # an old pin: say which
-        detail = f"{where.detail}: chose Python {picked}"
     return PythonHint(picked, strongest.spec, Evidence(where.path, where.line, detail))
 
 
-def wheel_limits(dependencies: list[Dependency]) -> list[PythonHint]:
-    """Python ranges that exact pins of old releases imply (``numpy==1.21.6``: wheels up to
-    Python 3.10), from the ``wheels`` table: the weakest hints, so an explicit pin wins and
-    is only warned about."""
-    table = knowledge.load("python")["wheels"]
-    hints: list[PythonHint] = []
+def candidates() -> list[str]:
+    """Every ``X.Y`` a choice can land on: the end-of-life versions, then the official ones."""
+    table = knowledge.load("python")
+    return sorted({*table["end_of_life"], *table["versions"]}, key=_key)
+
+
+def pinned(dep: Dependency) -> str | None:
+    """The release an exact pin names (``==1.2.3``), or None."""
+    try:
+        specs = list(SpecifierSet(dep.specifier))
+    except InvalidSpecifier:
+        return None
+    for spec in specs:
+        if spec.operator in ("==", "===") and "*" not in spec.version:
+            return spec.version.split("+")[0]
+    return None
+
+
+def table_pythons(name: str, version: str) -> list[str] | None:
+    """What the ``wheels`` rows of knowledge/python.toml (``[first, last, oldest, newest]``)
+    say about one release, or None when no row covers it."""
+    try:
+        release = Version(version)
+    except InvalidVersion:
+        return None
+    for first, last, oldest, newest in knowledge.load("python")["wheels"].get(name, []):
+        if Version(first) <= release <= Version(last):
+            return [v for v in candidates() if _key(oldest) <= _key(v) <= _key(newest)]
+    return None
+
+
+def wheel_facts(dependencies: list[Dependency]) -> list[WheelFact]:
+    """Offline facts for the exact pins, from the knowledge table alone."""
+    facts: list[WheelFact] = []
     for dep in dependencies:
-        rows = table.get(dep.name)
-        pinned = next(
-            (s.version for s in SpecifierSet(dep.specifier) if s.operator in ("==", "===")),
-            None,
+        version = pinned(dep)
+        pythons = table_pythons(dep.name, version) if version and not dep.url else None
+        if version and pythons is not None and all(f.name != dep.name for f in facts):
+            where = Evidence(dep.source, dep.line)
+            facts.append(WheelFact(dep.name, version, tuple(pythons), "knowledge", where))
+    return facts
+
+
+def _span(versions: tuple[str, ...]) -> str:
+    if not versions:
+        return "no Python"
+    return versions[0] if len(versions) == 1 else f"{versions[0]}-{versions[-1]}"
+
+
+def _describe(fact: WheelFact) -> str:
+    where = "PyPI" if fact.source == "pypi" else "knowledge/python.toml"
+    return f"{fact.name}=={fact.version} has wheels for Python {_span(fact.pythons)} ({where})"
+
+
+def _within_wheels(
+    choice: PythonChoice, files: list[PythonHint], facts: list[WheelFact]
+) -> PythonChoice:
+    """Move the choice inside what every exact pin has wheels for.
+
+    The pins are the hard constraint (a Python without a wheel for an exact pin cannot
+    install it); the files choose inside it. A file that says otherwise is warned about.
+    """
+    if not facts:
+        return choice
+    table = knowledge.load("python")
+    allowed = [v for v in candidates() if all(v in f.pythons for f in facts)]
+    evidence = [  # the pins that narrow the choice (a pure wheel for every Python does not)
+        *choice.evidence,
+        *(
+            Evidence(f.evidence.path, f.evidence.line, _describe(f))
+            for f in facts
+            if any(v not in f.pythons for v in candidates())
+        ),
+    ]
+    warnings = list(choice.warnings)
+    if not allowed:
+        narrow = sorted(facts, key=lambda f: len(f.pythons))[:2]
+        warnings.append(
+            "the exact pins have wheels for no common Python: "
+            + " and ".join(f"{f.evidence.path}:{f.evidence.line} ({_describe(f)})" for f in narrow)
+            + f"; using {choice.version}, where pip compiles some of them from source"
         )
-        if rows is None or pinned is None or "*" in pinned:
-            continue
-        try:
-            version = Version(pinned)
-        except InvalidVersion:
-            continue
-        for before, python in rows:
-            if version < Version(before):
-                major, minor = python.split(".")
-                spec = SpecifierSet(f"<{major}.{int(minor) + 1}")
-                detail = f"{dep.name}=={pinned} has wheels up to Python {python}"
-                hints.append(PythonHint("", spec, Evidence(dep.source, dep.line, detail)))
-                break
-    return hints
+        return PythonChoice(choice.version, choice.source, evidence, warnings)
+    if choice.version in allowed:
+        return PythonChoice(choice.version, choice.source, evidence, warnings)
+    # The files' ranges still choose inside what the wheels allow, when they can.
+    inside = [
+        v for v in allowed if all(h.spec is None or _admits(h.spec, v) for h in files)
+    ] or allowed
+    preferred_max = _key(table["preferred_max"])
+    capped = [v for v in inside if _key(v) <= preferred_max]
+    picked = max(capped, key=_key) if capped else min(inside, key=_key)
+    narrowest = min(facts, key=lambda f: (len(f.pythons), f.name))
+    limit = Evidence(
+        narrowest.evidence.path,
+        narrowest.evidence.line,
+        f"{_describe(narrowest)}: chose Python {picked}",
+    )
+    # What the files alone concluded about the version that is now replaced no longer holds.
+    warnings = [
+        w for w in warnings if f"using {choice.version}" not in w and "no official python" not in w
+    ]
+    if choice.source != "default":
+        warnings.append(
+            f"Python {choice.version} from {choice.source} cannot install the exact pins "
+            f"({limit.path}:{limit.line}: {_describe(narrowest)}); using {picked}, the "
+            "newest they all have wheels for"
+        )
+    if picked in table["end_of_life"]:
+        warnings.append(
+            f"Python {picked} is end-of-life (no security fixes; python:{picked}-slim is no "
+            f"longer updated), chosen because {limit.path}:{limit.line} pins "
+            f"{narrowest.name}=={narrowest.version}, which has wheels only for Python "
+            f"{_span(narrowest.pythons)}; upgrade the pins to move to a supported Python"
+        )
+    others = [e for e in evidence if (e.path, e.line) != (limit.path, limit.line)]
+    return PythonChoice(picked, limit.path, [limit, *others], warnings)
 
 
-def detect_python(scan: Scan, hints: list[PythonHint]) -> PythonChoice:
+def detect_python(
+    scan: Scan, hints: list[PythonHint], wheels: list[WheelFact] | None = None
+) -> PythonChoice:
     """Choose the Python version from every file that states one.
 
     An exact pin (``.python-version``, ``runtime.txt``, Pipfile, conda ``python=``) wins
     unless a stronger file's range excludes it; without a surviving pin, the newest
     supported version inside every range is chosen. Disagreements are warnings that name
-    both files. ``hints`` are what the dependency files state.
+    both files. ``hints`` are what the dependency files state. ``wheels`` (what the exact
+    pins have wheels for) bound the choice: a Python an exact pin has no wheel for is never
+    chosen.
     """
+    choice = _within_wheels(_from_files(scan, hints), hints, list(wheels or ()))
+    choice.wheels = list(wheels or ())
+    return choice
+
+
+def _from_files(scan: Scan, hints: list[PythonHint]) -> PythonChoice:
+    """The choice that the files alone make."""
     warnings: list[str] = []
-    all_hints = list(hints)
+    all_hints = [*hints, *ci_matrix(scan)]
     for rel, detail in (
         (".python-version", "pyenv/uv pin"),
         ("runtime.txt", "runtime pin"),

@@ -19,6 +19,8 @@ _RUNNERS = {
     "subprocess.check_call",
     "subprocess.check_output",
     "subprocess.Popen",
+    "subprocess.getoutput",
+    "subprocess.getstatusoutput",
     "os.system",
     "os.popen",
     "shutil.which",
