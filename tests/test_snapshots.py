@@ -17,12 +17,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import SAMPLE_DIRS, copy_sample
 
 from dockerize_ml import inspect_project, make_plan, render
 from dockerize_ml.errors import DockerizeError
 from dockerize_ml.plan import Settings
-
-from conftest import SAMPLE_DIRS, copy_sample
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 
@@ -87,9 +86,7 @@ def _expected_layout(renders: dict[str, dict[str, str] | str]) -> dict[str, dict
         if isinstance(files, str):
             layout[variant] = {"REFUSED": files}
             continue
-        differs = {
-            _stored_name(k): v for k, v in files.items() if default.get(k) != v
-        }
+        differs = {_stored_name(k): v for k, v in files.items() if default.get(k) != v}
         missing = sorted(set(default) - set(files))
         if missing:
             differs["ABSENT"] = "".join(f"{_stored_name(m)}\n" for m in missing)
