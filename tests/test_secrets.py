@@ -56,8 +56,11 @@ def test_rows_are_well_formed() -> None:
         assert row["why"] and row["example"], row
         assert not row["pattern"].startswith(("/", "!", "**")), row
     for row in CONTENT_ROWS:
-        assert set(row) == {"id", "regex", "why", "example"}, row
+        assert set(row) == {"id", "regex", "why", "example", "hints"}, row
         re.compile(row["regex"])
+        assert row["hints"] and all(h == h.lower() for h in row["hints"]), row
+        # the cheap test never hides a match: the example holds one of the hints
+        assert any(h in expand(row["example"], row["id"]).lower() for h in row["hints"]), row
 
 
 @pytest.mark.parametrize("row", NAME_ROWS, ids=[r["pattern"] for r in NAME_ROWS])

@@ -50,6 +50,8 @@ class ContentRule:
     id: str
     regex: re.Pattern[str]
     why: str
+    #: Lower-case strings one of which every match contains: a cheap test before the regex.
+    hints: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,8 @@ def exceptions() -> tuple[str, ...]:
 def content_rules() -> tuple[ContentRule, ...]:
     """The ``[[content]]`` rows of the table, compiled."""
     return tuple(
-        ContentRule(row["id"], re.compile(row["regex"]), row["why"]) for row in _table()["content"]
+        ContentRule(row["id"], re.compile(row["regex"]), row["why"], tuple(row["hints"]))
+        for row in _table()["content"]
     )
 
 
@@ -133,7 +136,10 @@ def secrets_in_text(path: str, text: str) -> list[Finding]:
     """Every credential the content rules find in ``text``, one finding per rule and line."""
     findings: list[Finding] = []
     seen: set[tuple[int, str]] = set()
+    lower = text.lower()
     for rule in content_rules():
+        if not any(hint in lower for hint in rule.hints):
+            continue
         for match in rule.regex.finditer(text):
             if rule.id == "assigned-secret" and not assigned_secret(match.group(1)):
                 continue
