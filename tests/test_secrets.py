@@ -303,3 +303,32 @@ def test_the_image_check_finds_a_secret_a_dockerfile_adds(
         s for s in json.loads(result.stdout)["smoke"] if s["name"] == "no secrets in the image"
     )
     assert not check["ok"] and "/app/settings.ini" in check["detail"], check
+
+
+def test_a_notebook_is_searched_in_its_text_not_its_images(tmp_path: Path) -> None:
+    """A token printed by a cell is found and the notebook named; megabytes of image output
+    are not searched (the regexes were quadratic on base64 before)."""
+    import base64
+
+    token = expand("hf_{34*b62}", "printed")
+    image = base64.b64encode(bytes(range(256)) * 4000).decode()
+    cells = [
+        {
+            "cell_type": "code",
+            "source": ["login()\n"],
+            "outputs": [
+                {"output_type": "stream", "name": "stdout", "text": [f"token={token}\n"]},
+                {
+                    "output_type": "display_data",
+                    "data": {"image/png": image, "text/plain": ["<Figure>"]},
+                },
+            ],
+        },
+    ]
+    text = json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    assert token in secrets.notebook_text(text) and image not in secrets.notebook_text(text)
+    root = _project(tmp_path)
+    write_tree(root, {"explore.ipynb": text})
+    profile = inspect_project(root)
+    assert [e.path for e in profile.secrets_found] == ["explore.ipynb"]
+    assert any(w.startswith("explore.ipynb: explore.ipynb holds") for w in profile.warnings)

@@ -7,6 +7,7 @@ script mounts data and outputs instead). A file the code names in a string liter
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import posixpath
 from dataclasses import dataclass, field
@@ -143,7 +144,11 @@ def _content_secrets(scan: Scan, facts: ContextFacts, rules: _Rules) -> None:
         if entry.size > secrets.MAX_CONTENT_BYTES or dockerignore.excluded(parsed, rel):
             continue
         text = scan.read_text(rel)
+        if text and rel.endswith(".ipynb"):
+            text = secrets.notebook_text(text)
         found = secrets.secrets_in_text(rel, text) if text else []
+        if rel.endswith(".ipynb"):  # lines of the cells' text, not of the file: name the file
+            found = [dataclasses.replace(f, line=0) for f in found]
         if not found:
             continue
         facts.secrets.extend(found)

@@ -9,6 +9,7 @@ files of a built image (``dockerize-ml build``).
 from __future__ import annotations
 
 import fnmatch
+import json
 import math
 import posixpath
 import re
@@ -149,6 +150,34 @@ def secrets_in_text(path: str, text: str) -> list[Finding]:
                 findings.append(Finding(path, line, rule.id, rule.why))
     findings.sort(key=lambda f: (f.line, f.rule))
     return findings
+
+
+def notebook_text(text: str) -> str:
+    """What a notebook shows a reader: its cells' source and text outputs, one line each as
+    in the file; image data (base64, often megabytes) is left out."""
+    try:
+        cells = json.loads(text).get("cells", [])
+    except (ValueError, AttributeError, RecursionError):
+        return text
+    parts: list[str] = []
+
+    def add(value: object) -> None:
+        if isinstance(value, list):
+            parts.append("".join(str(v) for v in value))
+        elif isinstance(value, str):
+            parts.append(value)
+
+    for cell in cells if isinstance(cells, list) else []:
+        if not isinstance(cell, dict):
+            continue
+        add(cell.get("source"))
+        for output in cell.get("outputs") or []:
+            if isinstance(output, dict):
+                add(output.get("text"))
+                data = output.get("data")
+                if isinstance(data, dict):
+                    add(data.get("text/plain"))
+    return "\n".join(parts)
 
 
 def is_code(path: str) -> bool:
