@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from dockerize_ml import dockerignore, knowledge
 from dockerize_ml.detect import secrets
-from dockerize_ml.detect.code import HERE, CodeIndex
+from dockerize_ml.detect.code import HERE, MAX_NOTEBOOK_BYTES, CodeIndex
 from dockerize_ml.profile import ContextRule, Evidence
 from dockerize_ml.scan import Scan
 
@@ -141,13 +141,15 @@ def _content_secrets(scan: Scan, facts: ContextFacts, rules: _Rules) -> None:
     parsed = dockerignore.parse("\n".join(r.pattern for r in rules.items))
     section = "Secrets found by their content (a key, a token, a password in a URL)"
     for rel, entry in sorted(scan.files.items()):
-        if entry.size > secrets.MAX_CONTENT_BYTES or dockerignore.excluded(parsed, rel):
+        notebook = rel.endswith(".ipynb")  # read as the code index reads it, images left out
+        limit = MAX_NOTEBOOK_BYTES if notebook else secrets.MAX_CONTENT_BYTES
+        if entry.size > limit or dockerignore.excluded(parsed, rel):
             continue
-        text = scan.read_text(rel)
-        if text and rel.endswith(".ipynb"):
+        text = scan.read_text(rel, limit=MAX_NOTEBOOK_BYTES) if notebook else scan.read_text(rel)
+        if text and notebook:
             text = secrets.notebook_text(text)
         found = secrets.secrets_in_text(rel, text) if text else []
-        if rel.endswith(".ipynb"):  # lines of the cells' text, not of the file: name the file
+        if notebook:  # lines of the cells' text, not of the file: name the file
             found = [dataclasses.replace(f, line=0) for f in found]
         if not found:
             continue
