@@ -250,6 +250,14 @@ def init(
             "--k8s/--no-k8s", help="Write Kubernetes manifests (k8s/).", show_default=False
         ),
     ] = None,
+    dev_tools: Annotated[
+        bool | None,
+        typer.Option(
+            "--dev-tools/--no-dev-tools",
+            help="Keep a requirements file's test, lint and docs tools in the image.",
+            show_default=False,
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be written; write nothing.")
     ] = False,
@@ -291,6 +299,7 @@ def init(
         "ci": ci or None,
         "device": device,
         "k8s": k8s,
+        "dev-tools": dev_tools,
     }
     flags = {k: v for k, v in given.items() if v is not None}
     result = run_init(path, flags, force=force, dry_run=dry_run, recreate=recreate)

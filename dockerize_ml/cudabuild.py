@@ -112,14 +112,31 @@ def sed_expressions(compiled: tuple[CompiledRequirement, ...]) -> tuple[str, ...
     """GNU sed expressions that delete each compiled requirement from a requirements file,
     by name or by its repository URL, with its continuation lines (``--hash`` options)."""
     table = knowledge.load("cuda")["compile"]
-    expressions: list[str] = []
+    addresses: list[str] = []
     for req in compiled:
-        name = _canonical_pattern(req.name)
         url = _ere(table[req.name]["url"]).replace("%", "\\%")
-        for address in (f"/^[[:space:]]*{name}([^[:alnum:]._-]|$)/I", f"\\%{url}%I"):
-            label = f"n{len(expressions)}"  # labels are global in a sed script
-            expressions.append(f"{address}{{:{label};/\\\\$/{{N;b{label}}};d}}")
+        addresses += [name_address(req.name), f"\\%{url}%I"]
+    return _deleting(addresses)
+
+
+def name_address(name: str) -> str:
+    """A sed address of the requirements lines that name distribution ``name``."""
+    return f"/^[[:space:]]*{_canonical_pattern(name)}([^[:alnum:]._-]|$)/I"
+
+
+def _deleting(addresses: list[str]) -> tuple[str, ...]:
+    expressions: list[str] = []
+    for address in addresses:
+        label = f"n{len(expressions)}"  # labels are global in a sed script
+        expressions.append(f"{address}{{:{label};/\\\\$/{{N;b{label}}};d}}")
     return tuple(expressions)
+
+
+def delete_command(names: tuple[str, ...], path: str) -> str:
+    """``sed -i -E -e ... path``: the requirements of these names taken out of a requirements
+    file (with their continuation lines), as :func:`sed_command` does for compiled ones."""
+    args = " ".join(f"-e {shlex.quote(e)}" for e in _deleting([name_address(n) for n in names]))
+    return f"sed -i -E {args} {path}"
 
 
 def sed_command(compiled: tuple[CompiledRequirement, ...], path: str) -> str:

@@ -24,6 +24,7 @@ from dockerize_ml.cudabuild import (
     STAGE,
     WHEELS,
     CudaBuilder,
+    delete_command,
     keep,
     sed_command,
 )
@@ -106,6 +107,8 @@ class _Ctx:
     compiled_folders: tuple[str, ...] = ()
     #: Local folders from elsewhere in the repository, by where the image keeps them.
     local_paths: dict[str, str] = field(default_factory=dict)
+    #: Development tools taken out of the requirements files (empty with ``--dev-tools``).
+    dev_left_out: tuple[Dependency, ...] = ()
 
     def strings(self, deps: tuple[Dependency, ...] | list[Dependency]) -> list[str]:
         """The dependencies as requirement strings, without what the CUDA builder compiles."""
@@ -287,7 +290,18 @@ def _requirements(ctx: _Ctx, entry_files: tuple[str, ...], origin: str) -> Insta
         {r.evidence.path for r in ctx.compiled if r.evidence.path in profile.dependency_files}
     )
     with_frozen = sorted({e.path for e in profile.frozen_paths})
-    edited = bool(with_local or with_compiled or with_frozen)
+    dev_files: dict[str, list[str]] = {}
+    for dep in ctx.dev_left_out:
+        if dep.source in profile.dependency_files:
+            dev_files.setdefault(dep.source, []).append(dep.name)
+    renamed = sorted(
+        {
+            d.source
+            for d in profile.dependencies
+            if d.detail.startswith("replaces ") and d.source in profile.dependency_files
+        }
+    )
+    edited = bool(with_local or with_compiled or with_frozen or dev_files or renamed)
     folder = "/tmp/requirements" if edited else DEPS_DIR
     commands: list[Command] = []
     comment = [
@@ -311,6 +325,17 @@ def _requirements(ctx: _Ctx, entry_files: tuple[str, ...], origin: str) -> Insta
         comment.append(
             "What the CUDA builder compiled is taken out here: its wheels are installed above."
         )
+    if dev_files:
+        for f, dev_names in sorted(dev_files.items()):
+            commands.append((delete_command(tuple(dev_names), f"{folder}/{f}"),))
+        names = ", ".join(sorted({n for ns in dev_files.values() for n in ns}))
+        comment.append(f"Development tools are taken out here (not needed to run): {names}.")
+        comment.append("`dockerize-ml init --dev-tools` keeps them.")
+    for f in renamed:
+        for wrong, real in sorted(_REPLACED.items()):
+            commands.append((f"sed -i -E '{_rename_expression(wrong, real)}' {folder}/{f}",))
+    if renamed:
+        comment.append("`sklearn` on PyPI is a placeholder that fails: scikit-learn is installed.")
     args = [f"-r {folder}/{f}" for f in entry_files]
     args += _quote(ctx.strings(ctx.optional()))
     install = ctx.install(*args)
@@ -333,6 +358,15 @@ def _requirements(ctx: _Ctx, entry_files: tuple[str, ...], origin: str) -> Insta
         before_code=(step,),
         after_code=tuple(_project_steps(ctx, local)),
     )
+
+
+#: PyPI names that are not what they seem -> the distribution installed instead.
+_REPLACED: dict[str, str] = knowledge.load("devtools")["replaced"]
+
+
+def _rename_expression(wrong: str, real: str) -> str:
+    """A sed expression that makes a requirements line of ``wrong`` one of ``real``."""
+    return f"s/^([[:space:]]*){wrong}([^[:alnum:]._-]|$)/\\1{real}\\2/I"
 
 
 def _inline(ctx: _Ctx, deps: list[str], origin: str, note: str = "") -> InstallPlan:
@@ -758,6 +792,7 @@ def plan_install(
     base_image: str,
     extras: tuple[str, ...] = (),
     groups: tuple[str, ...] = (),
+    dev_tools: bool = False,
     device: str = "cpu",
     cuda_builder: CudaBuilder | None = None,
     local_paths: dict[str, str] | None = None,
@@ -776,7 +811,15 @@ def plan_install(
             f"the project has no extra or group named {unknown[0]!r}",
             f"offered: {offered}",
         )
-    ctx = _Ctx(profile, installer, buildkit, extras, groups, local_paths=dict(local_paths or {}))
+    ctx = _Ctx(
+        profile,
+        installer,
+        buildkit,
+        extras,
+        groups,
+        local_paths=dict(local_paths or {}),
+        dev_left_out=() if dev_tools else profile.dev_tools,
+    )
     if cuda_builder is not None:
         facts = profile.cuda_build
         ctx = dataclasses.replace(

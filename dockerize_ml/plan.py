@@ -51,6 +51,8 @@ class Settings:
     groups: tuple[str, ...] = ()
     ci: tuple[str, ...] = ()  # "github", "gitlab"
     k8s: bool = False
+    #: Keep a requirements file's development tools (pytest, black, ...) in the install.
+    dev_tools: bool = False
     device: str = "auto"  # auto (CUDA when the code uses it), cpu or cuda
 
 
@@ -143,6 +145,9 @@ class BuildPlan:
     #: Those whose file exists now: Compose would make a folder in the place of a missing one
     #: (the run script checks at run time instead).
     compose_secret_mounts: tuple[Mount, ...] = ()
+    #: Files the code reads that are not baked into the image (checkpoints of many MB, files
+    #: git does not track): mounted read-only at their path when present.
+    file_mounts: tuple[Mount, ...] = ()
     actions: tuple[tuple[str, str], ...] = ()
     device: str = "cpu"
     #: For a CUDA image: what the host's driver must be, as precisely as the pins allow.
@@ -504,6 +509,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         base_image=f"python:{python}-slim" if system_python else base_image,
         extras=settings.extras,
         groups=settings.groups,
+        dev_tools=settings.dev_tools,
         device=device,
         cuda_builder=cuda_builder,
         local_paths={path: image for path, _, image in context.folders} if context else {},
@@ -593,6 +599,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             compose_secret_mounts=tuple(
                 m for m in secrets if (Path(profile.root) / m.host).is_file()
             ),
+            file_mounts=tuple(Mount(f, f"{WORKDIR}/{f}", True) for f in profile.mounted_files),
             device=device,
             gpu_host=_gpu_host(profile, base_image) if device == "cuda" else "",
             cuda_builder=cuda_builder,

@@ -282,6 +282,12 @@ class ProjectProfile:
     context_rules: tuple[ContextRule, ...] = ()
     runtime_files: tuple[str, ...] = ()
     runtime_file_evidence: tuple[Evidence, ...] = ()
+    #: Development tools a requirements file lists (pytest, black, mkdocs) that the run-time
+    #: code does not import: left out of the image's install unless ``--dev-tools``.
+    dev_tools: tuple[Dependency, ...] = ()
+    #: Files the code reads that stay out of the image (weights above a few MB, files git
+    #: does not track): mounted read-only at their path at run time.
+    mounted_files: tuple[str, ...] = ()
     #: Files that hold a credential by their content: where, and the rule (detail).
     secrets_found: tuple[Evidence, ...] = ()
     #: Credentials in the dependency files (``init`` refuses: they would reach a layer).

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,13 @@ class Scan:
     #: Files and folders left out of the walk (gitignored, skip list, huge folders).
     skipped: dict[str, Entry] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: The .gitignore files in force: (folder relative to the root, "" for the root; the
+    #: prefix the file's patterns see before a project path, for a .gitignore above the root;
+    #: its lines).
+    gitignores: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
+    #: The files git tracks (``git ls-files``), relative to the root; None when the project
+    #: is no git checkout (or git is not there, or tracks nothing in it).
+    tracked: frozenset[str] | None = None
     _text: dict[str, str | None] = field(default_factory=dict, repr=False)
     _problems: dict[str, str] = field(default_factory=dict, repr=False)
     _limits: dict[str, int] = field(default_factory=dict, repr=False)
@@ -241,6 +249,7 @@ class _IgnoreRules:
     def __init__(self) -> None:
         # (prefix that paths relative to the project root must get, spec)
         self._specs: list[tuple[str, str, pathspec.GitIgnoreSpec]] = []
+        self.sources: list[tuple[str, str, tuple[str, ...]]] = []
 
     def add(self, folder: str, prefix: str, lines: list[str]) -> None:
         """Add the rules of a .gitignore in ``folder`` (relative to the project root).
@@ -250,6 +259,7 @@ class _IgnoreRules:
         """
         spec = pathspec.GitIgnoreSpec.from_lines(lines)
         self._specs.append((folder, prefix, spec))
+        self.sources.append((folder, prefix, tuple(lines)))
 
     def ignored(self, rel: str, is_dir: bool) -> bool:
         verdict = False
@@ -375,7 +385,8 @@ class _Walker:
         (almost) no source files."""
         has_code = any(e.name.endswith((".py", ".ipynb")) for e in entries)
         if name in self.data_names:
-            return not has_code
+            # data/<set>/prepare.py: a folder named like data whose sets hold code is code.
+            return not (has_code or _code_one_level_down(entries))
         if len(entries) < DATA_DIR_ENTRIES:
             return False
         sources = sum(e.name.endswith(_SOURCE_SUFFIXES) for e in entries)
@@ -419,7 +430,65 @@ def scan(root: Path) -> Scan:
     root = root.resolve()
     walker = _Walker(root)
     walker.walk(root, "")
+    walker.result.gitignores = walker.rules.sources
+    walker.result.tracked = _tracked_files(root)
     return walker.result
+
+
+#: How long ``git ls-files`` may take before the scan goes on without it.
+GIT_TIMEOUT_SECONDS = 30
+
+
+def _tracked_files(root: Path) -> frozenset[str] | None:
+    """The files git tracks under ``root`` (paths relative to it), or None.
+
+    What a working copy holds beside them (untracked or ignored) is the clutter of work: runs,
+    downloads, outputs. None when git is missing, the folder is no checkout, or git tracks
+    nothing in it (a fresh ``git init``, or a home folder under git: no evidence either way).
+    """
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "-z", "--cached"],
+            capture_output=True,
+            check=False,
+            timeout=GIT_TIMEOUT_SECONDS,
+            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode != 0:
+        return None
+    paths = frozenset(
+        p.decode("utf-8", errors="surrogateescape") for p in done.stdout.split(b"\0") if p
+    )
+    return paths or None
+
+
+#: How many subfolders of a folder named like data are looked into for code.
+_PEEK_SUBFOLDERS = 50
+
+
+def _code_one_level_down(entries: list[os.DirEntry[str]]) -> bool:
+    """Whether one of the first subfolders holds a .py file or a notebook at its top."""
+    folders = [e for e in entries if _entry_is_dir(e)][:_PEEK_SUBFOLDERS]
+    for folder in folders:
+        try:
+            with os.scandir(folder.path) as it:
+                for count, entry in enumerate(it):
+                    if entry.name.endswith((".py", ".ipynb")):
+                        return True
+                    if count > LARGE_DIR_ENTRIES:
+                        break
+        except OSError:
+            continue
+    return False
+
+
+def _entry_is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 class _TooLarge(Exception):

@@ -58,6 +58,7 @@ KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "ci": (list, "CI templates to write: github, gitlab"),
     "k8s": (bool, "write Kubernetes manifests"),
     "device": (str, "auto, cpu or cuda"),
+    "dev-tools": (bool, "true keeps a requirements file's test, lint and docs tools in the image"),
 }
 
 
@@ -265,4 +266,5 @@ def to_settings(saved: dict[str, Any], flags: dict[str, Any]) -> Settings:
         ci=tuple(merged.get("ci", ())),
         k8s=bool(merged.get("k8s", False)),
         device=str(merged.get("device", "auto")),
+        dev_tools=bool(merged.get("dev-tools", False)),
     )

@@ -28,6 +28,13 @@ SAMPLE_DIRS = {
     "churn-model": EXAMPLES / "churn-model",
     **{p.name: p for p in SAMPLES.iterdir() if p.is_dir()},
 }
+# The samples live inside this repository's git checkout, which tracks their files; each is
+# meant as a project of its own (its snapshots the same from a checkout or a copy), so git
+# never looks above their folders. A test that wants a checkout makes one under tmp_path.
+os.environ["GIT_CEILING_DIRECTORIES"] = os.pathsep.join(
+    [str(EXAMPLES), str(SAMPLES), *filter(None, [os.environ.get("GIT_CEILING_DIRECTORIES")])]
+)
+
 #: Set in CI: a Docker test that cannot find an engine fails instead of skipping.
 REQUIRE_DOCKER = os.environ.get("DOCKERIZE_ML_REQUIRE_DOCKER") == "1"
 BASE_IMAGE = "python:3.11-slim"

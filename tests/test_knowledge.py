@@ -47,9 +47,25 @@ def test_layout_lists() -> None:
         assert len(set(items)) == len(items), f"duplicates in {items}"
     assert all(s.endswith(".py") for s in table["entrypoints"]["scripts"])
     for pattern in table["context"]["weight_patterns"]:
-        assert re.fullmatch(r"\*\.[a-z0-9]+", pattern), pattern
+        # a name pattern (matched at any depth), never a path
+        assert re.fullmatch(r"\*[-a-z0-9.?*]+", pattern) and "/" not in pattern, pattern
+    assert 1024 * 1024 <= table["mounts"]["weights_above"] <= 50 * 1024 * 1024
+    for items in table["writes"].values():
+        assert items and len(set(items)) == len(items)
+        assert all(re.fullmatch(r"[a-z_][a-z0-9_.]*", i) for i in items), items
     for folder in (*table["context"]["data_dirs"], *table["context"]["output_dirs"]):
         assert "/" not in folder and "*" not in folder
+
+
+def test_devtools_rows() -> None:
+    table = knowledge.load("devtools")
+    rows = {**table["tools"], **table["notebook"]}
+    assert not set(table["tools"]) & set(table["notebook"])
+    for name, why in rows.items():
+        assert name == canonicalize_name(name), f"{name} is not a PEP 503 name"
+        assert isinstance(why, str) and why.strip(), name
+    for wrong, real in table["replaced"].items():
+        assert real == canonicalize_name(real) and real != wrong and real not in rows
 
 
 def test_frameworks_rows() -> None:

@@ -92,7 +92,7 @@ def find_git_dir(repos: Path, repo: str) -> Path | None:
 
 
 def export(git_dir: Path, commit: str, target: Path) -> tuple[str | None, list[str]]:
-    """Write the tree of ``commit`` into ``target`` (plus a .git folder, as a checkout has).
+    """Write the tree of ``commit`` into ``target`` and commit it there: a checkout.
 
     Returns a problem (or None) and the paths whose content the store lacks (snapshots keep no
     file of 4 MiB or more): those are left out of the tree and of the checks that name them.
@@ -136,10 +136,37 @@ def export(git_dir: Path, commit: str, target: Path) -> tuple[str | None, list[s
             dest.write_bytes(data)
             if mode == "100755":
                 dest.chmod(0o755)
-    # A checkout has its git folder; tools that find the repository root look for it.
-    (target / ".git").mkdir(exist_ok=True)
-    (target / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
-    return None, missing
+    problem = _commit_checkout(target)
+    return problem, missing
+
+
+#: A fixed author and date: the exported repository is the same every run.
+_GIT_ENV = {
+    "GIT_AUTHOR_NAME": "realworld",
+    "GIT_AUTHOR_EMAIL": "realworld@example.invalid",
+    "GIT_AUTHOR_DATE": "2000-01-01T00:00:00Z",
+    "GIT_COMMITTER_NAME": "realworld",
+    "GIT_COMMITTER_EMAIL": "realworld@example.invalid",
+    "GIT_COMMITTER_DATE": "2000-01-01T00:00:00Z",
+}
+
+
+def _commit_checkout(target: Path) -> str | None:
+    """Make ``target`` a real git repository whose one commit is the pinned tree, as a clone
+    is: the tool reads which files git tracks, and clutter planted afterwards is untracked,
+    as in a working copy."""
+    env = {**os.environ, **_GIT_ENV, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    git = ["git", "-C", str(target), "-c", "init.defaultBranch=main", "-c", "core.autocrlf=false"]
+    for args in (
+        ["init", "-q"],
+        # -f: the tree is the pinned commit's, whatever its own .gitignore says
+        ["add", "-A", "-f", "."],
+        ["commit", "-q", "--no-verify", "--allow-empty", "-m", "pinned tree"],
+    ):
+        done = subprocess.run([*git, *args], capture_output=True, env=env, check=False)
+        if done.returncode != 0:
+            return f"git {args[0]}: " + done.stderr.decode(errors="replace").strip()
+    return None
 
 
 def plant(project: Path, plants: list[dict[str, Any]]) -> None:

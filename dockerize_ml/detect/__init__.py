@@ -15,10 +15,10 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from dockerize_ml import dockerignore
-from dockerize_ml.detect import secrets, shapes
+from dockerize_ml.detect import devtools, secrets, shapes
 from dockerize_ml.detect.code import CodeIndex, build_index
 from dockerize_ml.detect.compat import compatibility_warnings
-from dockerize_ml.detect.context import ContextFacts, detect_context
+from dockerize_ml.detect.context import LARGE_FILE_BYTES, ContextFacts, detect_context
 from dockerize_ml.detect.deps import DependencyFacts, detect_dependencies
 from dockerize_ml.detect.deps.model import Candidate
 from dockerize_ml.detect.deps.setuptools import folder_requirements
@@ -107,6 +107,19 @@ def _inferred(
     return _as_inferred(names)
 
 
+def _dev_tools(
+    chosen: Candidate | None,
+    declared: list[Dependency],
+    imports: ImportFacts,
+    entry: EntryPoint | None,
+) -> tuple[list[Dependency], list[Dependency], list[str]]:
+    """A requirements file's development tools, apart from what the image installs."""
+    if chosen is None or chosen.kind != "requirements":
+        return declared, [], []
+    serves = entry is not None and entry.kind == "jupyterlab"
+    return devtools.split(declared, imports.used, serves)
+
+
 def _as_inferred(names: dict[str, Evidence]) -> tuple[Dependency, ...]:
     """Distributions found in the code, as dependencies of source ``inferred``, sorted."""
     return tuple(
@@ -143,6 +156,27 @@ def _existing_dockerignore(
         f".dockerignore keeps {rel} out of the build context, but {why}; add `!{rel}` to it"
         for rel, why in needed.items()
         if dockerignore.excluded(rules, rel)
+    ] + _let_in(project, rules)
+
+
+def _let_in(project: Scan, rules: list[tuple[str, bool]]) -> list[str]:
+    """Warnings for secrets and large files the project's own .dockerignore sends to the
+    build, each with the line that keeps it out."""
+    lines: dict[str, list[str]] = {}
+    entries = [*project.files.values(), *(e for e in project.skipped.values() if not e.is_dir)]
+    for entry in sorted(entries, key=lambda e: e.path):
+        if dockerignore.excluded(rules, entry.path):
+            continue
+        rule = secrets.secret_by_name(entry.path)
+        if rule is not None:
+            lines.setdefault(rule.dockerignore, []).append(f"{entry.path} (a secret: {rule.why})")
+        elif entry.size >= LARGE_FILE_BYTES:
+            mib = entry.size // (1024 * 1024)
+            lines.setdefault(entry.path, []).append(f"{entry.path} ({mib} MiB)")
+    return [
+        f".dockerignore lets {', '.join(what[:3])} into the build context (and the image); "
+        f"add the line `{line}` to it"
+        for line, what in lines.items()
     ]
 
 
@@ -270,7 +304,9 @@ def detect(
             DependencySource(s.kind, s.path, False, s.lock) for s in sources
         ]
         chosen = None
-    declared = list(chosen.dependencies) if chosen else list(inferred)
+    declared, dev_tools, warnings_dev = _dev_tools(
+        chosen, list(chosen.dependencies) if chosen else list(inferred), imports, entry
+    )
     distributions = {d.name: Evidence(d.source, d.line) for d in declared}
     distributions.update(imports.used)
     system, system_warnings = detect_system_packages(
@@ -293,8 +329,8 @@ def detect(
         or doc.get("tool", {}).get("poetry", {}).get("name")
         or project.root.name
     )
-    warnings = [*python.warnings, *deps.warnings, *context.warnings, *servers.warnings]
-    warnings += system_warnings
+    warnings = [*python.warnings, *deps.warnings, *warnings_dev, *context.warnings]
+    warnings += [*servers.warnings, *system_warnings]
     if inferred:
         warnings.append(
             f"no dependency file declares what the code imports: `init` writes {INFERRED_FILE} "
@@ -338,6 +374,7 @@ def detect(
         wheel_facts=tuple(python.wheels),
         dependency_sources=tuple(sources),
         dependencies=tuple(declared),
+        dev_tools=tuple(dev_tools),
         dependency_files=(INFERRED_FILE,)
         if inferred
         else tuple(dict.fromkeys(chosen.files))
@@ -393,6 +430,7 @@ def detect(
         context_rules=tuple(context.rules),
         runtime_files=tuple(context.runtime_files),
         runtime_file_evidence=tuple(context.runtime_evidence),
+        mounted_files=tuple(context.mounted_files),
         secrets_found=tuple(Evidence(f.path, f.line, f.rule) for f in context.secrets),
         dependency_credentials=_dependency_credentials(project, chosen),
         warnings=tuple(dict.fromkeys(warnings)),

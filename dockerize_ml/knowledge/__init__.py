@@ -26,6 +26,7 @@ TABLES = (
     "system",
     "cuda",
     "secrets",
+    "devtools",
 )
 
 
