@@ -215,7 +215,7 @@ def test_notebook_course_image_serves_jupyterlab(
 ) -> None:
     root = sample("notebook-course")
     assert run_cli("init", root, "--python", "3.11").returncode == 0
-    assert '--volume "$PWD:/app"' in (root / "docker" / "run.sh").read_text()
+    assert '--volume "$PWD":/app' in (root / "docker" / "run.sh").read_text()
     result = build_json(root, "--tag", "dockerize-ml-test-notebooks:latest")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
