@@ -41,6 +41,9 @@ class ServerFacts:
     last: list[EntryPoint] = field(default_factory=list)  # notebook-only repositories
     ports: dict[int, Evidence] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: Files whose own server call listens where the container can reach it when the file
+    #: is run as a script (host 0.0.0.0, or an option that sets it): the flags it needs.
+    self_runs: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def module_of(path: str) -> tuple[str, str]:
@@ -580,6 +583,9 @@ def _loopback_and_ports(index: CodeIndex, facts: ServerFacts) -> None:
             if port:
                 detail = f"port={port}" + (f" ({bind.port_flag} default)" if bind.port_flag else "")
                 facts.ports.setdefault(port, Evidence(source.path, bind.line, detail))
+            reachable = bind.host in ("0.0.0.0", "::") or bool(bind.host_flag)
+            if reachable and bind.func.endswith((".run", ".launch")):
+                facts.self_runs.setdefault(source.path, bind.flags(port))
             if isinstance(bind.host, str) and bind.host in _LOOPBACK:
                 where = f" (the {bind.host_flag} default)" if bind.host_flag else ""
                 facts.warnings.append(
