@@ -190,3 +190,24 @@ def test_a_readme_script_that_serves_on_0000_runs_as_documented(tmp_path: Path) 
         "tts_models/en",
     )
     assert profile.ports == (5002,)
+
+
+def test_a_documented_gradio_app_gets_its_host_and_port_flags(tmp_path: Path) -> None:
+    app = (
+        "import argparse\nimport gradio as gr\np = argparse.ArgumentParser()\n"
+        "p.add_argument('--server_name', default=None)\n"
+        "p.add_argument('--server_port', type=int, default=None)\nargs = p.parse_args()\n"
+        "demo = gr.Blocks()\n"
+        "demo.launch(server_name=args.server_name, server_port=args.server_port)\n"
+    )
+    files = {"Dockerfile": 'FROM python:3.11\nENTRYPOINT ["python", "app.py"]\n', "app.py": app}
+    profile = profile_of(tmp_path, files)
+    assert profile.entrypoint is not None
+    assert profile.entrypoint.command == (
+        "python",
+        "app.py",
+        "--server_name",
+        "0.0.0.0",
+        "--server_port",
+        "7860",
+    )

@@ -90,9 +90,10 @@ def _entrypoints(
     if chosen is not None:
         same = next((e for e in detected if any(ev.path == chosen.file for ev in e.evidence)), None)
         evidence = (*same.evidence, *chosen.entry.evidence) if same else ()
-        flags = servers.self_runs.get(chosen.file)
-        if same is not None and same.port and chosen.entry.kind == "script" and flags is not None:
+        bind = servers.self_runs.get(chosen.file)
+        if same is not None and same.port and chosen.entry.kind == "script" and bind is not None:
             # the README runs the server's script, which listens on 0.0.0.0 as it is run
+            flags = bind.flags(same.port)
             pairs = [flags[i : i + 2] for i in range(0, len(flags), 2)]
             given = chosen.entry.command
             missing = [w for pair in pairs if pair[0] not in given for w in pair]

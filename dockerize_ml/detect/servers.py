@@ -42,8 +42,8 @@ class ServerFacts:
     ports: dict[int, Evidence] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     #: Files whose own server call listens where the container can reach it when the file
-    #: is run as a script (host 0.0.0.0, or an option that sets it): the flags it needs.
-    self_runs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: is run as a script (host 0.0.0.0, or an option that sets it), with that call.
+    self_runs: dict[str, Bind] = field(default_factory=dict)
 
 
 def module_of(path: str) -> tuple[str, str]:
@@ -585,7 +585,7 @@ def _loopback_and_ports(index: CodeIndex, facts: ServerFacts) -> None:
                 facts.ports.setdefault(port, Evidence(source.path, bind.line, detail))
             reachable = bind.host in ("0.0.0.0", "::") or bool(bind.host_flag)
             if reachable and bind.func.endswith((".run", ".launch")):
-                facts.self_runs.setdefault(source.path, bind.flags(port))
+                facts.self_runs.setdefault(source.path, bind)
             if isinstance(bind.host, str) and bind.host in _LOOPBACK:
                 where = f" (the {bind.host_flag} default)" if bind.host_flag else ""
                 facts.warnings.append(
