@@ -175,7 +175,7 @@ def test_unreadable_file_is_a_warning(tmp_path: Path, monkeypatch) -> None:
                 "requirements.txt": "flask\n",
             },
             "flask",
-            ("flask", "--app", "app:app", "run", "--host", "0.0.0.0", "--port", "5000"),
+            ("flask", "--app", "app", "run", "--host", "0.0.0.0", "--port", "5000"),
             5000,
         ),
         (
@@ -207,7 +207,7 @@ def test_unreadable_file_is_a_warning(tmp_path: Path, monkeypatch) -> None:
         (
             {"manage.py": "", "site/wsgi.py": "", "requirements.txt": "django\ngunicorn\n"},
             "django",
-            ("gunicorn", "--bind", "0.0.0.0:8000", "site.wsgi"),
+            ("gunicorn", "site.wsgi", "--bind", "0.0.0.0:8000"),
             8000,
         ),
     ],

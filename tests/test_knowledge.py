@@ -77,6 +77,17 @@ def test_frameworks_rows() -> None:
         assert isinstance(row["heavy"], bool) and isinstance(row["gpu"], bool)
 
 
+def test_server_rows() -> None:
+    rows = knowledge.load("frameworks")["servers"]
+    code = (PACKAGE / "detect" / "servers.py").read_text()
+    for kind, row in rows.items():
+        assert set(row) == {"port", "health", "requires"}, kind
+        assert isinstance(row["port"], int) and 0 < row["port"] < 65536, kind
+        assert row["health"].startswith("/"), kind
+        assert all(r == canonicalize_name(r) for r in row["requires"]), kind
+        assert f'_server("{kind}")' in code or f"_server({kind!r})" in code, f"{kind} unused"
+
+
 def test_tools_pins() -> None:
     uv = knowledge.load("tools")["uv"]
     assert re.fullmatch(r"\d+\.\d+\.\d+", uv["version"])

@@ -22,7 +22,11 @@ from dockerize_ml.detect.context import LARGE_FILE_BYTES, ContextFacts, detect_c
 from dockerize_ml.detect.deps import DependencyFacts, detect_dependencies
 from dockerize_ml.detect.deps.model import Candidate
 from dockerize_ml.detect.deps.setuptools import folder_requirements
-from dockerize_ml.detect.entrypoints import packaged_entrypoints, script_entrypoints
+from dockerize_ml.detect.entrypoints import (
+    documented_commands,
+    packaged_entrypoints,
+    script_entrypoints,
+)
 from dockerize_ml.detect.files import read_toml, space_config
 from dockerize_ml.detect.frameworks import detect_cuda_build, detect_frameworks, detect_gpu
 from dockerize_ml.detect.imports import ImportFacts, detect_imports
@@ -69,14 +73,42 @@ def _slug(name: str) -> str:
 def _entrypoints(
     project: Scan, pyproject: dict[str, Any] | None, servers: ServerFacts
 ) -> list[EntryPoint]:
-    """Every entry point, ranked: MLproject > Procfile > console scripts > ``__main__`` >
-    app servers in the code > conventional scripts > JupyterLab for notebook-only projects."""
-    ranked = [
-        *servers.first,
+    """Every entry point, ranked: MLproject > Procfile > what the README (or a Makefile
+    target) runs > console scripts > ``__main__`` > app servers in the code > conventional
+    scripts > JupyterLab for notebook-only projects.
+
+    Of the documented commands, the first named like the main job (train, serve, main, an
+    app server) comes first, else the first; one that runs a server the code defines is
+    served as that server (on 0.0.0.0, its port), the others stay alternatives."""
+    detected = [
         *packaged_entrypoints(project, pyproject),
         *servers.servers,
         *script_entrypoints(project),
     ]
+    documented = documented_commands(project)
+    chosen = next((d for d in documented if d.main_job), documented[0] if documented else None)
+    top: list[EntryPoint] = []
+    if chosen is not None:
+        same = next((e for e in detected if any(ev.path == chosen.file for ev in e.evidence)), None)
+        evidence = (*same.evidence, *chosen.entry.evidence) if same else ()
+        bind = servers.self_runs.get(chosen.file)
+        if same is not None and same.port and chosen.entry.kind == "script" and bind is not None:
+            # the README runs the server's script, which listens on 0.0.0.0 as it is run
+            flags = bind.flags(same.port)
+            pairs = [flags[i : i + 2] for i in range(0, len(flags), 2)]
+            given = chosen.entry.command
+            missing = [w for pair in pairs if pair[0] not in given for w in pair]
+            command = (*given, *missing)
+            top = [dataclasses.replace(same, command=command, evidence=evidence)]
+        elif same is not None and same.port:  # a server the code defines: served as such
+            top = [dataclasses.replace(same, evidence=evidence)]
+        elif same is not None and chosen.entry.kind != "documented-server":
+            # the same script, with the README's arguments
+            top = [dataclasses.replace(same, command=chosen.entry.command, evidence=evidence)]
+        elif chosen.entry.kind != "documented-server":
+            top = [chosen.entry]
+    rest = [d.entry for d in documented if d is not chosen and d.entry.kind != "documented-server"]
+    ranked = [*servers.first, *top, *detected, *rest]
     unique: dict[tuple[str, ...], EntryPoint] = {}
     for entry in ranked:  # a server run as a script is found twice: keep the richer one
         unique.setdefault(tuple(entry.command), entry)
@@ -250,6 +282,22 @@ def _cuda_facts(
     return gpu, cuda_build, warnings
 
 
+def _ports(entry: EntryPoint | None, servers: ServerFacts) -> dict[int, Evidence]:
+    """The entry point's port, and those of server calls in the file it runs: ports of
+    server calls elsewhere belong to alternatives (a side server.py of a training
+    repository), not to what the image runs."""
+    ports: dict[int, Evidence] = {}
+    if entry is not None and entry.port:
+        ports[entry.port] = entry.evidence[0] if entry.evidence else Evidence("")
+    # A console script or a Procfile line may run any module: its ports are all kept.
+    known = entry is not None and (entry.port or entry.kind in ("script", "module"))
+    runs = {e.path for e in entry.evidence} | set(entry.command[1:2]) if entry else set()
+    for port, evidence in servers.ports.items():
+        if not known or evidence.path in runs:
+            ports.setdefault(port, evidence)
+    return ports
+
+
 def pinned_dependencies(project: Scan, deps_from: str | None = None) -> list[Dependency]:
     """The chosen source's dependencies, for asking the package index about their exact pins
     before :func:`detect` (which stays a pure function of the scan and those answers)."""
@@ -317,11 +365,7 @@ def detect(
         list(chosen.source_builds) if chosen else [],
     )
 
-    ports: dict[int, Evidence] = {}
-    if entry is not None and entry.port:
-        ports[entry.port] = entry.evidence[0] if entry.evidence else Evidence("")
-    for port, evidence in servers.ports.items():
-        ports.setdefault(port, evidence)
+    ports = _ports(entry, servers)
 
     doc = pyproject or {}
     name = str(

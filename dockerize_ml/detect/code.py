@@ -74,6 +74,9 @@ class SourceFile:
     #: Distributions a notebook installs itself (`!pip install x`, `%pip install x`).
     pip_installs: list[tuple[str, int, int]] = field(default_factory=list)
     notebook: bool = False
+    #: The parsed module (.py files only), for detectors that follow names and definitions
+    #: (an app factory, a decorated class, an argparse default) instead of parsing again.
+    tree: ast.Module | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -295,6 +298,8 @@ def _parse(source: SourceFile, text: str, cell: int, warnings: list[str]) -> Non
     try:
         if tree is not None:
             _Visitor(source, cell).visit(tree)
+            if not cell:
+                source.tree = tree
             return
     except RecursionError:
         pass
