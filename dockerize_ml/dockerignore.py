@@ -19,7 +19,10 @@ def _regex(pattern: str) -> re.Pattern[str]:
     parts: list[str] = []
     i = 0
     while i < len(pattern):
-        if pattern.startswith("**/", i):
+        if pattern[i] == "\\" and i + 1 < len(pattern):  # an escaped character is itself
+            parts.append(re.escape(pattern[i + 1]))
+            i += 2
+        elif pattern.startswith("**/", i):
             parts.append("(?:.*/)?")
             i += 3
             while pattern.startswith("**/", i):  # one is as good as many, and never slow
@@ -47,6 +50,13 @@ def _regex(pattern: str) -> re.Pattern[str]:
     with warnings.catch_warnings():  # "[[" is a possible nested set to Python, not an error
         warnings.simplefilter("ignore", FutureWarning)
         return re.compile("".join(parts) + "(?:/.*)?$")
+
+
+def escape(path: str) -> str:
+    """A path of the project as a .dockerignore pattern that matches exactly it: Docker's
+    special characters escaped, and a leading ``#`` or ``!`` (a comment, a put-back) too."""
+    body = "".join("\\" + c if c in "\\*?[" else c for c in path)
+    return "\\" + body if body.startswith(("#", "!")) else body
 
 
 def parse(text: str, rel: str = ".dockerignore") -> list[tuple[str, bool]]:

@@ -10,6 +10,7 @@ and its history are searched for the values of the project's ``.env`` files.
 from __future__ import annotations
 
 import json
+import re
 import tarfile
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -21,6 +22,7 @@ from dockerize_ml.detect import secrets
 
 #: Where the generated Dockerfile copies the project and the folders it installs.
 APP_DIRS = ("app/", "opt/src/")
+_SECRET_NAME = re.compile(r"(?i)pass|pwd|secret|token|key|auth|credential|cookie|session")
 #: A value of a .env file shorter than this is too common to search for (``1``, ``true``).
 MIN_VALUE_LENGTH = 8
 
@@ -46,8 +48,12 @@ def env_values(texts: Iterable[str]) -> list[str]:
             line = raw.strip().removeprefix("export ").strip()
             if not line or line.startswith("#") or "=" not in line:
                 continue
-            value = line.split("=", 1)[1].strip().strip("'\"")
-            if len(value) >= MIN_VALUE_LENGTH and value not in values:
+            key, value = (part.strip() for part in line.split("=", 1))
+            value = value.strip("'\"")
+            # A model name or a data path is no secret: only values named like one, or that
+            # look like a credential, are searched for.
+            secret = _SECRET_NAME.search(key) is not None or secrets.assigned_secret(value)
+            if len(value) >= MIN_VALUE_LENGTH and secret and value not in values:
                 values.append(value)
     return values
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import string
 from pathlib import Path
@@ -146,7 +147,44 @@ def test_the_code_reading_a_secret_config_keeps_it_out(tmp_path: Path) -> None:
     )
     assert _excluded(root, "configs/cloud.yaml")
     warning = next(w for w in inspect_project(root).warnings if "configs/cloud.yaml" in w)
-    assert "mount it at run time" in warning
+    assert "mount it read-only" in warning
+    # ... and the app still finds it: the run script and compose mount it at its path.
+    from dockerize_ml.jobs import run_init
+
+    files = run_init(root, {}).files
+    assert "configs/cloud.yaml:/app/configs/cloud.yaml:ro" in files["docker/run.sh"]
+    assert "configs/cloud.yaml:/app/configs/cloud.yaml:ro" in files["compose.yaml"]
+
+
+@pytest.mark.parametrize(
+    "path", ["!important.txt", "#creds.txt", "config/prod[1].cfg", "we ird*.txt", "a\\b.txt"]
+)
+def test_a_secret_file_with_a_special_name_is_kept_out_exactly(tmp_path: Path, path: str) -> None:
+    """Paths become .dockerignore lines escaped: `!x` is no put-back, `#x` no comment, `[1]`
+    no character class (checked here with our matcher, which follows Docker's rules, and by
+    hand against BuildKit's own context listing: docs/security.md)."""
+    root = _project(tmp_path)
+    write_tree(root, {path: expand("hub: hf_{34*b62}", path) + "\n", "config/prod1.cfg": "a: 1\n"})
+    assert _excluded(root, path)
+    assert not _excluded(root, "config/prod1.cfg")
+    assert not _excluded(root, "train.py")
+
+
+def test_code_named_like_a_secret_stays_in(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    write_tree(
+        root,
+        {
+            "app/load_secrets.py": "import os\nTOKEN = os.environ.get('TOKEN')\n",
+            "app/secrets/__init__.py": "",
+            "app/secrets/vault.py": "def get():\n    return 1\n",
+            "app/secrets/db.txt": "hunter2\n",
+            "secrets.yaml": "a: 1\n",
+        },
+    )
+    for rel in ("app/load_secrets.py", "app/secrets/__init__.py", "app/secrets/vault.py"):
+        assert not _excluded(root, rel), rel
+    assert _excluded(root, "app/secrets/db.txt") and _excluded(root, "secrets.yaml")
 
 
 @pytest.mark.parametrize(
@@ -332,3 +370,68 @@ def test_a_notebook_is_searched_in_its_text_not_its_images(tmp_path: Path) -> No
     profile = inspect_project(root)
     assert {e.path for e in profile.secrets_found} == {"explore.ipynb"}
     assert any(w.startswith("explore.ipynb: explore.ipynb holds") for w in profile.warnings)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "secret_key: {40*hex}",
+        'SECRET_KEY = "django-insecure-{40*b62}"',
+        "JWT_SECRET_KEY={32*b62}",
+        "wandb_key: {40*hex}",
+        "DB_PASS={20*b62}",
+        "broker: redis://:{12*b62}@redis:6379/0",
+        "db: mysql://root:pw{4*9}@db/features",
+    ],
+)
+def test_common_credentials_are_found(line: str) -> None:
+    text = expand(line, line) + "\n"
+    assert secrets.secrets_in_text("x.yaml", text), text
+
+
+@pytest.mark.docker
+def test_escaped_paths_are_what_docker_sends(buildkit_cli: str, tmp_path: Path) -> None:
+    """The .dockerignore of a project with special file names, against BuildKit's own
+    context: `FROM scratch` + `COPY . /` exported to a folder."""
+    import subprocess
+
+    root = _project(tmp_path)
+    special = ["!important.txt", "#creds.txt", "config/prod[1].cfg", "we ird*.txt"]
+    write_tree(
+        root,
+        {**{p: expand("hub: hf_{34*b62}", p) + "\n" for p in special}, "config/prod1.cfg": "a\n"},
+    )
+    assert run_cli("init", root).returncode == 0
+    listing = tmp_path / "listing"
+    (tmp_path / "ls.Dockerfile").write_text("FROM scratch\nCOPY . /\n")
+    (tmp_path / "ls.Dockerfile.dockerignore").write_text((root / ".dockerignore").read_text())
+    done = subprocess.run(
+        [
+            buildkit_cli,
+            "build",
+            "-q",
+            "-f",
+            str(tmp_path / "ls.Dockerfile"),
+            "-o",
+            f"type=local,dest={listing}",
+            str(root),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "DOCKER_BUILDKIT": "1"},
+    )
+    assert done.returncode == 0, done.stderr
+    sent = {p.relative_to(listing).as_posix() for p in listing.rglob("*") if p.is_file()}
+    assert not set(special) & sent, sent
+    assert {"train.py", "config/prod1.cfg", "requirements.txt"} <= sent
+
+
+def test_only_secret_env_values_are_searched_in_the_image() -> None:
+    """A model name or a data path in .env is no secret, and the code may well repeat it."""
+    from dockerize_ml.imagescan import env_values
+
+    token = expand("{32*b62}", "env")
+    text = f"MODEL_NAME=distilbert-base-uncased\nDATA_DIR=/app/data\nOPENAI_API_KEY={token}\n"
+    text += f"export SESSION_COOKIE='abcdefgh12'\nX={expand('{24*b62}', 'x')}\n"
+    assert env_values([text]) == [token, "abcdefgh12", expand("{24*b62}", "x")]

@@ -94,6 +94,15 @@ class _Rules:
         for pattern in patterns:
             if all(r.pattern != pattern for r in self.items):
                 self.items.append(ContextRule(pattern, section))
+            elif pattern.startswith("!"):
+                # A put-back must come after every exclusion that would drop it: move it last.
+                self.items = [r for r in self.items if r.pattern != pattern]
+                self.items.append(ContextRule(pattern, section))
+
+    def add_paths(self, section: str, *paths: str, put_back: bool = False) -> None:
+        """Paths of the project (not patterns): escaped, so each matches itself alone."""
+        prefix = "!" if put_back else ""
+        self.add(section, *(prefix + dockerignore.escape(p) for p in paths))
 
     def excluded_dirs(self) -> list[str]:
         return [r.pattern for r in self.items if not r.pattern.startswith(("*", "!"))]
@@ -110,7 +119,7 @@ def _tooling_rules(scan: Scan, rules: _Rules) -> None:
     rules.add(section, "**/.venv", "**/venv")
     for path, entry in sorted(scan.skipped.items()):
         if entry.reason == "virtualenv":  # found by its pyvenv.cfg, whatever its name
-            rules.add(section, path)
+            rules.add_paths(section, path)
     rules.add("Notebook checkpoints", "**/.ipynb_checkpoints")
 
 
@@ -140,10 +149,10 @@ def _folder_rules(
     named = set(ctx["data_dirs"])
     for path, entry in sorted(scan.skipped.items()):
         if "/" in path and entry.is_dir and entry.reason.startswith(("data:", "large:")):
-            rules.add(section, path)
+            rules.add_paths(section, path)
     for path in sorted(scan.dirs):
         if "/" in path and posixpath.basename(path) in named and not _holds_code(scan, path):
-            rules.add(section, path)
+            rules.add_paths(section, path)
 
 
 def _untracked_folders(scan: Scan, rules: _Rules) -> None:
@@ -231,7 +240,7 @@ def _written_folders(scan: Scan, index: CodeIndex, facts: ContextFacts, rules: _
         if scan.tracked is not None and any(t.startswith(folder + "/") for t in scan.tracked):
             continue  # the repository ships files there: not only an output
         facts.output_dirs.append(folder)
-        rules.add(section, folder)
+        rules.add_paths(section, folder)
 
 
 def _dev_file(path: str) -> bool:
@@ -315,6 +324,11 @@ def _secret_rules(scan: Scan, facts: ContextFacts, rules: _Rules) -> None:
     section = "Secrets: never baked into an image (docker/run.sh passes .env at run time)"
     rules.add(section, *(rule.dockerignore for rule in secrets.name_rules()))
     rules.add(section, *(f"!**/{name}" for name in secrets.exceptions()))
+    # A module named like a secret (load_secrets.py, a secrets/ package) is code the project
+    # imports: it goes back in; what it holds is checked by its content like all code.
+    by_name = dockerignore.parse("\n".join(r.dockerignore for r in secrets.name_rules()))
+    code = sorted(r for r in scan.files if secrets.is_code(r) and dockerignore.excluded(by_name, r))
+    rules.add_paths("Code named like a secret: the code needs it", *code, put_back=True)
     for entry in scan.top_level():
         # dotenv files, which `docker run --env-file` reads (not direnv's .envrc, a script)
         name = entry.path
@@ -349,8 +363,12 @@ def _content_secrets(scan: Scan, facts: ContextFacts, rules: _Rules) -> None:
                 "the image with the code; move it into .env (passed at run time) and rotate it"
             )
             continue
-        rules.add(section, rel)
-        needed = " (the code reads it: mount it at run time)" if rel in facts.referenced else ""
+        rules.add_paths(section, rel)
+        needed = ""
+        if rel in facts.referenced:  # the code opens it: mounted read-only, never baked
+            needed = " (the code reads it: docker/run.sh and compose.yaml mount it read-only)"
+            if rel not in facts.mounted_files:
+                facts.mounted_files.append(rel)
         facts.warnings.append(
             f"{found[0]}: {rel} holds what looks like a credential ({kinds}); "
             f"kept out of the image{needed}"
@@ -395,7 +413,9 @@ def _runtime_rules(
                 continue  # its folder is mounted already
             why = f"{size // (1024 * 1024)} MiB of weights" if heavy else "not tracked by git"
             if not excluded(path):
-                rules.add("Files the code reads that git does not track: mounted instead", path)
+                rules.add_paths(
+                    "Files the code reads that git does not track: mounted instead", path
+                )
             facts.mounted_files.append(path)
             facts.warnings.append(
                 f"{evidence}: {path} is {why}; not baked into the image, docker/run.sh and "
@@ -404,7 +424,9 @@ def _runtime_rules(
         else:
             facts.runtime_files.append(path)
             facts.runtime_evidence.append(evidence)
-            rules.add("Files the code reads at run time: kept in on purpose", f"!{path}")
+            rules.add_paths(
+                "Files the code reads at run time: kept in on purpose", path, put_back=True
+            )
 
     excluded_now = _parsed(rules)
     for rel, entry in sorted(scan.files.items()):
@@ -413,7 +435,7 @@ def _runtime_rules(
         if tracked is not None and rel in tracked:
             continue
         if not dockerignore.excluded(excluded_now, rel):
-            rules.add("Large files nothing in the code names", rel)
+            rules.add_paths("Large files nothing in the code names", rel)
     _tracked_back(scan, rules)
 
 
@@ -452,7 +474,7 @@ def _tracked_back(scan: Scan, rules: _Rules) -> None:
             back.append(rel)
     if len(back) > MAX_PUT_BACK:
         back = _by_folder(scan, back)
-    rules.add("Files git tracks: the repository's own, kept in", *(f"!{rel}" for rel in back))
+    rules.add_paths("Files git tracks: the repository's own, kept in", *back, put_back=True)
 
 
 def _by_folder(scan: Scan, back: list[str]) -> list[str]:
