@@ -263,3 +263,21 @@ def test_a_users_own_dockerignore_that_lets_a_secret_or_a_large_file_in_is_repor
     # A .dockerignore that keeps them out says nothing.
     (root / ".dockerignore").write_text(".git\n.env\ndump.sqlite\n")
     assert not [w for w in inspect_project(root).warnings if w.startswith(".dockerignore lets")]
+
+
+def test_a_gitignore_put_back_beats_the_folder_rules_after_it(tmp_path: Path) -> None:
+    """`*.csv` then `!data/labels.csv` in .gitignore, and the code reads the file: the
+    put-back must come after the `data` exclusion that the data folder gets later."""
+    root = write_tree(
+        tmp_path / "p",
+        {
+            ".gitignore": "*.csv\n!data/labels.csv\n",
+            "requirements.txt": "six\n",
+            "train.py": "LABELS = 'data/labels.csv'\nif __name__ == '__main__':\n    pass\n",
+            "data/labels.csv": "a,b\n",
+            "data/vocab.txt": "x\n",
+        },
+    )
+    _commit(root)
+    rules = _rules(root)
+    assert not dockerignore.excluded(rules, "data/labels.csv")
