@@ -622,6 +622,9 @@ def run_main(*args: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     argv = sys.argv
     sys.argv = ["dockerize-ml", *args]
+    # The CLI exports --docker for the scripts it runs; that must not outlive the call (a
+    # later test's docker CLI would be /bin/false).
+    environ = dict(os.environ)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
@@ -631,6 +634,8 @@ def run_main(*args: str) -> tuple[int, str, str]:
                 code = int(exc.code or 0)
     finally:
         sys.argv = argv
+        os.environ.clear()
+        os.environ.update(environ)
     return code, out.getvalue(), err.getvalue()
 
 
