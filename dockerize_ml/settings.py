@@ -21,6 +21,7 @@ from dockerize_ml.detect.files import line_of, parse_toml
 from dockerize_ml.errors import InvalidProjectFileError, WriteFailedError
 from dockerize_ml.install import InvalidSettingError
 from dockerize_ml.plan import CI_SYSTEMS, DEVICES, INSTALLERS, Settings
+from dockerize_ml.profile import DEPENDENCY_KINDS
 from dockerize_ml.scan import MAX_READ_BYTES, UndecodableError, decode
 from dockerize_ml.write import atomic_write
 
@@ -28,18 +29,9 @@ PYPROJECT = "pyproject.toml"
 OWN_FILE = "dockerize-ml.toml"
 TABLE = "dockerize-ml"
 
-#: What --deps-from (and the deps-from setting) names: docs/dependencies.md.
-DEPS_FROM = (
-    "requirements",
-    "pep621",
-    "poetry",
-    "uv",
-    "pdm",
-    "pipfile",
-    "conda",
-    "setuptools",
-    "inferred",
-)
+#: What --deps-from (and the deps-from setting) names: the profile's dependency kinds
+#: (docs/dependencies.md).
+DEPS_FROM = DEPENDENCY_KINDS
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _IMAGE_REF = re.compile(r"[a-z0-9][a-z0-9._/:@-]*", re.IGNORECASE)
 
