@@ -18,6 +18,7 @@ from dockerize_ml import __version__, knowledge
 from dockerize_ml.cudabuild import CudaBuilder, plan_cuda_builder
 from dockerize_ml.detect.compat import driver_floor, pinned_minor, torch_cuda
 from dockerize_ml.detect.files import repository_root
+from dockerize_ml.detect.shapes import CONTROL
 from dockerize_ml.errors import InvalidProjectFileError
 from dockerize_ml.install import (
     VENV,
@@ -624,11 +625,6 @@ def _refuse_credentials(profile: ProjectProfile) -> None:
     )
 
 
-#: Characters no value may carry into a generated file: a newline ends a comment or a YAML
-#: scalar and starts a command; the others hide what a line does.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
 def _strings(value: object) -> Iterator[str]:
     if isinstance(value, str):
         yield value
@@ -650,7 +646,7 @@ def _checked(plan: BuildPlan) -> BuildPlan:
     newline in a comment still starts a command), and GitHub expressions (``${{``), which
     Actions evaluates even inside quoted strings."""
     for text in _strings(plan):
-        if _CONTROL.search(text):
+        if CONTROL.search(text):
             raise InvalidSettingError(
                 f"the value {text!r} holds a control character (a newline, tab or escape) and "
                 "cannot be written into a script or YAML file safely",

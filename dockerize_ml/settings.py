@@ -18,6 +18,7 @@ from tomlkit.exceptions import TOMLKitError
 from dockerize_ml import knowledge
 from dockerize_ml.detect import shapes
 from dockerize_ml.detect.files import line_of, parse_toml
+from dockerize_ml.detect.shapes import CONTROL
 from dockerize_ml.errors import InvalidProjectFileError, WriteFailedError
 from dockerize_ml.install import InvalidSettingError
 from dockerize_ml.plan import CI_SYSTEMS, DEVICES, INSTALLERS, Settings
@@ -32,7 +33,6 @@ TABLE = "dockerize-ml"
 #: What --deps-from (and the deps-from setting) names: the profile's dependency kinds
 #: (docs/dependencies.md).
 DEPS_FROM = DEPENDENCY_KINDS
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _IMAGE_REF = re.compile(r"[a-z0-9][a-z0-9._/:@-]*", re.IGNORECASE)
 
 #: key -> (type check, description); the documented, hand-editable keys (docs/settings.md).
@@ -101,7 +101,7 @@ def _value_problem(key: str, value: Any, table: dict[str, Any]) -> tuple[str, st
             hint = 'quote it: python = "3.10" (unquoted, 3.10 is the number 3.1)'
         return f"is {shapes.describe(type(value))}, but must be {shapes.describe(kind)}", hint
     words = value if isinstance(value, list) else [value]
-    control = next((w for w in words if isinstance(w, str) and _CONTROL.search(w)), None)
+    control = next((w for w in words if isinstance(w, str) and CONTROL.search(w)), None)
     if control is not None:
         return (
             f"holds a control character ({control!r}), which would break the scripts written "

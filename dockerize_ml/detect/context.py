@@ -340,7 +340,7 @@ def _secret_rules(scan: Scan, facts: ContextFacts, rules: _Rules) -> None:
 def _content_secrets(scan: Scan, facts: ContextFacts, rules: _Rules) -> None:
     """Read the small text files that would enter the context; what holds a credential
     stays out (a module or notebook cannot, and is reported instead)."""
-    parsed = dockerignore.parse("\n".join(r.pattern for r in rules.items))
+    parsed = _parsed(rules)
     section = "Secrets found by their content (a key, a token, a password in a URL)"
     for rel, entry in sorted(scan.files.items()):
         notebook = rel.endswith(".ipynb")  # read as the code index reads it, images left out

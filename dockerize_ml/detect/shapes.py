@@ -36,7 +36,9 @@ class _Text(str):
 
 #: Any string, control characters included.
 TEXT = _Text
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: Characters no name, command or path may hold: a newline ends a comment or a YAML scalar
+#: and starts a command in what is generated from it; the others hide what a line does.
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class Either:
@@ -193,7 +195,7 @@ def find(value: Any, shape: Any, lang: str = "toml") -> tuple[str, str] | None:
         item, expected, key = stack.pop()
         if not _matches(item, expected):
             return key, f"is {_name(type(item), lang)}, but must be {describe(expected, lang)}"
-        if isinstance(item, str) and _CONTROL.search(item) and not _is_text(expected):
+        if isinstance(item, str) and CONTROL.search(item) and not _is_text(expected):
             return key, f"holds a control character ({item!r}), which no name or command does"
         if isinstance(expected, Either):
             # The first alternative the value matches describes its items.
