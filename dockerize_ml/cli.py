@@ -8,19 +8,22 @@ import shlex
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from docker.errors import ImageNotFound
 
-from dockerize_ml import __version__
-from dockerize_ml.engine import DOCKER_ENV, docker_cli
+from dockerize_ml import quick
+from dockerize_ml.choices import INSTALLERS
 from dockerize_ml.errors import BuildFailedError, DockerizeError, ExitCode, NoEngineError
-from dockerize_ml.jobs import diff_actions, inspect, plan_project, run_check, run_init
-from dockerize_ml.plan import INSTALLERS
-from dockerize_ml.profile import ProjectProfile
-from dockerize_ml.smoke import build_and_smoke
-from dockerize_ml.write import NEW_SUFFIX
+from dockerize_ml.names import DOCKER_ENV, NEW_SUFFIX
+from dockerize_ml.profile import DEPENDENCY_KINDS
+from dockerize_ml.version import __version__
+
+if TYPE_CHECKING:
+    from dockerize_ml.profile import ProjectProfile
+
+# The pipeline and the Docker SDK are imported inside the commands that use them, so that
+# `--version`, `--help` and the pre-commit hook's `check` start fast (docs/benchmarks.md).
 
 PROG = "dockerize-ml"
 
@@ -36,8 +39,8 @@ DepsFrom = Annotated[
     str | None,
     typer.Option(
         "--deps-from",
-        help="Dependency source to install from when there are several: requirements, pep621, "
-        "poetry, uv, pdm, pipfile, conda, setuptools, or inferred (from the imports).",
+        help="Dependency source to install from when there are several: "
+        f"{', '.join(DEPENDENCY_KINDS[:-1])}, or {DEPENDENCY_KINDS[-1]}.",
     ),
 ]
 PathArg = Annotated[
@@ -168,6 +171,8 @@ def detect(
     deps_from: DepsFrom = None,
 ) -> None:
     """Inspect the project and report what was found, with evidence for each fact."""
+    from dockerize_ml.jobs import inspect
+
     profile = inspect(path, deps_from)
     if as_json:
         typer.echo(json.dumps(profile.to_dict(), indent=2))
@@ -302,6 +307,17 @@ def init(
         "dev-tools": dev_tools,
     }
     flags = {k: v for k, v in given.items() if v is not None}
+    if not (flags or force or dry_run or recreate or diff):
+        recorded = quick.unchanged(path)
+        if recorded is not None:  # nothing moved since the last init: the same answer
+            for message in recorded.messages:
+                typer.echo(f"warning: {message}", err=True)
+            for rel in recorded.files:
+                typer.echo(f"{_VERBS['unchanged']:<15} {path / rel}")
+            typer.echo(f"next: {path / 'docker/build.sh'} && {path / 'docker/run.sh'}")
+            return
+    from dockerize_ml.jobs import diff_actions, run_init
+
     result = run_init(path, flags, force=force, dry_run=dry_run, recreate=recreate)
     for warning in (*result.profile.warnings, *result.notes):
         typer.echo(f"warning: {warning}", err=True)
@@ -338,6 +354,11 @@ def check(
     ] = False,
 ) -> None:
     """Exit 0 when the generated files are up to date; 9 (naming what moved) when not."""
+    if not diff and quick.unchanged(path) is not None:
+        typer.echo("up to date")  # nothing moved since the last init
+        return
+    from dockerize_ml.jobs import run_check
+
     result = run_check(path)
     if result.never_generated:
         typer.echo(
@@ -408,6 +429,12 @@ def build(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Build the image and smoke-test it: imports, entry point, server, non-root user."""
+    from docker.errors import ImageNotFound
+
+    from dockerize_ml.engine import docker_cli
+    from dockerize_ml.jobs import plan_project
+    from dockerize_ml.smoke import build_and_smoke
+
     if docker_binary:
         if shutil.which(docker_binary) is None:
             raise NoEngineError(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from packaging.version import Version
 
 from dockerize_ml import knowledge
-from dockerize_ml.detect.compat import torch_cuda
+from dockerize_ml.knowledge.cuda import torch_cuda
 from dockerize_ml.profile import CompiledRequirement, Dependency, ProjectProfile
 from dockerize_ml.steps import Command, Step, apt_install, quoted_option, separate_layers
 

@@ -19,8 +19,7 @@ import docker
 from docker.errors import DockerException
 
 from dockerize_ml.errors import BuildFailedError, NoEngineError
-
-DOCKER_ENV = "DOCKERIZE_ML_DOCKER"
+from dockerize_ml.names import DOCKER_ENV
 
 
 def docker_cli() -> str:

@@ -28,15 +28,22 @@ from dockerize_ml.cudabuild import (
     keep,
     sed_command,
 )
-from dockerize_ml.detect.compat import pinned_minor
-from dockerize_ml.detect.deps.model import requirement_string
-from dockerize_ml.detect.deps.requirements import FROZEN_SED
 from dockerize_ml.errors import DockerizeError, ExitCode
-from dockerize_ml.profile import CompiledRequirement, Dependency, LocalInstall, ProjectProfile
+from dockerize_ml.knowledge.cuda import pinned_minor
+from dockerize_ml.profile import (
+    CompiledRequirement,
+    Dependency,
+    LocalInstall,
+    ProjectProfile,
+    requirement_string,
+)
 from dockerize_ml.steps import Command, Step, quoted_option, separate_layers
 
 #: Where dependency files are mounted or copied for the install step (outside the code).
 DEPS_DIR = "/tmp/deps"
+#: The sed expression that turns a frozen line (``name @ file:///build/path``, from ``pip freeze``
+#: on a build machine) into the bare name (GNU sed -E).
+FROZEN_SED = r"s#^[[:space:]]*([A-Za-z0-9][A-Za-z0-9._-]*)[[:space:]]*@[[:space:]]*file://.*$#\1#"
 VENV = "/opt/venv"
 MAMBA_ROOT = "/opt/micromamba"
 

@@ -11,12 +11,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from dockerize_ml import quick, wheelindex
 from dockerize_ml import settings as saved_settings
-from dockerize_ml import wheelindex
 from dockerize_ml.detect import detect, pinned_dependencies, scan_project
+from dockerize_ml.names import SETTINGS_FILE
 from dockerize_ml.plan import BuildPlan, make_plan
 from dockerize_ml.profile import ProjectProfile
-from dockerize_ml.render import render
+from dockerize_ml.rendering import render
 from dockerize_ml.write import (
     ATTENTION,
     FileAction,
@@ -36,7 +37,7 @@ INPUT_FILES = (
     "apt.txt",
     "Procfile",
     "MLproject",
-    "dockerize-ml.toml",
+    SETTINGS_FILE,
     ".python-version",
     "runtime.txt",
 )
@@ -115,8 +116,21 @@ def run_init(
         saved_to = saved_settings.save(root, flags)
         state, why = State.load(root)
         actions = plan_writes(root, files, state, force=force, recreate=recreate)
-        apply(root, actions, state, dependency_inputs(root, profile))
-    return InitResult(profile, actions, files, [*notes, *([why] if why else [])], saved_to)
+        new_state = apply(root, actions, state, dependency_inputs(root, profile))
+        result = InitResult(profile, actions, files, [*notes, *([why] if why else [])], saved_to)
+        if result.needs_attention or _reads_outside(profile):
+            quick.forget(root)
+        else:
+            written = [rel for rel, record in new_state.files.items() if not record.deleted]
+            quick.record(root, [*profile.warnings, *result.notes], written)
+    return result
+
+
+def _reads_outside(profile: ProjectProfile) -> bool:
+    """Whether the project's files depend on files outside its folder (installed siblings, a
+    workspace root), which the fast path's fingerprint does not cover."""
+    outside = any(loc.path.startswith("../") for loc in profile.local_installs)
+    return outside or profile.uv_workspace is not None
 
 
 @dataclass

@@ -14,11 +14,10 @@ from pathlib import Path
 
 from packaging.markers import Marker
 
-from dockerize_ml import __version__, knowledge
+from dockerize_ml import knowledge
+from dockerize_ml.choices import CI_SYSTEMS, DEVICES, INSTALLERS
 from dockerize_ml.cudabuild import CudaBuilder, plan_cuda_builder
-from dockerize_ml.detect.compat import driver_floor, pinned_minor, torch_cuda
 from dockerize_ml.detect.files import repository_root
-from dockerize_ml.detect.shapes import CONTROL
 from dockerize_ml.errors import InvalidProjectFileError
 from dockerize_ml.install import (
     VENV,
@@ -26,12 +25,14 @@ from dockerize_ml.install import (
     InvalidSettingError,
     plan_install,
 )
+from dockerize_ml.knowledge.cuda import driver_floor, pinned_minor, torch_cuda
+from dockerize_ml.names import CONTROL
 from dockerize_ml.profile import ProjectProfile
 from dockerize_ml.steps import apt_install
+from dockerize_ml.version import __version__
 
 __all__ = ["BuildPlan", "InvalidSettingError", "Mount", "Settings", "make_plan"]
 
-INSTALLERS = ("uv", "pip")
 #: The folder inside the image that holds the code, and the unprivileged user that runs it.
 WORKDIR = "/app"
 USER = "app"
@@ -237,8 +238,6 @@ def _builder_setup(
     return (*apt_install(packages), *_python_setup(install, system_python, venv=True))
 
 
-CI_SYSTEMS = ("github", "gitlab")
-DEVICES = ("auto", "cpu", "cuda")
 #: Frameworks that download models into ~/.cache at run time.
 _CACHE_ENV = (
     ("XDG_CACHE_HOME", "/home/app/.cache"),

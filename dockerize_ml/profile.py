@@ -308,3 +308,14 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
+
+
+def requirement_string(dep: Dependency) -> str:
+    """The dependency as a PEP 508 string, for an installer's command line."""
+    text = dep.name
+    if dep.extras:
+        text += f"[{','.join(dep.extras)}]"
+    text += f" @ {dep.url}" if dep.url else dep.specifier
+    if dep.markers:
+        text += f"{' ' if dep.url else ''}; {dep.markers}"
+    return text

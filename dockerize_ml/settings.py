@@ -16,18 +16,19 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
 from dockerize_ml import knowledge
+from dockerize_ml.choices import CI_SYSTEMS, DEVICES, INSTALLERS
 from dockerize_ml.detect import shapes
 from dockerize_ml.detect.files import line_of, parse_toml
-from dockerize_ml.detect.shapes import CONTROL
 from dockerize_ml.errors import InvalidProjectFileError, WriteFailedError
 from dockerize_ml.install import InvalidSettingError
-from dockerize_ml.plan import CI_SYSTEMS, DEVICES, INSTALLERS, Settings
+from dockerize_ml.names import CONTROL, SETTINGS_FILE
+from dockerize_ml.plan import Settings
 from dockerize_ml.profile import DEPENDENCY_KINDS
 from dockerize_ml.scan import MAX_READ_BYTES, UndecodableError, decode
 from dockerize_ml.write import atomic_write
 
 PYPROJECT = "pyproject.toml"
-OWN_FILE = "dockerize-ml.toml"
+OWN_FILE = SETTINGS_FILE
 TABLE = "dockerize-ml"
 
 #: What --deps-from (and the deps-from setting) names: the profile's dependency kinds

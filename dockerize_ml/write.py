@@ -38,16 +38,11 @@ try:
 except ImportError:  # pragma: no cover - Windows: atomic renames alone keep files whole
     fcntl = None  # type: ignore[assignment]
 
-from dockerize_ml import __version__
 from dockerize_ml.errors import WriteFailedError
+from dockerize_ml.names import BACKUP_SUFFIX, EXECUTABLE, NEW_SUFFIX, STATE_DIR, STATE_FILE
+from dockerize_ml.version import __version__
 
-STATE_DIR = ".dockerize-ml"
-STATE_FILE = f"{STATE_DIR}/state.json"
 STATE_SCHEMA = 1
-NEW_SUFFIX = ".dockerize-ml-new"
-BACKUP_SUFFIX = ".orig"
-#: Generated files that must be executable.
-EXECUTABLE = frozenset({"docker/build.sh", "docker/run.sh", "docker/smoke.sh"})
 
 
 def digest(text: str) -> str:
@@ -265,10 +260,11 @@ def locked(root: Path) -> Iterator[None]:
     try:
         lock_dir.mkdir(parents=True, exist_ok=True)
         ignore = lock_dir / ".gitignore"
-        if not ignore.exists():
+        kept = ignore.read_text(encoding="utf-8").split() if ignore.is_file() else []
+        if not {"lock", "fingerprint.json"} <= set(kept):
             # The state is meant to be committed (teammates and CI `check` against it); the
-            # lock not.
-            atomic_write(ignore, "lock\n")
+            # lock and the fast path's fingerprint (modification times, per clone) not.
+            atomic_write(ignore, "lock\nfingerprint.json\n")
         handle = (lock_dir / "lock").open("a")
     except OSError as exc:
         raise WriteFailedError(

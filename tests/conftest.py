@@ -15,10 +15,9 @@ from typing import Any
 import pytest
 
 from dockerize_ml import inspect_project, make_plan, render
+from dockerize_ml.names import NEW_SUFFIX, OUTPUTS, STATE_DIR
 from dockerize_ml.plan import Settings
-from dockerize_ml.render import OUTPUTS
 from dockerize_ml.settings import OWN_FILE
-from dockerize_ml.write import NEW_SUFFIX, STATE_DIR
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = Path(__file__).resolve().parent / "samples"

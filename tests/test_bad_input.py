@@ -35,10 +35,12 @@ from hypothesis import strategies as st
 from dockerize_ml import cli
 from dockerize_ml.errors import BuildFailedError, DockerizeError, ExitCode
 from dockerize_ml.jobs import plan_project
-from dockerize_ml.render import render
+from dockerize_ml.rendering import render
 
-#: What one run may take, at most (they take milliseconds; the alias bomb took 50 s).
-SECONDS = 3.0
+#: The CPU time one run may take, at most: they take milliseconds; the alias bomb took 50 s.
+#: CPU time of this process, not the wall clock, so that a loaded machine does not fail it
+#: (speed itself is measured in benchmarks/, not here); this only catches a blow-up.
+CPU_SECONDS = 5.0
 #: Examples per property; DOCKERIZE_ML_BAD_INPUT_EXAMPLES=1000 for a longer hunt.
 EXAMPLES = int(os.environ.get("DOCKERIZE_ML_BAD_INPUT_EXAMPLES", "20"))
 MAIN = "import numpy\nif __name__ == '__main__':\n    pass\n"
@@ -86,17 +88,17 @@ def _error_line(exc: DockerizeError) -> str:
 
 
 def outcome(root: Path) -> tuple[int, str, list[str]]:
-    """Run what ``init --dry-run`` runs, in-process and timed: (exit code, error line,
+    """Run what ``init --dry-run`` runs, in-process, its CPU time bounded: (exit code, error line,
     warnings). An exception that is not a DockerizeError fails the test with its traceback."""
-    start = time.monotonic()
+    start = time.process_time()
     try:
         profile, plan, _ = plan_project(root, {})
         render(plan)
         code, line, warnings = 0, "", [*profile.warnings, *plan.notes]
     except DockerizeError as exc:
         code, line, warnings = int(exc.exit_code), _error_line(exc), []
-    took = time.monotonic() - start
-    assert took < SECONDS, f"took {took:.1f}s"
+    took = time.process_time() - start
+    assert took < CPU_SECONDS, f"took {took:.1f} CPU seconds"
     assert code != ExitCode.INTERNAL, line
     assert "\n" not in line, line
     for warning in warnings:
@@ -697,7 +699,9 @@ def test_build_says_why_a_silent_docker_did_not_build(tmp_path: Path, monkeypatc
     def silent(*args: Any, **kwargs: Any) -> Any:
         raise BuildFailedError("the image did not build: ", "run docker/build.sh", "")
 
-    monkeypatch.setattr(cli, "build_and_smoke", silent)
+    from dockerize_ml import smoke  # the CLI imports it inside `build`
+
+    monkeypatch.setattr(smoke, "build_and_smoke", silent)
     code, _, err = run_main("build", "--docker", "/bin/false", str(tmp_path))
     assert code == ExitCode.BUILD_FAILED
     assert "`/bin/false build` failed without a word of output" in err, err
@@ -720,9 +724,7 @@ def test_the_command_line(
     files: dict[str, str | bytes], args: list[str], code: int, words: list[str], tmp_path: Path
 ) -> None:
     write_tree(tmp_path, {"main.py": MAIN, **files})
-    start = time.monotonic()
     result = run_cli(*args, tmp_path)
-    assert time.monotonic() - start < 10
     assert result.returncode == code, result.stderr
     assert "Traceback" not in result.stderr
     error = [line for line in result.stderr.splitlines() if line.startswith("error:")]

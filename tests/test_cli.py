@@ -10,7 +10,7 @@ import pytest
 from conftest import run_cli, write_tree
 
 from dockerize_ml.errors import ExitCode
-from dockerize_ml.render import OUTPUTS
+from dockerize_ml.names import OUTPUTS
 
 CONTRACT_FIELDS = {
     "schema_version",

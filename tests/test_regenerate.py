@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from dockerize_ml.errors import ExitCode
 from dockerize_ml.jobs import run_init
-from dockerize_ml.render import OUTPUTS
-from dockerize_ml.write import NEW_SUFFIX, STATE_FILE, merge
+from dockerize_ml.names import NEW_SUFFIX, OUTPUTS, STATE_FILE
+from dockerize_ml.write import merge
 
 
 def init_ok(root: Path, *flags: str) -> subprocess.CompletedProcess[str]:

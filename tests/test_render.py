@@ -120,7 +120,8 @@ def test_cuda_code_gets_gpus_in_the_run_script(tmp_path: Path) -> None:
 
 
 def test_templates_ship_inside_the_package_data_path() -> None:
-    from dockerize_ml.render import OUTPUTS, templates_dir
+    from dockerize_ml.names import OUTPUTS
+    from dockerize_ml.rendering import templates_dir
 
     folder = templates_dir()
     assert all((folder / name).is_file() for name in OUTPUTS.values())

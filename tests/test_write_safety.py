@@ -9,7 +9,7 @@ import pytest
 from conftest import run_cli, write_tree
 
 from dockerize_ml.errors import ExitCode
-from dockerize_ml.write import NEW_SUFFIX, STATE_FILE
+from dockerize_ml.names import NEW_SUFFIX, STATE_FILE
 
 
 def _project(tmp_path: Path) -> Path:

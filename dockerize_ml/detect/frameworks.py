@@ -9,7 +9,6 @@ from packaging.utils import canonicalize_name
 
 from dockerize_ml import knowledge
 from dockerize_ml.detect.code import CodeIndex
-from dockerize_ml.detect.deps.model import requirement_string
 from dockerize_ml.detect.files import parse_json, parse_toml
 from dockerize_ml.errors import InvalidProjectFileError
 from dockerize_ml.profile import (
@@ -19,6 +18,7 @@ from dockerize_ml.profile import (
     Dependency,
     Evidence,
     GpuUse,
+    requirement_string,
 )
 from dockerize_ml.scan import Scan
 

@@ -28,6 +28,7 @@ import re
 from typing import Any
 
 from dockerize_ml.errors import InvalidProjectFileError
+from dockerize_ml.names import CONTROL
 
 
 class _Text(str):
@@ -36,9 +37,6 @@ class _Text(str):
 
 #: Any string, control characters included.
 TEXT = _Text
-#: Characters no name, command or path may hold: a newline ends a comment or a YAML scalar
-#: and starts a command in what is generated from it; the others hide what a line does.
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class Either:

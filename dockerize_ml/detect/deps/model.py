@@ -81,17 +81,6 @@ def parse_dependency(text: str, source: str, line: int, warnings: list[str]) -> 
         return None
 
 
-def requirement_string(dep: Dependency) -> str:
-    """The dependency as a PEP 508 string, for an installer's command line."""
-    text = dep.name
-    if dep.extras:
-        text += f"[{','.join(dep.extras)}]"
-    text += f" @ {dep.url}" if dep.url else dep.specifier
-    if dep.markers:
-        text += f"{' ' if dep.url else ''}; {dep.markers}"
-    return text
-
-
 def url_name(url: str) -> str:
     """The distribution a bare URL requirement most likely installs: its ``#egg=`` name, or
     the last part of its path (``git+https://github.com/openai/CLIP.git@main`` -> ``clip``)."""

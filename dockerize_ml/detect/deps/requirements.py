@@ -36,8 +36,6 @@ _CREDENTIALS = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
 #: A file URL of an absolute path (``file:///croot/...``, ``file:///C:/b/...``): what `pip
 #: freeze` writes for packages conda installed; the path exists only where it ran.
 _FROZEN_PATH = re.compile(r"^file://(/|[A-Za-z]:)")
-#: The sed expression that turns those lines into the bare name (GNU sed -E).
-FROZEN_SED = r"s#^[[:space:]]*([A-Za-z0-9][A-Za-z0-9._-]*)[[:space:]]*@[[:space:]]*file://.*$#\1#"
 
 #: Options that say where packages come from, by their long names.
 _INDEX_OPTIONS = {
