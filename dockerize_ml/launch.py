@@ -85,7 +85,8 @@ def plan_launch(
     facts = profile.distributed
     if not facts.launcher or chosen or not command:
         return None
-    why = str(facts.evidence[0]) if facts.evidence else ""
+    first = facts.evidence[0] if facts.evidence else None
+    why = f"the code {first.detail} at {first.path}:{first.line}" if first else ""
     if command[0] in _LAUNCHERS or command[:3] == ("python", "-m", "torch.distributed.run"):
         return None
     if facts.launcher == "ray":

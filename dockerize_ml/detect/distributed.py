@@ -56,10 +56,10 @@ def _signs(index: CodeIndex, row: dict[str, Any], self_launching: list[str]) -> 
             name = _call_matches(call, row["calls"])
             strategy = _strategy(call, row["strategies"], self_launching)
             if name:
-                found.append(Evidence(source.path, call.line, f"{call.func}()"))
+                found.append(Evidence(source.path, call.line, f"calls {call.func}()"))
             elif strategy:
                 found.append(
-                    Evidence(source.path, call.line, f"{call.func}(strategy={strategy!r})")
+                    Evidence(source.path, call.line, f"calls {call.func}(strategy={strategy!r})")
                 )
     return sorted(found, key=lambda e: (e.path, e.line))
 
