@@ -12,7 +12,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from conftest import REPO, run_cli, tool, write_tree
+from conftest import REPO, SAMPLE_DIRS, run_cli, tool, write_tree
 
 from dockerize_ml import inspect_project, make_plan, render
 from dockerize_ml.engine import build_with_cli
@@ -201,3 +201,13 @@ def test_dev_mode_runs_the_edited_code_without_a_rebuild(stub_project: Any) -> N
     assert out.splitlines()[1:] == ["rank 0 of 1: v1"], "without --dev: the image's code"
     out, _ = run("--dev", "python", "-c", "import os; print(sorted(os.listdir('/app')))")
     assert "'train.py'" in out and "'dockerize-ml.toml'" in out
+
+
+@pytest.mark.parametrize("sample", sorted(SAMPLE_DIRS))
+def test_every_sample_devcontainer_validates(sample: str) -> None:
+    profile = inspect_project(SAMPLE_DIRS[sample])
+    plan = make_plan(profile, Settings(devcontainer=True))
+    data = jsonc(render(plan)[DEVCONTAINER])
+    validate_devcontainer(data)
+    assert data["forwardPorts"] == list(plan.ports)
+    assert ("hostRequirements" in data) == plan.gpus

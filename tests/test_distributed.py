@@ -13,7 +13,7 @@ import pytest
 import yaml
 from conftest import REPO, lint_generated, run_cli, tool, write_tree
 
-from dockerize_ml import inspect_project, make_plan, render
+from dockerize_ml import inspect_project, knowledge, make_plan, render
 from dockerize_ml.launch import launched, plan_launch
 from dockerize_ml.plan import Settings
 
@@ -301,3 +301,24 @@ def test_ray_code_gets_a_rayjob(tmp_path: Path) -> None:
     assert {p["containerPort"] for p in head["ports"]} == {6379, 8265, 10001}
     assert cluster["workerGroupSpecs"][0]["replicas"] == 2
     assert "--shm-size" not in files["docker/run.sh"]
+
+
+def test_every_row_of_the_table_is_a_sign(tmp_path: Path) -> None:
+    """knowledge/distributed.toml: each call, module and strategy, alone in a file, makes the
+    detector name its row's launcher (or an earlier row's, which the order says wins)."""
+    table = knowledge.load("distributed")
+    names = [row["name"] for row in table["launchers"]]
+    assert names == ["ray", "accelerate", "deepspeed", "torchrun"]
+    assert set(table) == {"launchers", "lightning"}
+    for number, row in enumerate(table["launchers"]):
+        assert set(row) == {"name", "calls", "modules", "strategies"}
+        samples = [f"x = {call}()\n" for call in row["calls"]]
+        samples += [f"import {module}\n" for module in row["modules"]]
+        samples += [f"t = Trainer(strategy='{s}_x')\n" for s in row["strategies"]]
+        assert samples, f"row {row['name']} has no sign"
+        for index, code in enumerate(samples):
+            root = write_tree(tmp_path / f"{number}-{index}", {"main.py": code})
+            assert inspect_project(root).distributed.launcher == row["name"], code
+    for strategy in table["lightning"]["self_launching"]:
+        root = write_tree(tmp_path / strategy, {"main.py": f"Trainer(strategy='{strategy}')\n"})
+        assert inspect_project(root).distributed.launcher == ""
