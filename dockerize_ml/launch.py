@@ -80,11 +80,15 @@ def plan_launch(
     profile: ProjectProfile, command: tuple[str, ...], chosen: bool, device: str
 ) -> Launch | None:
     """The launch of ``command`` for the profile's distributed code; None when the code is
-    not distributed, when the user chose the command (``--entry``: theirs as given) or
-    when the command already starts a launcher (a README's ``torchrun ...``)."""
+    not distributed, when the user chose the command (``--entry``: theirs as given), when
+    nothing was found to launch, when the entry point is a server or JupyterLab, or when the
+    command already starts a launcher (a README's ``torchrun ...``)."""
     facts = profile.distributed
-    if not facts.launcher or chosen or not command:
+    entry = profile.entrypoint
+    if not facts.launcher or chosen or not command or entry is None:
         return None
+    if entry.port or entry.kind == "jupyterlab":
+        return None  # a server or notebooks: one process serves (Accelerate in inference code)
     first = facts.evidence[0] if facts.evidence else None
     why = f"the code {first.detail} at {first.path}:{first.line}" if first else ""
     if command[0] in _LAUNCHERS or command[:3] == ("python", "-m", "torch.distributed.run"):

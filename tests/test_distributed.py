@@ -322,3 +322,27 @@ def test_every_row_of_the_table_is_a_sign(tmp_path: Path) -> None:
     for strategy in table["lightning"]["self_launching"]:
         root = write_tree(tmp_path / strategy, {"main.py": f"Trainer(strategy='{strategy}')\n"})
         assert inspect_project(root).distributed.launcher == ""
+
+
+def test_a_server_using_accelerate_is_served_by_one_process(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "serve",
+        {
+            "requirements.txt": "fastapi\nuvicorn\naccelerate\n",
+            "app.py": "from accelerate import Accelerator\nfrom fastapi import FastAPI\n"
+            "app = FastAPI()\naccelerator = Accelerator()\n",
+        },
+    )
+    profile = inspect_project(root)
+    assert profile.distributed.launcher == "accelerate"
+    plan = make_plan(profile, Settings(k8s=True))
+    assert plan.launch is None and plan.command[0] == "uvicorn"
+    assert not any("pytorchjob" in rel for rel in render(plan))
+
+
+def test_no_entry_point_is_not_launched(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "lib", {"requirements.txt": "torch\n", "ddp.py": DDP.partition("\n\nif")[0]}
+    )
+    plan = make_plan(inspect_project(root), Settings())
+    assert plan.launch is None and plan.command == ("python",)
