@@ -255,6 +255,14 @@ def init(
             "--k8s/--no-k8s", help="Write Kubernetes manifests (k8s/).", show_default=False
         ),
     ] = None,
+    devcontainer: Annotated[
+        bool | None,
+        typer.Option(
+            "--devcontainer/--no-devcontainer",
+            help="Write .devcontainer/devcontainer.json, built from the Dockerfile.",
+            show_default=False,
+        ),
+    ] = None,
     dev_tools: Annotated[
         bool | None,
         typer.Option(
@@ -304,6 +312,7 @@ def init(
         "ci": ci or None,
         "device": device,
         "k8s": k8s,
+        "devcontainer": devcontainer,
         "dev-tools": dev_tools,
     }
     flags = {k: v for k, v in given.items() if v is not None}

@@ -28,6 +28,9 @@ K8S_DIR = "k8s"
 GITHUB_WORKFLOWS = ".github/workflows"
 GITLAB_CI = ".gitlab-ci.yml"
 
+#: The dev container's configuration (``--devcontainer``).
+DEVCONTAINER = ".devcontainer/devcontainer.json"
+
 #: The ignore file of a Dockerfile built from the repository root (BuildKit reads it there).
 CONTEXT_IGNORE = "Dockerfile.dockerignore"
 
@@ -57,6 +60,7 @@ NOT_IN_IMAGE = (
     *(path for path in OUTPUTS if path.startswith("docker/")),
     "compose.yaml",
     K8S_DIR,
+    DEVCONTAINER.split("/", 1)[0],
     ".github",
     GITLAB_CI,
     STATE_DIR,

@@ -26,6 +26,7 @@ from dockerize_ml.install import (
     plan_install,
 )
 from dockerize_ml.knowledge.cuda import driver_floor, pinned_minor, torch_cuda
+from dockerize_ml.launch import Launch, plan_launch
 from dockerize_ml.names import CONTROL
 from dockerize_ml.profile import ProjectProfile
 from dockerize_ml.steps import apt_install
@@ -56,6 +57,8 @@ class Settings:
     #: Keep a requirements file's development tools (pytest, black, ...) in the install.
     dev_tools: bool = False
     device: str = "auto"  # auto (CUDA when the code uses it), cpu or cuda
+    #: Write .devcontainer/devcontainer.json.
+    devcontainer: bool = False
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,9 @@ class BuildPlan:
     cuda_builder: CudaBuilder | None = None
     #: Set when the image is built from the repository root (sibling folders installed).
     context: Context | None = None
+    #: Distributed training: the launcher the command runs under, and the multi-node jobs.
+    launch: Launch | None = None
+    devcontainer: bool = False
 
     @property
     def context_prefix(self) -> str:
@@ -473,6 +479,25 @@ def _context(profile: ProjectProfile, settings: Settings) -> Context | None:
     return Context(up, "" if prefix == "./" else prefix, tuple(folders), tuple(workspace_files))
 
 
+def _command(
+    profile: ProjectProfile, settings: Settings, device: str
+) -> tuple[tuple[str, ...], str, tuple[str, ...], Launch | None]:
+    """The image's command and where it comes from; the entry point as one process runs it;
+    and, for distributed code, the launcher it runs under (launch.py)."""
+    if settings.entry:
+        command, origin = settings.entry, "--entry"
+    elif profile.entrypoint is not None:
+        command = profile.entrypoint.command
+        origin = str(profile.entrypoint.evidence[0]) if profile.entrypoint.evidence else ""
+    else:
+        command, origin = ("python",), "no entry point found"
+    single = tuple(command)
+    launch = plan_launch(profile, single, bool(settings.entry), device)
+    if launch is None:
+        return single, origin, single, None
+    return launch.command, f"{origin}, under {launch.launcher}: {launch.why}", single, launch
+
+
 def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
     """Decide the base image, install strategy, user, command, ports and mounts."""
     if settings.installer not in INSTALLERS:
@@ -516,13 +541,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         workspace_copies=context.workspace_files if context else (),
     )
 
-    if settings.entry:
-        command, command_origin = settings.entry, "--entry"
-    elif profile.entrypoint is not None:
-        command = profile.entrypoint.command
-        command_origin = str(profile.entrypoint.evidence[0]) if profile.entrypoint.evidence else ""
-    else:
-        command, command_origin = ("python",), "no entry point found"
+    command, command_origin, single, launch = _command(profile, settings, device)
 
     ports = tuple(dict.fromkeys((*settings.ports, *profile.ports)))
     notebooks = profile.entrypoint is not None and profile.entrypoint.kind == "jupyterlab"
@@ -545,10 +564,10 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         if builder:
             build.setdefault("python3-dev", "headers to compile against Python")
             build.setdefault("python3-venv", "for the virtualenv")
-    env = _environment(profile, settings, device)
+    env = (*_environment(profile, settings, device), *(launch.env if launch else ()))
     inferred = tuple((d.name, d.detail) for d in profile.dependencies if d.source == "inferred")
 
-    smoke = _smoke_plan(profile, tuple(command), ports, python)
+    smoke = _smoke_plan(profile, single, ports, python)
     secrets = _secret_mounts(profile, settings)
     tools = knowledge.load("tools")
     server_port = smoke.port if smoke.kind == "server" else (ports[0] if ports else 0)
@@ -604,6 +623,8 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             gpu_host=_gpu_host(profile, base_image) if device == "cuda" else "",
             cuda_builder=cuda_builder,
             context=context,
+            launch=launch,
+            devcontainer=settings.devcontainer,
             actions=tuple(tools["github_actions"].items()),
             gitlab_images=(tools["gitlab"]["docker"], tools["gitlab"]["dind"]),
         )

@@ -119,6 +119,15 @@ class GpuUse:
 
 
 @dataclass(frozen=True)
+class Distributed:
+    """Code that trains as several processes, and the launcher that starts them:
+    ``torchrun``, ``accelerate``, ``deepspeed`` or ``ray`` ("" for none)."""
+
+    launcher: str = ""
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
 class UvWorkspace:
     """The uv workspace a project belongs to (paths relative to the project)."""
 
@@ -267,6 +276,7 @@ class ProjectProfile:
     frameworks: tuple[str, ...] = ()
     gpu: GpuUse = field(default_factory=GpuUse)
     cuda_build: CudaBuild = field(default_factory=CudaBuild)
+    distributed: Distributed = field(default_factory=Distributed)
     entrypoint: EntryPoint | None = None
     entrypoint_alternatives: tuple[EntryPoint, ...] = ()
     ports: tuple[int, ...] = ()

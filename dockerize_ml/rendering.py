@@ -17,6 +17,7 @@ import jinja2
 from dockerize_ml.install import DEPS_DIR
 from dockerize_ml.names import (
     CONTEXT_IGNORE,
+    DEVCONTAINER,
     GITHUB_WORKFLOWS,
     GITLAB_CI,
     INFERRED_FILE,
@@ -92,6 +93,21 @@ def _in_context(pattern: str, prefix: str) -> str:
     return ("!" if negated else "") + body
 
 
+def distributed_outputs(plan: BuildPlan) -> dict[str, str]:
+    """The multi-node jobs of ``--k8s`` for distributed code: a Kubeflow PyTorchJob and, for
+    clusters without the operator, an indexed Job with torchrun's c10d rendezvous; a KubeRay
+    RayJob for Ray code. Each in a file of its own: apply the one your cluster runs."""
+    if not plan.k8s or plan.launch is None:
+        return {}
+    name = plan.project_name
+    if plan.launch.launcher == "ray":
+        return {f"{K8S_DIR}/{name}-rayjob.yaml": "k8s-rayjob.yaml.j2"}
+    return {
+        f"{K8S_DIR}/{name}-pytorchjob.yaml": "k8s-pytorchjob.yaml.j2",
+        f"{K8S_DIR}/{name}-torchrun-job.yaml": "k8s-torchrun-job.yaml.j2",
+    }
+
+
 def render(plan: BuildPlan) -> dict[str, str]:
     """Render every generated file of the plan."""
     env = environment()
@@ -110,6 +126,9 @@ def render(plan: BuildPlan) -> dict[str, str]:
         outputs[f"{up}{GITLAB_CI}"] = "gitlab-ci.yml.j2"
     if plan.k8s:
         outputs[f"{K8S_DIR}/{plan.project_name}.yaml"] = "k8s.yaml.j2"
+    if plan.devcontainer:
+        outputs[DEVCONTAINER] = "devcontainer.json.j2"
+    outputs.update(distributed_outputs(plan))
     return {
         path: env.get_template(name).render(plan=plan, marker=MARKER, deps_dir=DEPS_DIR)
         for path, name in outputs.items()

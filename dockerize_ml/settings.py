@@ -50,6 +50,7 @@ KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "smoke": (str, "a command `dockerize-ml build` runs inside the image as a smoke test"),
     "ci": (list, "CI templates to write: github, gitlab"),
     "k8s": (bool, "write Kubernetes manifests"),
+    "devcontainer": (bool, "write .devcontainer/devcontainer.json"),
     "device": (str, "auto, cpu or cuda"),
     "dev-tools": (bool, "true keeps a requirements file's test, lint and docs tools in the image"),
 }
@@ -258,6 +259,7 @@ def to_settings(saved: dict[str, Any], flags: dict[str, Any]) -> Settings:
         groups=tuple(merged.get("groups", ())),
         ci=tuple(merged.get("ci", ())),
         k8s=bool(merged.get("k8s", False)),
+        devcontainer=bool(merged.get("devcontainer", False)),
         device=str(merged.get("device", "auto")),
         dev_tools=bool(merged.get("dev-tools", False)),
     )

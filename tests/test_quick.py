@@ -106,7 +106,9 @@ def test_a_flag_always_takes_the_full_path(tmp_path: Path) -> None:
     done = run_cli("init", root, "--device", "cuda")
     assert done.returncode == 0, done.stderr
     assert "updated" in done.stdout
-    assert "nvidia" in (root / "Dockerfile").read_text() or "cu" in (root / "Dockerfile").read_text()
+    assert (
+        "nvidia" in (root / "Dockerfile").read_text() or "cu" in (root / "Dockerfile").read_text()
+    )
 
 
 def test_inside_a_larger_repository_there_is_no_fast_path(tmp_path: Path) -> None:
@@ -133,7 +135,9 @@ def test_a_conflict_is_not_remembered(tmp_path: Path) -> None:
 _TOUCHES = st.sampled_from(["edit", "touch", "add", "delete", "chmod"])
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(touch=_TOUCHES, pick=st.integers(min_value=0, max_value=10_000))
 def test_any_change_to_any_file_changes_the_fingerprint(
     tmp_path_factory: pytest.TempPathFactory, touch: str, pick: int

@@ -31,7 +31,7 @@ VARIANTS: dict[str, dict[str, object]] = {
     "default": {},
     "classic": {"buildkit": False},
     "device": {},
-    "deploy": {"ci": ("github", "gitlab"), "k8s": True},
+    "deploy": {"ci": ("github", "gitlab"), "k8s": True, "devcontainer": True},
 }
 
 #: Samples whose project is a folder inside the sample's repository.

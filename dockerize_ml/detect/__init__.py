@@ -21,6 +21,7 @@ from dockerize_ml.detect.context import LARGE_FILE_BYTES, ContextFacts, detect_c
 from dockerize_ml.detect.deps import DependencyFacts, detect_dependencies
 from dockerize_ml.detect.deps.model import Candidate
 from dockerize_ml.detect.deps.setuptools import folder_requirements
+from dockerize_ml.detect.distributed import detect_distributed
 from dockerize_ml.detect.entrypoints import (
     documented_commands,
     packaged_entrypoints,
@@ -458,6 +459,7 @@ def detect(
         frameworks=tuple(detect_frameworks(declared, list(imports.used))),
         gpu=gpu,
         cuda_build=cuda_build,
+        distributed=detect_distributed(index),
         entrypoint=entry,
         entrypoint_alternatives=tuple(entrypoints[1:]),
         ports=tuple(ports),
