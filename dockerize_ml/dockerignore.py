@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from functools import cache
+from functools import cache, lru_cache
 
 from dockerize_ml.errors import InvalidProjectFileError
 
@@ -90,8 +90,20 @@ def parse(text: str, rel: str = ".dockerignore") -> list[tuple[str, bool]]:
 
 def excluded(rules: list[tuple[str, bool]], path: str) -> bool:
     """Whether ``path`` (relative to the context) is left out of the build context."""
+    if not _any_rule(tuple(rules)).match(path):
+        return False  # most paths match no rule: one search instead of one per rule
     verdict = False
     for pattern, negated in rules:
         if _regex(pattern).match(path):
             verdict = not negated
     return verdict
+
+
+@lru_cache(maxsize=64)
+def _any_rule(rules: tuple[tuple[str, bool], ...]) -> re.Pattern[str]:
+    """One expression that matches where any of ``rules`` does (never, for no rules)."""
+    if not rules:
+        return re.compile(r"(?!)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return re.compile("|".join(f"(?:{_regex(pattern).pattern})" for pattern, _ in rules))

@@ -10,7 +10,9 @@ from __future__ import annotations
 import ast
 import json
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from dockerize_ml.detect import shapes
 from dockerize_ml.detect.files import check_depth
@@ -77,6 +79,9 @@ class SourceFile:
     #: The parsed module (.py files only), for detectors that follow names and definitions
     #: (an app factory, a decorated class, an argparse default) instead of parsing again.
     tree: ast.Module | None = field(default=None, repr=False, compare=False)
+    #: Every call node of the parsed module, so that detectors looking for one do not walk
+    #: the tree again (a walk of every tree costs as much as the parse).
+    call_nodes: list[ast.Call] = field(default_factory=list, repr=False, compare=False)
 
 
 @dataclass
@@ -171,7 +176,32 @@ def _joined(node: ast.AST, names: dict[str, str] | None = None) -> str | None:
     return None
 
 
+#: Nodes with nothing below them worth a visit: names, contexts, operators.
+_LEAVES = (ast.Name, ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+
+
 class _Visitor(ast.NodeVisitor):
+    """One pass over a module. ``visit`` and ``generic_visit`` are ast.NodeVisitor's, made
+    cheaper (a dispatch table instead of a name lookup per node; leaves not entered): the
+    walk is most of the time ``detect`` takes on a large repository (docs/benchmarks.md)."""
+
+    def visit(self, node: ast.AST) -> None:
+        handler = _DISPATCH.get(type(node))
+        if handler is not None:
+            handler(self, node)
+        elif not isinstance(node, _LEAVES):
+            self.generic_visit(node)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        self.visit(item)
+            elif isinstance(value, ast.AST):
+                self.visit(value)
+
     def __init__(self, source: SourceFile, cell: int) -> None:
         self.source = source
         self.cell = cell
@@ -249,6 +279,8 @@ class _Visitor(ast.NodeVisitor):
         self.generic_visit(node)
 
     def _call(self, node: ast.Call, assigned_to: str = "") -> None:
+        if not self.cell:
+            self.source.call_nodes.append(node)
         func = _dotted(node.func)
         if not func and isinstance(node.func, ast.Attribute):
             func = f".{node.func.attr}"  # a method of an expression: gr.Interface(...).launch()
@@ -283,6 +315,14 @@ class _Visitor(ast.NodeVisitor):
         value = node.value
         if isinstance(value, str) and 0 < len(value) < 300 and "\n" not in value:
             self.source.literals.append(Literal(value, self.source.path, node.lineno, self.cell))
+
+
+#: Node type -> the visitor's handler for it (``visit_<Type>``, as ast.NodeVisitor names them).
+_DISPATCH: dict[type[ast.AST], Callable[[_Visitor, Any], None]] = {
+    getattr(ast, name[len("visit_") :]): getattr(_Visitor, name)
+    for name in dir(_Visitor)
+    if name.startswith("visit_") and hasattr(ast, name[len("visit_") :])
+}
 
 
 def _parse(source: SourceFile, text: str, cell: int, warnings: list[str]) -> None:

@@ -184,7 +184,7 @@ def binds(source: SourceFile) -> list[Bind]:
     if tree is None:
         return []
     found: list[Bind] = []
-    for call in _walk_calls(tree):
+    for call in source.call_nodes:
         name = _dotted(call.func) or (
             f".{call.func.attr}" if isinstance(call.func, ast.Attribute) else ""
         )
@@ -233,12 +233,17 @@ def _does_setup(block: ast.If, runner: str) -> bool:
     return not all(plumbing(stmt) for stmt in block.body)
 
 
+_APP_CLASSES = ("FastAPI", "Starlette", "Flask")
+
+
 def _factories(index: CodeIndex) -> dict[str, tuple[str, str, int]]:
     """App factories: module-level functions that build and return a FastAPI, Starlette or
     Flask app (``def create_app(): app = Flask(...); return app``), by name: the framework,
     the file and the line."""
     found: dict[str, tuple[str, str, int]] = {}
     for source in index.files.values():
+        if not any(name in source.text for name in _APP_CLASSES):
+            continue  # no app class named anywhere in the file: nothing to walk for
         for node in source.tree.body if source.tree else ():
             if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
@@ -246,7 +251,7 @@ def _factories(index: CodeIndex) -> dict[str, tuple[str, str, int]]:
                 continue
             for call in _walk_calls(node):
                 framework = _last(_dotted(call.func))
-                if framework in ("FastAPI", "Starlette", "Flask"):
+                if framework in _APP_CLASSES:
                     found.setdefault(node.name, (framework, source.path, node.lineno))
                     break
     return found
