@@ -31,7 +31,7 @@ from dockerize_ml.cudabuild import (
 from dockerize_ml.detect.compat import pinned_minor
 from dockerize_ml.detect.deps.model import requirement_string
 from dockerize_ml.detect.deps.requirements import FROZEN_SED
-from dockerize_ml.errors import DockerizeError, ExitCode
+from dockerize_ml.errors import DockerizeError, ExitCode, docs
 from dockerize_ml.profile import CompiledRequirement, Dependency, LocalInstall, ProjectProfile
 from dockerize_ml.steps import Command, Step, quoted_option, separate_layers
 
@@ -266,7 +266,7 @@ def _check_secrets(ctx: _Ctx) -> tuple[str, ...]:
         raise InvalidSettingError(
             f"the dependency files use ${{{secrets[0]}}}, which is passed safely only as a "
             "BuildKit secret",
-            "drop --no-buildkit (docs/private-indexes.md)",
+            f"drop --no-buildkit ({docs('private-indexes.md')})",
         )
     return secrets
 
