@@ -354,12 +354,13 @@ def image_files_under(profile: ProjectProfile, folder: str) -> tuple[str, ...]:
     """The files the image holds inside a folder the .dockerignore leaves out: the ones it
     puts back (the code reads them at run time, or git tracks them)."""
     inside = folder.rstrip("/") + "/"
+    placeholders = knowledge.load("layout")["mounts"]["placeholders"]
     kept = {f for f in profile.runtime_files if f.startswith(inside)}
     for pattern in profile.context_excludes:
         path = pattern[1:].lstrip("/")
         if pattern.startswith("!") and path.startswith(inside) and "*" not in path:
             kept.add(path)
-    return tuple(sorted(kept))
+    return tuple(sorted(f for f in kept if f.rsplit("/", 1)[-1] not in placeholders))
 
 
 def _cluster_mounts(

@@ -31,6 +31,8 @@ from dockerize_ml.probes import IMPORT_PROBE, SCRIPT_PROBE
 from dockerize_ml.render import CONTEXT_IGNORE
 from dockerize_ml.smoke import _http_probe
 
+#: Files that only keep a folder in git: hiding them hides nothing the code reads.
+PLACEHOLDERS = {".gitkeep", ".keep", ".gitignore"}
 #: Samples whose project is a folder inside the sample's repository.
 PROJECT_FOLDER = {"uv-workspace": "services/tagger"}
 
@@ -126,7 +128,12 @@ def test_every_sample_one_probe_and_no_hidden_file(name: str, tmp_path: Path) ->
         for container in pod["containers"]:
             for mount in container.get("volumeMounts", []):
                 path = mount["mountPath"].rstrip("/")
-                hidden = sorted(f for f in image if f == path or f.startswith(path + "/"))
+                hidden = sorted(
+                    f
+                    for f in image
+                    if (f == path or f.startswith(path + "/"))
+                    and f.rsplit("/", 1)[-1] not in PLACEHOLDERS
+                )
                 assert not hidden, f"{mount['name']} at {path} hides {hidden}"
             for key in ("command", "args"):  # every script line of the manifest
                 for line in _sh_script_lines(container.get(key, [])):
@@ -184,6 +191,15 @@ def test_a_folder_the_image_keeps_files_in_is_not_mounted_in_the_cluster(
     assert "# data/ is not mounted here: the image keeps data/sales.csv in it" in manifest
     assert not [
         d for d in yaml.safe_load_all(manifest) if d and d["kind"] == "PersistentVolumeClaim"
+    ]
+
+
+def test_a_placeholder_does_not_keep_outputs_from_being_mounted(tmp_path: Path) -> None:
+    # churn-model: data/churn.csv is in the image; outputs/ holds only a tracked .gitkeep
+    _, plan, files = _rendered("churn-model", tmp_path)
+    assert plan.cluster_kept == (("data", ("data/churn.csv",)),)
+    assert [(m.host, m.container, m.read_only) for m in plan.cluster_mounts] == [
+        ("outputs", "/app/outputs", False)
     ]
 
 
