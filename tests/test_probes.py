@@ -196,7 +196,7 @@ def test_a_folder_the_image_keeps_files_in_is_not_mounted_in_the_cluster(
 
 def test_a_placeholder_does_not_keep_outputs_from_being_mounted(tmp_path: Path) -> None:
     # churn-model: data/churn.csv is in the image; outputs/ holds only a tracked .gitkeep
-    _, plan, files = _rendered("churn-model", tmp_path)
+    plan = _rendered("churn-model", tmp_path)[1]
     assert plan.cluster_kept == (("data", ("data/churn.csv",)),)
     assert [(m.host, m.container, m.read_only) for m in plan.cluster_mounts] == [
         ("outputs", "/app/outputs", False)
