@@ -381,6 +381,14 @@ def _cluster_mounts(
     return tuple(chosen), tuple(kept)
 
 
+def _cluster_notes(kept: tuple[tuple[str, tuple[str, ...]], ...]) -> list[str]:
+    return [
+        f"k8s: {folder}/ is not mounted in the pod, where a volume would hide "
+        f"{', '.join(files)} (the image keeps them there)"
+        for folder, files in kept
+    ]
+
+
 def _secret_mounts(profile: ProjectProfile, settings: Settings) -> tuple[Mount, ...]:
     """Streamlit reads ``st.secrets`` from .streamlit/secrets.toml, which the .dockerignore
     keeps out of the image: the run script mounts it, read-only, when it is there."""
@@ -647,7 +655,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             cache_volume=f"{profile.name}-cache",
             build_secrets=profile.build_secrets,
             dockerignore=tuple((name, tuple(patterns)) for name, patterns in sections.items()),
-            notes=(*notes, *install.notes),
+            notes=(*notes, *install.notes, *(_cluster_notes(cluster_kept) if settings.k8s else ())),
             smoke=smoke,
             ci=tuple(dict.fromkeys(settings.ci)),
             k8s=settings.k8s,

@@ -150,7 +150,11 @@ def _http_probe(
                 except urllib.error.HTTPError as exc:
                     last = f"GET {path} -> {exc.code}"
                     if exc.code < 500:
-                        return False, f"{last}: the server answers, but not at its health path"
+                        return False, (
+                            f"{last}: the server answers, but not at its health path (hint: "
+                            f"serve GET {path}; compose's healthcheck and the Kubernetes "
+                            "probes ask it too)"
+                        )
                 except OSError as exc:
                     last = f"GET {path}: {exc}"
             time.sleep(0.5)

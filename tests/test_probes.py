@@ -14,6 +14,7 @@ import http.server
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import threading
@@ -177,6 +178,31 @@ def test_every_sample_one_probe_and_no_hidden_file(name: str, tmp_path: Path) ->
     assert startup["periodSeconds"] * startup["failureThreshold"] >= smoke.wait
     # docker/smoke.sh
     assert _smoke_probe(smoke_sh) == (smoke.path, smoke.timeout, smoke.port)
+
+
+def test_every_samples_compose_and_manifests_pass_their_validators(tmp_path: Path) -> None:
+    compose = shutil.which("docker-compose") or pytest.fail("docker-compose is not installed")
+    composes, manifests = [], []
+    for name in sorted(SAMPLE_DIRS):
+        root, plan, files = _rendered(name, tmp_path)
+        for rel in ("compose.yaml", f"k8s/{plan.project_name}.yaml"):
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(files[rel])
+        composes.append(str(root / "compose.yaml"))
+        manifests.append(str(root / f"k8s/{plan.project_name}.yaml"))
+        config = subprocess.run(
+            [compose, "-f", composes[-1], "config", "--quiet"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert config.returncode == 0, f"{name}: {config.stderr}"
+    for argv in (
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", *composes],
+        [tool("kubernetes-validate"), "--strict", *manifests],
+    ):
+        checked = subprocess.run(argv, capture_output=True, text=True, check=False)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_a_folder_the_image_keeps_files_in_is_not_mounted_in_the_cluster(
