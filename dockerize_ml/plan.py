@@ -307,9 +307,12 @@ def _smoke_plan(
 
 def _health(profile: ProjectProfile, port: int) -> str:
     """The health path of a server the image runs without being its detected entry point (a
-    console script that calls ``uvicorn.run(app)``): the path the app on that port defines."""
-    servers = (e for e in profile.entrypoint_alternatives if e.port == port and e.health)
-    return next((e.health for e in servers), "/")
+    console script that calls ``uvicorn.run(app)``): the path the app on that port defines,
+    else that of the one app the code defines (its port set where it is run)."""
+    servers = [e for e in profile.entrypoint_alternatives if e.port and e.health]
+    on_port = [e for e in servers if e.port == port]
+    chosen = on_port or (servers if len(servers) == 1 else [])
+    return chosen[0].health if chosen else "/"
 
 
 def _repository(root: Path) -> tuple[str, str]:

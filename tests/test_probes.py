@@ -257,6 +257,28 @@ def test_a_console_script_that_runs_uvicorn_keeps_the_apps_health_route(tmp_path
     assert (plan.smoke.kind, plan.smoke.port, plan.smoke.path) == ("server", 8000, "/health")
 
 
+def test_a_console_script_in_another_file_keeps_the_apps_health_route(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "scorer",
+        {
+            "pyproject.toml": '[project]\nname = "scorer"\nversion = "1"\n'
+            'dependencies = ["fastapi==0.115.0", "uvicorn==0.30.6"]\n'
+            '[project.scripts]\nscorer = "scorer.cli:main"\n'
+            '[build-system]\nrequires = ["setuptools>=61"]\n'
+            'build-backend = "setuptools.build_meta"\n',
+            "scorer/__init__.py": "",
+            "scorer/api.py": "from fastapi import FastAPI\napp = FastAPI()\n\n\n"
+            "@app.get('/healthz')\ndef healthz():\n    return {}\n",
+            "scorer/cli.py": "import uvicorn\n\n\ndef main():\n"
+            "    uvicorn.run('scorer.api:app', host='0.0.0.0', port=9000)\n",
+        },
+    )
+    profile = inspect_project(root)
+    assert profile.entrypoint is not None and profile.entrypoint.command == ("scorer",)
+    plan = make_plan(profile, Settings(k8s=True))
+    assert (plan.smoke.kind, plan.smoke.port, plan.smoke.path) == ("server", 9000, "/healthz")
+
+
 def test_the_import_probe_exits_non_zero_and_says_which(tmp_path: Path) -> None:
     ran = subprocess.run(
         [sys.executable, "-c", IMPORT_PROBE, "pyyaml", "no-such-distribution"],
