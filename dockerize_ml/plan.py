@@ -353,7 +353,7 @@ def _system_packages(
     return apt, build, builder
 
 
-def image_files_under(profile: ProjectProfile, folder: str) -> tuple[str, ...]:
+def _image_files_under(profile: ProjectProfile, folder: str) -> tuple[str, ...]:
     """The files the image holds inside a folder the .dockerignore leaves out: the ones it
     puts back (the code reads them at run time, or git tracks them)."""
     inside = folder.rstrip("/") + "/"
@@ -376,7 +376,7 @@ def _cluster_mounts(
     for mount in mounts:
         if mount.host == ".":  # the notebooks' working copy: a local workflow only
             continue
-        files = image_files_under(profile, mount.host)
+        files = _image_files_under(profile, mount.host)
         if files:
             kept.append((mount.host, files))
         else:

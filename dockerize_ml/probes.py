@@ -53,6 +53,6 @@ sys.exit(1 if failed else 0)
 #: ``__main__`` block does not.
 SCRIPT_PROBE = (
     "import importlib.util, sys; "
-    "spec = importlib.util.spec_from_file_location('smoke_entry', sys.argv[1]); "
+    'spec = importlib.util.spec_from_file_location("smoke_entry", sys.argv[1]); '
     "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)"
 )
