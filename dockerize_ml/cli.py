@@ -31,7 +31,11 @@ app = typer.Typer(
     name=PROG,
     help="Turn a Python or ML repository into a Docker image the way an expert would.",
     no_args_is_help=True,
-    add_completion=False,
+    # typer's --install-completion / --show-completion (bash, zsh, fish, PowerShell)
+    add_completion=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    # Help texts are shown as written: `[tool.dockerize-ml]` is not Rich markup.
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
 
@@ -39,13 +43,18 @@ DepsFrom = Annotated[
     str | None,
     typer.Option(
         "--deps-from",
+        metavar="KIND",
         help="Dependency source to install from when there are several: "
         f"{', '.join(DEPENDENCY_KINDS[:-1])}, or {DEPENDENCY_KINDS[-1]}.",
     ),
 ]
 PathArg = Annotated[
     Path,
-    typer.Argument(help="The project folder (default: the current folder).", show_default=False),
+    typer.Argument(
+        help="The project folder (default: the current folder).",
+        show_default=False,
+        metavar="PATH",
+    ),
 ]
 
 
@@ -206,32 +215,47 @@ _DRY_RUN_VERBS = {
 def init(
     path: PathArg = Path(),
     python: Annotated[
-        str | None, typer.Option("--python", help="Python version X.Y for the image.")
+        str | None,
+        typer.Option("--python", metavar="X.Y", help="Python version X.Y for the image."),
     ] = None,
     entry: Annotated[
         str | None,
-        typer.Option("--entry", help='The command the container runs, e.g. "python train.py".'),
+        typer.Option(
+            "--entry",
+            metavar="COMMAND",
+            help='The command the container runs, e.g. "python train.py".',
+        ),
     ] = None,
     port: Annotated[
-        list[int] | None, typer.Option("--port", help="A port the app listens on (repeatable).")
+        list[int] | None,
+        typer.Option("--port", metavar="PORT", help="A port the app listens on (repeatable)."),
     ] = None,
     base_image: Annotated[
-        str | None, typer.Option("--base-image", help="Base image (default python:X.Y-slim).")
+        str | None,
+        typer.Option("--base-image", metavar="IMAGE", help="Base image (default python:X.Y-slim)."),
     ] = None,
     installer: Annotated[
         str | None,
-        typer.Option("--installer", help=f"Dependency installer: {', '.join(INSTALLERS)}."),
+        typer.Option(
+            "--installer",
+            metavar="|".join(INSTALLERS),
+            help=f"Dependency installer: {', '.join(INSTALLERS)}.",
+        ),
     ] = None,
     deps_from: DepsFrom = None,
     extra: Annotated[
         list[str] | None,
         typer.Option(
-            "--extra", help="Also install this extra (optional dependencies); repeatable."
+            "--extra",
+            metavar="EXTRA",
+            help="Also install this extra (optional dependencies); repeatable.",
         ),
     ] = None,
     group: Annotated[
         list[str] | None,
-        typer.Option("--group", help="Also install this dependency group; repeatable."),
+        typer.Option(
+            "--group", metavar="GROUP", help="Also install this dependency group; repeatable."
+        ),
     ] = None,
     buildkit: Annotated[
         bool | None,
@@ -243,11 +267,19 @@ def init(
     ] = None,
     device: Annotated[
         str | None,
-        typer.Option("--device", help="auto (CUDA when the code uses it), cpu or cuda."),
+        typer.Option(
+            "--device",
+            metavar="auto|cpu|cuda",
+            help="auto (CUDA when the code uses it), cpu or cuda.",
+        ),
     ] = None,
     ci: Annotated[
         list[str] | None,
-        typer.Option("--ci", help="Write a CI workflow: github, gitlab (repeatable)."),
+        typer.Option(
+            "--ci",
+            metavar="github|gitlab",
+            help="Write a CI workflow: github, gitlab (repeatable).",
+        ),
     ] = None,
     k8s: Annotated[
         bool | None,
@@ -413,25 +445,32 @@ def _human_bytes(size: int) -> str:
 def build(
     path: PathArg = Path(),
     tag: Annotated[
-        str | None, typer.Option("--tag", help="Image tag (default <project>:latest).")
+        str | None,
+        typer.Option("--tag", metavar="IMAGE", help="Image tag (default <project>:latest)."),
     ] = None,
     no_smoke: Annotated[
         bool, typer.Option("--no-smoke", help="Build only; no smoke tests.")
     ] = False,
     smoke: Annotated[
         str | None,
-        typer.Option("--smoke", help="A command to run inside the image as one more smoke test."),
+        typer.Option(
+            "--smoke",
+            metavar="COMMAND",
+            help="A command to run inside the image as one more smoke test.",
+        ),
     ] = None,
     gpus: Annotated[
         bool, typer.Option("--gpus", help="Give the containers every GPU and check CUDA works.")
     ] = False,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds each smoke test may take.")
+        float,
+        typer.Option("--timeout", metavar="SECONDS", help="Seconds each smoke test may take."),
     ] = 120,
     docker_binary: Annotated[
         str | None,
         typer.Option(
             "--docker",
+            metavar="PATH",
             help=f"The docker CLI for BuildKit builds (default ${DOCKER_ENV} or docker).",
         ),
     ] = None,

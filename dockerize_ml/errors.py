@@ -8,6 +8,16 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+#: Where this tool's documentation is published (pyproject.toml's Documentation URL names the
+#: same folder). Messages, generated files and comments link pages here: a user's repository
+#: has no docs/ of ours.
+DOCS_URL = "https://github.com/dockerize-ml/dockerize-ml/blob/main/docs"
+
+
+def docs(page: str) -> str:
+    """The published address of one documentation page (``docs("settings.md")``)."""
+    return f"{DOCS_URL}/{page}"
+
 
 class ExitCode(IntEnum):
     """Exit statuses of ``dockerize-ml``; documented in ``docs/exit-codes.md``."""

@@ -28,7 +28,7 @@ from dockerize_ml.cudabuild import (
     keep,
     sed_command,
 )
-from dockerize_ml.errors import DockerizeError, ExitCode
+from dockerize_ml.errors import DockerizeError, ExitCode, docs
 from dockerize_ml.knowledge.cuda import pinned_minor
 from dockerize_ml.profile import (
     CompiledRequirement,
@@ -273,7 +273,7 @@ def _check_secrets(ctx: _Ctx) -> tuple[str, ...]:
         raise InvalidSettingError(
             f"the dependency files use ${{{secrets[0]}}}, which is passed safely only as a "
             "BuildKit secret",
-            "drop --no-buildkit (docs/private-indexes.md)",
+            f"drop --no-buildkit ({docs('private-indexes.md')})",
         )
     return secrets
 

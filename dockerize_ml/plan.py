@@ -18,7 +18,7 @@ from dockerize_ml import knowledge
 from dockerize_ml.choices import CI_SYSTEMS, DEVICES, INSTALLERS
 from dockerize_ml.cudabuild import CudaBuilder, plan_cuda_builder
 from dockerize_ml.detect.files import repository_root
-from dockerize_ml.errors import InvalidProjectFileError
+from dockerize_ml.errors import InvalidProjectFileError, docs
 from dockerize_ml.install import (
     VENV,
     InstallPlan,
@@ -61,9 +61,18 @@ class Settings:
     devcontainer: bool = False
 
 
+#: Seconds one health request may take before it counts as failed.
+PROBE_TIMEOUT = 3
+
+
 @dataclass(frozen=True)
 class SmokePlan:
-    """What docker/smoke.sh (and CI) checks in a built image."""
+    """What docker/smoke.sh (and CI) checks in a built image.
+
+    For a server, ``port``, ``path``, ``timeout`` and ``wait`` are the one health probe that
+    ``dockerize-ml build``, docker/smoke.sh, compose's healthcheck and the Kubernetes probes
+    all use: ``GET path`` on ``port`` answers 2xx or 3xx within ``timeout`` seconds (a 404
+    is a failure), once the server had up to ``wait`` seconds to start."""
 
     distributions: tuple[str, ...]
     kind: str = ""  # server, help, script or "" (nothing more to start)
@@ -73,6 +82,7 @@ class SmokePlan:
     command: tuple[str, ...] = ()
     script: str = ""
     wait: int = 60
+    timeout: int = PROBE_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -143,7 +153,13 @@ class BuildPlan:
     #: The server the image runs (entry kind, port, health path), for compose and Kubernetes.
     server_port: int = 0
     health_path: str = ""
+    #: The project's dotenv file (docker/run.sh passes it when it exists).
     env_file: str = ""
+    #: The dotenv file compose reads: only one a fresh clone has (compose fails on a missing
+    #: ``env_file``). Otherwise ``env_names``: the names ``.env`` sets, which compose passes
+    #: through from the shell or from ``.env`` itself when it is there.
+    compose_env_file: str = ""
+    env_names: tuple[str, ...] = ()
     jupyter: bool = False
     #: Secret files the app reads at run time, mounted read-only when present (never built in).
     secret_mounts: tuple[Mount, ...] = ()
@@ -153,6 +169,12 @@ class BuildPlan:
     #: Files the code reads that are not baked into the image (checkpoints of many MB, files
     #: git does not track): mounted read-only at their path when present.
     file_mounts: tuple[Mount, ...] = ()
+    #: The folders the Kubernetes manifests mount (a fresh volume each): the mounts over
+    #: which the image keeps no file. A volume over /app/data would hide the CSV the app
+    #: reads there; such folders are left to the image, and listed in ``cluster_kept``.
+    cluster_mounts: tuple[Mount, ...] = ()
+    #: The folders not mounted in the cluster, each with the files the image keeps there.
+    cluster_kept: tuple[tuple[str, tuple[str, ...]], ...] = ()
     actions: tuple[tuple[str, str], ...] = ()
     device: str = "cpu"
     #: For a CUDA image: what the host's driver must be, as precisely as the pins allow.
@@ -280,12 +302,22 @@ def _smoke_plan(
     if detected and entry is not None and entry.port:
         return SmokePlan(dists, "server", entry.kind, entry.port, entry.health or "/", command)
     if ports:
-        return SmokePlan(dists, "server", "server", ports[0], "/", command)
+        return SmokePlan(dists, "server", "server", ports[0], _health(profile, ports[0]), command)
     if detected and entry is not None and entry.kind in ("console-script", "module"):
         return SmokePlan(dists, "help", command=command)
     if detected and entry is not None and entry.kind == "script":
         return SmokePlan(dists, "script", command=command, script=command[1])
     return SmokePlan(dists)
+
+
+def _health(profile: ProjectProfile, port: int) -> str:
+    """The health path of a server the image runs without being its detected entry point (a
+    console script that calls ``uvicorn.run(app)``): the path the app on that port defines,
+    else that of the one app the code defines (its port set where it is run)."""
+    servers = [e for e in profile.entrypoint_alternatives if e.port and e.health]
+    on_port = [e for e in servers if e.port == port]
+    chosen = on_port or (servers if len(servers) == 1 else [])
+    return chosen[0].health if chosen else "/"
 
 
 def _repository(root: Path) -> tuple[str, str]:
@@ -324,6 +356,45 @@ def _system_packages(
         apt.update(build)  # git alone: installed where the dependencies are
         build = {}
     return apt, build, builder
+
+
+def _image_files_under(profile: ProjectProfile, folder: str) -> tuple[str, ...]:
+    """The files the image holds inside a folder the .dockerignore leaves out: the ones it
+    puts back (the code reads them at run time, or git tracks them)."""
+    inside = folder.rstrip("/") + "/"
+    placeholders = knowledge.load("layout")["mounts"]["placeholders"]
+    kept = {f for f in profile.runtime_files if f.startswith(inside)}
+    for pattern in profile.context_excludes:
+        path = pattern[1:].lstrip("/")
+        if pattern.startswith("!") and path.startswith(inside) and "*" not in path:
+            kept.add(path)
+    return tuple(sorted(f for f in kept if f.rsplit("/", 1)[-1] not in placeholders))
+
+
+def _cluster_mounts(
+    profile: ProjectProfile, mounts: list[Mount]
+) -> tuple[tuple[Mount, ...], tuple[tuple[str, tuple[str, ...]], ...]]:
+    """The mounts a pod gets, and the folders it does not (with the image's files there):
+    in a cluster a volume starts empty, so it must not cover a file the image carries."""
+    chosen: list[Mount] = []
+    kept: list[tuple[str, tuple[str, ...]]] = []
+    for mount in mounts:
+        if mount.host == ".":  # the notebooks' working copy: a local workflow only
+            continue
+        files = _image_files_under(profile, mount.host)
+        if files:
+            kept.append((mount.host, files))
+        else:
+            chosen.append(mount)
+    return tuple(chosen), tuple(kept)
+
+
+def _cluster_notes(kept: tuple[tuple[str, tuple[str, ...]], ...]) -> list[str]:
+    return [
+        f"k8s: {folder}/ is not mounted in the pod, where a volume would hide "
+        f"{', '.join(files)} (the image keeps them there)"
+        for folder, files in kept
+    ]
 
 
 def _secret_mounts(profile: ProjectProfile, settings: Settings) -> tuple[Mount, ...]:
@@ -568,6 +639,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
     inferred = tuple((d.name, d.detail) for d in profile.dependencies if d.source == "inferred")
 
     smoke = _smoke_plan(profile, single, ports, python)
+    cluster_mounts, cluster_kept = _cluster_mounts(profile, mounts)
     secrets = _secret_mounts(profile, settings)
     tools = knowledge.load("tools")
     server_port = smoke.port if smoke.kind == "server" else (ports[0] if ports else 0)
@@ -604,7 +676,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             cache_volume=f"{profile.name}-cache",
             build_secrets=profile.build_secrets,
             dockerignore=tuple((name, tuple(patterns)) for name, patterns in sections.items()),
-            notes=(*notes, *install.notes),
+            notes=(*notes, *install.notes, *(_cluster_notes(cluster_kept) if settings.k8s else ())),
             smoke=smoke,
             ci=tuple(dict.fromkeys(settings.ci)),
             k8s=settings.k8s,
@@ -613,12 +685,18 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             server_port=server_port,
             health_path=smoke.path if smoke.kind == "server" else "",
             env_file=".env" if ".env" in profile.env_files else "",
+            compose_env_file=".env"
+            if ".env" in profile.env_files and not profile.env_local
+            else "",
+            env_names=profile.env_keys if profile.env_local else (),
             jupyter=notebooks and not settings.entry,
             secret_mounts=secrets,
             compose_secret_mounts=tuple(
                 m for m in secrets if (Path(profile.root) / m.host).is_file()
             ),
             file_mounts=tuple(Mount(f, f"{WORKDIR}/{f}", True) for f in profile.mounted_files),
+            cluster_mounts=cluster_mounts,
+            cluster_kept=cluster_kept,
             device=device,
             gpu_host=_gpu_host(profile, base_image) if device == "cuda" else "",
             cuda_builder=cuda_builder,
@@ -641,7 +719,7 @@ def _refuse_credentials(profile: ProjectProfile) -> None:
         f"{where.path}:{where.line}: a credential ({where.detail}) is written into a dependency "
         "file; the image would carry it in a layer and the build log would show it",
         "write ${TOKEN} (any name) in its place and set TOKEN when building: dockerize-ml "
-        "passes it as a BuildKit secret (docs/private-indexes.md)",
+        f"passes it as a BuildKit secret ({docs('private-indexes.md')})",
     )
 
 

@@ -287,6 +287,10 @@ class ProjectProfile:
     data_dirs: tuple[str, ...] = ()
     output_dirs: tuple[str, ...] = ()
     env_files: tuple[str, ...] = ()
+    #: The variable names ``.env`` sets (never their values), and whether a fresh clone of
+    #: the repository lacks the file (gitignored or untracked).
+    env_keys: tuple[str, ...] = ()
+    env_local: bool = False
     context_excludes: tuple[str, ...] = ()
     #: ``context_excludes`` with the section of the .dockerignore that explains each.
     context_rules: tuple[ContextRule, ...] = ()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import jinja2
 
+from dockerize_ml.errors import DOCS_URL
 from dockerize_ml.install import DEPS_DIR
 from dockerize_ml.names import (
     CONTEXT_IGNORE,
@@ -26,6 +27,7 @@ from dockerize_ml.names import (
     OUTPUTS,
 )
 from dockerize_ml.plan import BuildPlan
+from dockerize_ml.probes import IMPORT_PROBE, SCRIPT_PROBE
 
 
 def templates_dir() -> Path:
@@ -55,6 +57,10 @@ def environment() -> jinja2.Environment:
     env.filters["json"] = json.dumps
     env.filters["yaml"] = yaml_scalar
     env.filters["format_secret"] = lambda name: f" --secret id={name},env={name}"
+    # The smoke tests' programs, the same ones `dockerize-ml build` runs (dockerize_ml/probes.py).
+    env.globals["import_probe"] = IMPORT_PROBE
+    env.globals["script_probe"] = SCRIPT_PROBE
+    env.globals["docs_url"] = DOCS_URL
     return env
 
 

@@ -19,7 +19,7 @@ from dockerize_ml import knowledge
 from dockerize_ml.choices import CI_SYSTEMS, DEVICES, INSTALLERS
 from dockerize_ml.detect import shapes
 from dockerize_ml.detect.files import line_of, parse_toml
-from dockerize_ml.errors import InvalidProjectFileError, WriteFailedError
+from dockerize_ml.errors import InvalidProjectFileError, WriteFailedError, docs
 from dockerize_ml.install import InvalidSettingError
 from dockerize_ml.names import CONTROL, SETTINGS_FILE
 from dockerize_ml.plan import Settings
@@ -187,7 +187,7 @@ def load(root: Path) -> dict[str, Any]:
         if key not in KEYS:
             raise InvalidProjectFileError(
                 f"{where}: unknown setting {key!r}",
-                f"known settings: {', '.join(KEYS)} (docs/settings.md)",
+                f"known settings: {', '.join(KEYS)} ({docs('settings.md')})",
             )
         problem = _value_problem(key, value, table)
         if problem is not None:
@@ -195,7 +195,7 @@ def load(root: Path) -> dict[str, Any]:
             found = line_of("\n" + text, f"\n{key}")
             at = f":{found}" if found and path.name == OWN_FILE else ""
             raise InvalidProjectFileError(
-                f"{where}{at}: setting {key!r} {message}", f"{hint}; see docs/settings.md"
+                f"{where}{at}: setting {key!r} {message}", f"{hint}; see {docs('settings.md')}"
             )
     return dict(table)
 
@@ -216,7 +216,8 @@ def save(root: Path, changes: dict[str, Any]) -> Path | None:
     else:
         doc = tomlkit.document()
         doc.add(tomlkit.comment("dockerize-ml settings, replayed by `dockerize-ml init`"))
-        doc.add(tomlkit.comment("and `dockerize-ml check`; see docs/settings.md."))
+        doc.add(tomlkit.comment("and `dockerize-ml check`. The keys and their values:"))
+        doc.add(tomlkit.comment(docs("settings.md")))
     table: Any = doc
     if path.name == PYPROJECT:
         tool = doc.setdefault("tool", tomlkit.table())

@@ -2,10 +2,11 @@
 
 Smoke tests, each with a timeout and each reported: the process runs as a non-root user; every
 declared dependency's top-level modules import inside the image (distribution -> modules read
-with importlib.metadata in the image itself); the entry point starts (a server answers on its
-port from outside the container, at its health path; a CLI answers ``--help``; a training
-script is only imported); a user-given smoke command; with ``--gpus``, a CUDA tensor. Every
-container is removed, also on failure and on Ctrl-C.
+with importlib.metadata in the image itself); the entry point starts (a server answers the
+plan's one health probe from outside the container; a CLI answers ``--help``; a training script
+is only imported); a user-given smoke command; with ``--gpus``, a CUDA tensor. Every container
+is removed, also on failure and on Ctrl-C. The programs run inside the image are
+``dockerize_ml/probes.py``'s, the same ones docker/smoke.sh runs.
 """
 
 from __future__ import annotations
@@ -28,49 +29,7 @@ from dockerize_ml.engine import LineSink, build_with_cli, build_with_sdk, client
 from dockerize_ml.errors import NoDockerfileError
 from dockerize_ml.imagescan import scan_image
 from dockerize_ml.plan import SmokePlan
-
-#: Runs inside the image: import every top-level module of the given distributions.
-IMPORT_PROBE = r"""
-import importlib, importlib.metadata as md, json, sys
-SKIP = {"tests", "test", "docs", "examples", "benchmarks", "scripts"}
-out = {}
-for dist in sys.argv[1:]:
-    try:
-        d = md.distribution(dist)
-    except md.PackageNotFoundError:
-        out[dist] = "not installed"
-        continue
-    tops = (d.read_text("top_level.txt") or "").split()
-    if not tops:
-        packages, namespaces = set(), set()
-        for f in d.files or []:
-            parts = f.parts
-            if not parts or parts[0] in ("..", "bin") or "." in parts[0].removesuffix(".py"):
-                continue  # metadata, scripts, vendored libraries (scikit_learn.libs)
-            if len(parts) == 1 and parts[0].endswith(".py"):
-                packages.add(parts[0][:-3])
-            elif len(parts) == 2 and parts[1] == "__init__.py":
-                packages.add(parts[0])
-            elif len(parts) > 1 and parts[-1].endswith(".py"):
-                namespaces.add(parts[0])
-        tops = sorted(packages or namespaces)
-    tops = [t for t in tops if t and not t.startswith("_") and t not in SKIP] or tops[:1]
-    errors = []
-    for top in tops:
-        try:
-            importlib.import_module(top)
-        except BaseException as exc:
-            errors.append(f"import {top}: {type(exc).__name__}: {exc}")
-    out[dist] = "; ".join(errors)
-print(json.dumps(out))
-"""
-
-#: Import a script as a module: top-level code runs, the `__main__` block does not.
-SCRIPT_PROBE = (
-    "import importlib.util, sys; "
-    "spec = importlib.util.spec_from_file_location('smoke_entry', sys.argv[1]); "
-    "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)"
-)
+from dockerize_ml.probes import IMPORT_PROBE, SCRIPT_PROBE
 
 GPU_PROBES = {
     "torch": "import torch; torch.zeros(1).cuda(); print(torch.cuda.get_device_name(0))",
@@ -168,8 +127,12 @@ def _timed(name: str, test: Callable[[], tuple[bool, str]]) -> SmokeResult:
 
 
 def _http_probe(
-    engine: Any, image: str, port: int, path: str, timeout: float, **kw: Any
+    engine: Any, image: str, smoke: SmokePlan, timeout: float, **kw: Any
 ) -> tuple[bool, str]:
+    """The plan's health probe from outside the container: ``GET path`` answers 2xx or 3xx
+    (redirects followed) within the probe's timeout. A 4xx fails at once: the server runs,
+    but not where the probe (and compose's and Kubernetes' checks) look."""
+    port, path = smoke.port, smoke.path
     with _container(engine, image, ports={f"{port}/tcp": None}, **kw) as container:
         deadline = time.monotonic() + timeout
         last = "the container did not publish the port"
@@ -182,12 +145,16 @@ def _http_probe(
             if bindings:
                 url = f"http://127.0.0.1:{bindings[0]['HostPort']}{path}"
                 try:
-                    with urllib.request.urlopen(url, timeout=3) as response:
+                    with urllib.request.urlopen(url, timeout=smoke.timeout) as response:
                         return True, f"GET {path} -> {response.status}"
                 except urllib.error.HTTPError as exc:
-                    if exc.code < 500:
-                        return True, f"GET {path} -> {exc.code} (the server answers)"
                     last = f"GET {path} -> {exc.code}"
+                    if exc.code < 500:
+                        return False, (
+                            f"{last}: the server answers, but not at its health path (hint: "
+                            f"serve GET {path}; compose's healthcheck and the Kubernetes "
+                            "probes ask it too)"
+                        )
                 except OSError as exc:
                     last = f"GET {path}: {exc}"
             time.sleep(0.5)
@@ -231,9 +198,10 @@ def smoke_test(
                 timeout,
                 **extra,
             )
+            last = next((ln for ln in reversed(output.splitlines()) if ln[:1] == "{"), "")
             try:
-                found: dict[str, str] = json.loads(output.strip().splitlines()[-1])
-            except (ValueError, IndexError):
+                found: dict[str, str] = json.loads(last)
+            except ValueError:
                 return False, f"the import probe failed: {output.strip()[-400:]}"
             failed = {d: e for d, e in found.items() if e}
             if not failed:
@@ -249,7 +217,7 @@ def smoke_test(
         results.append(
             _timed(
                 f"{smoke.label} answers on port {smoke.port}",
-                lambda: _http_probe(engine, image, smoke.port, smoke.path, timeout, **extra),
+                lambda: _http_probe(engine, image, smoke, timeout, **extra),
             )
         )
     elif smoke.kind == "help":

@@ -50,6 +50,8 @@ def test_layout_lists() -> None:
         # a name pattern (matched at any depth), never a path
         assert re.fullmatch(r"\*[-a-z0-9.?*]+", pattern) and "/" not in pattern, pattern
     assert 1024 * 1024 <= table["mounts"]["weights_above"] <= 50 * 1024 * 1024
+    placeholders = table["mounts"]["placeholders"]
+    assert placeholders and all(re.fullmatch(r"\.[a-z]+", name) for name in placeholders)
     for items in table["writes"].values():
         assert items and len(set(items)) == len(items)
         assert all(re.fullmatch(r"[a-z_][a-z0-9_.]*", i) for i in items), items

@@ -470,6 +470,8 @@ def detect(
         data_dirs=tuple(context.data_dirs),
         output_dirs=tuple(context.output_dirs),
         env_files=tuple(context.env_files),
+        env_keys=tuple(context.env_keys),
+        env_local=context.env_local,
         context_excludes=tuple(rule.pattern for rule in context.rules),
         context_rules=tuple(context.rules),
         runtime_files=tuple(context.runtime_files),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import posixpath
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -33,6 +34,8 @@ from dockerize_ml.scan import Scan
 LARGE_FILE_BYTES = 20 * 1024 * 1024
 #: A referenced file larger than this is not baked into the image; mount it instead.
 MAX_RUNTIME_FILE_BYTES = 100 * 1024 * 1024
+#: How much of ``.env`` is read for its variable names.
+MAX_DOTENV_BYTES = 256 * 1024
 
 
 @dataclass
@@ -42,6 +45,9 @@ class ContextFacts:
     data_dirs: list[str] = field(default_factory=list)
     output_dirs: list[str] = field(default_factory=list)
     env_files: list[str] = field(default_factory=list)
+    #: The variable names ``.env`` sets, and whether a fresh clone lacks it.
+    env_keys: list[str] = field(default_factory=list)
+    env_local: bool = False
     runtime_files: list[str] = field(default_factory=list)
     runtime_evidence: list[Evidence] = field(default_factory=list)
     #: Files the code names that stay out of the image (weights above a few MB, files git
@@ -336,6 +342,25 @@ def _secret_rules(scan: Scan, facts: ContextFacts, rules: _Rules) -> None:
         dotenv = name == ".env" or name.startswith(".env.")
         if not entry.is_dir and dotenv and secrets.secret_by_name(name) is not None:
             facts.env_files.append(name)
+            if name == ".env":
+                _dotenv_facts(scan, facts)
+
+
+#: A dotenv line that sets a variable: its name (the value is never kept).
+_DOTENV_NAME = re.compile(r"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*=", re.MULTILINE)
+
+
+def _dotenv_facts(scan: Scan, facts: ContextFacts) -> None:
+    """Whether ``.env`` is missing from a fresh clone (gitignored or untracked), and the
+    names it sets: compose passes those through instead of requiring the file."""
+    skipped = scan.skipped.get(".env")
+    untracked = scan.tracked is not None and ".env" not in scan.tracked
+    facts.env_local = untracked or (skipped is not None and skipped.reason == "gitignored")
+    try:
+        text = (scan.root / ".env").read_bytes()[:MAX_DOTENV_BYTES].decode("utf-8", "replace")
+    except OSError:
+        return
+    facts.env_keys = list(dict.fromkeys(_DOTENV_NAME.findall(text)))
 
 
 def _content_secrets(scan: Scan, facts: ContextFacts, rules: _Rules) -> None:

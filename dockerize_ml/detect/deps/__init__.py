@@ -26,7 +26,7 @@ from dockerize_ml.detect.deps.pyproject import pyproject_candidates
 from dockerize_ml.detect.deps.requirements import requirements_candidate
 from dockerize_ml.detect.deps.setuptools import setuptools_candidate
 from dockerize_ml.detect.files import line_of, repository_root
-from dockerize_ml.errors import DockerizeError, ExitCode
+from dockerize_ml.errors import DockerizeError, ExitCode, docs
 from dockerize_ml.profile import DependencySource, Evidence, LocalInstall, Package
 from dockerize_ml.scan import Scan
 
@@ -168,7 +168,7 @@ def detect_dependencies(
     if chosen is not None and others:
         names = ", ".join(f"{c.path} ({c.kind})" for c in others)
         locks = [c for c in real if c.lock]
-        rule = "a lockfile wins" if chosen.lock else "see docs/dependencies.md for the order"
+        rule = "a lockfile wins" if chosen.lock else f"the order: {docs('dependencies.md')}"
         facts.warnings.append(
             f"several dependency sources: installing from {chosen.path} ({chosen.kind}; {rule}); "
             f"not used: {names}. Choose another with --deps-from KIND"

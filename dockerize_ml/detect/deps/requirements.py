@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from dockerize_ml.detect.deps.model import Candidate, parse_dependency, url_name
 from dockerize_ml.detect.files import require_text
-from dockerize_ml.errors import InvalidProjectFileError
+from dockerize_ml.errors import InvalidProjectFileError, docs
 from dockerize_ml.profile import Evidence, LocalInstall
 from dockerize_ml.scan import Scan
 
@@ -163,7 +163,7 @@ def _line(
         cand.warnings.append(
             f"{path}:{number}: a URL with a user and password; it would be baked into the image "
             "and the build log. Use ${VAR} in its place and pass VAR as a build secret "
-            "(docs/private-indexes.md)"
+            f"({docs('private-indexes.md')})"
         )
     if constraint:
         return  # a constraint narrows versions; it declares nothing
