@@ -135,7 +135,6 @@ class BuildPlan:
     k8s: bool = False
     #: The project folder relative to its git repository (CI files live at the repository root).
     repo_path: str = "."
-    default_branch: str = "main"
     #: The server the image runs (entry kind, port, health path), for compose and Kubernetes.
     server_port: int = 0
     health_path: str = ""
@@ -283,22 +282,13 @@ def _smoke_plan(
     return SmokePlan(dists)
 
 
-def _repository(root: Path) -> tuple[str, str]:
-    """The project's folder relative to its git repository, and the default branch."""
+def _repository(root: Path) -> str:
+    """The project's folder relative to its git repository. The branch `init` runs on is not
+    read: CI files name the CI system's own default branch, so they hold on every branch."""
     folder = repository_root(root)
     if folder is None:
-        return ".", "main"
-    git = folder / ".git"
-    relative = root.relative_to(folder).as_posix() or "."
-    branch = "main"
-    head = git / "refs" / "remotes" / "origin" / "HEAD"
-    try:
-        text = head.read_text() if head.is_file() else (git / "HEAD").read_text()
-    except OSError:
-        text = ""
-    if text.startswith("ref:"):  # not a detached HEAD (a bare commit)
-        branch = text.strip().rsplit("/", 1)[-1] or "main"
-    return relative, branch
+        return "."
+    return root.relative_to(folder).as_posix() or "."
 
 
 def _system_packages(
@@ -553,7 +543,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
     secrets = _secret_mounts(profile, settings)
     tools = knowledge.load("tools")
     server_port = smoke.port if smoke.kind == "server" else (ports[0] if ports else 0)
-    repo_path, branch = _repository(Path(profile.root))
+    repo_path = _repository(Path(profile.root))
     for name in settings.ci:
         if name not in CI_SYSTEMS:
             raise InvalidSettingError(
@@ -591,7 +581,6 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             ci=tuple(dict.fromkeys(settings.ci)),
             k8s=settings.k8s,
             repo_path=repo_path,
-            default_branch=branch,
             server_port=server_port,
             health_path=smoke.path if smoke.kind == "server" else "",
             env_file=".env" if ".env" in profile.env_files else "",

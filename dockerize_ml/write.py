@@ -47,7 +47,7 @@ STATE_SCHEMA = 1
 NEW_SUFFIX = ".dockerize-ml-new"
 BACKUP_SUFFIX = ".orig"
 #: Generated files that must be executable.
-EXECUTABLE = frozenset({"docker/build.sh", "docker/run.sh", "docker/smoke.sh"})
+EXECUTABLE = frozenset({"docker/build.sh", "docker/run.sh", "docker/smoke.sh", "docker/push.sh"})
 
 
 def digest(text: str) -> str:
