@@ -250,6 +250,14 @@ def init(
             "--k8s/--no-k8s", help="Write Kubernetes manifests (k8s/).", show_default=False
         ),
     ] = None,
+    platform: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--platform",
+            help="Platforms CI builds, comma-separated: linux/amd64,linux/arm64 "
+            "(default linux/amd64).",
+        ),
+    ] = None,
     dev_tools: Annotated[
         bool | None,
         typer.Option(
@@ -300,6 +308,7 @@ def init(
         "device": device,
         "k8s": k8s,
         "dev-tools": dev_tools,
+        "platforms": [p.strip() for a in platform or () for p in a.split(",") if p.strip()] or None,
     }
     flags = {k: v for k, v in given.items() if v is not None}
     result = run_init(path, flags, force=force, dry_run=dry_run, recreate=recreate)

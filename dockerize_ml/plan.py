@@ -26,6 +26,8 @@ from dockerize_ml.install import (
     InvalidSettingError,
     plan_install,
 )
+from dockerize_ml.platforms import MARKER_ENV as _MARKER_ENV
+from dockerize_ml.platforms import PlatformPlan, plan_platforms
 from dockerize_ml.profile import ProjectProfile
 from dockerize_ml.steps import apt_install
 
@@ -55,6 +57,8 @@ class Settings:
     #: Keep a requirements file's development tools (pytest, black, ...) in the install.
     dev_tools: bool = False
     device: str = "auto"  # auto (CUDA when the code uses it), cpu or cuda
+    #: Platforms CI builds (linux/amd64, linux/arm64); empty: linux/amd64 alone.
+    platforms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,8 @@ class BuildPlan:
     cuda_builder: CudaBuilder | None = None
     #: Set when the image is built from the repository root (sibling folders installed).
     context: Context | None = None
+    #: The platforms CI builds, checked for wheels (empty: linux/amd64 alone).
+    platforms: PlatformPlan = dataclasses.field(default_factory=PlatformPlan)
 
     @property
     def context_prefix(self) -> str:
@@ -244,18 +250,6 @@ _CACHE_ENV = (
     ("HF_HOME", "/home/app/.cache/huggingface"),
     ("TORCH_HOME", "/home/app/.cache/torch"),
 )
-
-
-#: The image's platform, for evaluating environment markers of the dependencies.
-_MARKER_ENV = {
-    "sys_platform": "linux",
-    "platform_system": "Linux",
-    "platform_machine": "x86_64",
-    "os_name": "posix",
-    "implementation_name": "cpython",
-    "platform_python_implementation": "CPython",
-    "extra": "",
-}
 
 
 def _smoke_plan(
@@ -544,6 +538,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
     tools = knowledge.load("tools")
     server_port = smoke.port if smoke.kind == "server" else (ports[0] if ports else 0)
     repo_path = _repository(Path(profile.root))
+    platforms = plan_platforms(profile, settings.platforms, python, conda_image)
     for name in settings.ci:
         if name not in CI_SYSTEMS:
             raise InvalidSettingError(
@@ -576,7 +571,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             cache_volume=f"{profile.name}-cache",
             build_secrets=profile.build_secrets,
             dockerignore=tuple((name, tuple(patterns)) for name, patterns in sections.items()),
-            notes=(*notes, *install.notes),
+            notes=(*notes, *install.notes, *platforms.notes),
             smoke=smoke,
             ci=tuple(dict.fromkeys(settings.ci)),
             k8s=settings.k8s,
@@ -594,6 +589,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             gpu_host=_gpu_host(profile, base_image) if device == "cuda" else "",
             cuda_builder=cuda_builder,
             context=context,
+            platforms=platforms,
             actions=tuple(tools["github_actions"].items()),
             gitlab_images=(tools["gitlab"]["docker"], tools["gitlab"]["dind"]),
         )

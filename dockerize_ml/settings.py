@@ -22,6 +22,7 @@ from dockerize_ml.detect.shapes import CONTROL
 from dockerize_ml.errors import InvalidProjectFileError, WriteFailedError
 from dockerize_ml.install import InvalidSettingError
 from dockerize_ml.plan import CI_SYSTEMS, DEVICES, INSTALLERS, Settings
+from dockerize_ml.platforms import known as known_platforms
 from dockerize_ml.profile import DEPENDENCY_KINDS
 from dockerize_ml.scan import MAX_READ_BYTES, UndecodableError, decode
 from dockerize_ml.write import atomic_write
@@ -50,6 +51,7 @@ KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "ci": (list, "CI templates to write: github, gitlab"),
     "k8s": (bool, "write Kubernetes manifests"),
     "device": (str, "auto, cpu or cuda"),
+    "platforms": (list, "platforms CI builds: linux/amd64, linux/arm64"),
     "dev-tools": (bool, "true keeps a requirements file's test, lint and docs tools in the image"),
 }
 
@@ -129,7 +131,7 @@ def _value_problem(key: str, value: Any, table: dict[str, Any]) -> tuple[str, st
         if bad is not None:
             return f"holds {bad}, which is not a TCP port", "use 1-65535"
         return None
-    if key in ("extras", "groups", "ci"):
+    if key in ("extras", "groups", "ci", "platforms"):
         bad = next((v for v in value if not isinstance(v, str) or not v), None)
         if bad is not None:
             return f"holds {bad!r}, which is not a name", f"{key} is a list of strings"
@@ -139,6 +141,14 @@ def _value_problem(key: str, value: Any, table: dict[str, Any]) -> tuple[str, st
             return (
                 f"holds {unknown!r}, which is not one of {', '.join(CI_SYSTEMS)}",
                 'ci = ["github"]',
+            )
+    if key == "platforms":
+        names = tuple(known_platforms())
+        unknown = next((v for v in value if v not in names), None)
+        if unknown is not None:
+            return (
+                f"holds {unknown!r}, which is not one of {', '.join(names)}",
+                'platforms = ["linux/amd64", "linux/arm64"]',
             )
     choices = {"installer": INSTALLERS, "device": DEVICES, "deps-from": DEPS_FROM}.get(key)
     if choices is not None and value not in choices:
@@ -259,4 +269,5 @@ def to_settings(saved: dict[str, Any], flags: dict[str, Any]) -> Settings:
         k8s=bool(merged.get("k8s", False)),
         device=str(merged.get("device", "auto")),
         dev_tools=bool(merged.get("dev-tools", False)),
+        platforms=tuple(merged.get("platforms", ())),
     )
