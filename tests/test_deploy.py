@@ -86,8 +86,9 @@ def test_server_sample(sample: Callable[[str], Path]) -> None:
     assert any(s.get("run") == "./docker/smoke.sh smoke-test:latest" for s in steps)
     push = next(s for s in steps if s.get("name") == "Push")
     assert push["if"] == "env.PUBLISH == 'true'"
-    assert "format('refs/heads/{0}', github.event.repository.default_branch)" in (
-        workflow["env"]["PUBLISH"]
+    assert (
+        "format('refs/heads/{0}', github.event.repository.default_branch)"
+        in (workflow["env"]["PUBLISH"])
     )
     assert "type=gha" in push["with"]["cache-from"]
     compose = yaml.safe_load(files["compose.yaml"])
