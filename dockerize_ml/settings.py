@@ -93,6 +93,15 @@ def _has_type(value: Any, kind: type | tuple[type, ...]) -> bool:
     return isinstance(value, kind) and (not isinstance(value, bool) or kind is bool)
 
 
+def _list_choices(key: str) -> tuple[tuple[str, ...], str] | None:
+    """The names a list setting may hold, and an example; None for other settings."""
+    if key == "ci":
+        return CI_SYSTEMS, 'ci = ["github"]'
+    if key == "platforms":
+        return tuple(known_platforms()), 'platforms = ["linux/amd64", "linux/arm64"]'
+    return None
+
+
 def _value_problem(key: str, value: Any, table: dict[str, Any]) -> tuple[str, str] | None:
     """Why a saved setting's value cannot be used, as a clause after "setting 'key'", and
     what to do; None when it can be used."""
@@ -135,21 +144,12 @@ def _value_problem(key: str, value: Any, table: dict[str, Any]) -> tuple[str, st
         bad = next((v for v in value if not isinstance(v, str) or not v), None)
         if bad is not None:
             return f"holds {bad!r}, which is not a name", f"{key} is a list of strings"
-    if key == "ci":
-        unknown = next((v for v in value if v not in CI_SYSTEMS), None)
-        if unknown is not None:
-            return (
-                f"holds {unknown!r}, which is not one of {', '.join(CI_SYSTEMS)}",
-                'ci = ["github"]',
-            )
-    if key == "platforms":
-        names = tuple(known_platforms())
+    listed = _list_choices(key)
+    if listed is not None:
+        names, example = listed
         unknown = next((v for v in value if v not in names), None)
         if unknown is not None:
-            return (
-                f"holds {unknown!r}, which is not one of {', '.join(names)}",
-                'platforms = ["linux/amd64", "linux/arm64"]',
-            )
+            return f"holds {unknown!r}, which is not one of {', '.join(names)}", example
     choices = {"installer": INSTALLERS, "device": DEVICES, "deps-from": DEPS_FROM}.get(key)
     if choices is not None and value not in choices:
         return f"is {value!r}, which is not one of {', '.join(choices)}", f"{key}: {description}"
