@@ -159,14 +159,17 @@ def _env() -> dict[str, str]:
 
 
 def _remove_images(reference: str) -> None:
+    """Every image of ``reference``'s repository, also those pulled by digest (no tag)."""
     listed = subprocess.run(
-        [DOCKER, "images", "--format", "{{.Repository}}:{{.Tag}}", reference],
+        [DOCKER, "images", "--quiet", reference],
         capture_output=True,
         text=True,
         check=False,
     ).stdout.split()
     if listed:
-        subprocess.run([DOCKER, "rmi", "--force", *listed], capture_output=True, check=False)
+        subprocess.run(
+            [DOCKER, "rmi", "--force", *dict.fromkeys(listed)], capture_output=True, check=False
+        )
 
 
 def test_gitlab_pipeline_builds_smoke_tests_pushes_and_the_image_pulls_back(
