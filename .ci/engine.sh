@@ -10,11 +10,15 @@ log() { printf '[engine] %s\n' "$*" >&2; }
 DOCKER=/usr/bin/docker
 BASE_TAG="python:3.11-slim"
 
-if [ ! -x /usr/sbin/dockerd ] || [ ! -x "$DOCKER" ] || [ ! -x /usr/bin/docker-compose ]; then
-  log "installing Debian's docker.io, docker-compose and debootstrap"
+if [ ! -x /usr/sbin/dockerd ] || [ ! -x "$DOCKER" ] || [ ! -x /usr/bin/docker-compose ] \
+  || [ ! -x /usr/bin/docker-registry ] || ! command -v rsync >/dev/null 2>&1 \
+  || ! command -v curl >/dev/null 2>&1; then
+  # docker-registry: the local registry the CI tests push to; rsync: gitlab-ci-local needs it.
+  log "installing Debian's docker.io, docker-compose, docker-registry, rsync and debootstrap"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends docker.io docker-compose debootstrap iptables >/dev/null
+  apt-get install -y -qq --no-install-recommends docker.io docker-compose docker-registry \
+    rsync curl debootstrap iptables >/dev/null
 fi
 
 if ! "$DOCKER" info >/dev/null 2>&1; then
@@ -36,6 +40,29 @@ if ! "$DOCKER" info >/dev/null 2>&1; then
   fi
 fi
 log "engine ready: $("$DOCKER" version --format '{{.Server.Version}}')"
+
+# A local registry for the tests that push (the CI pipeline, docker/push.sh). The engine
+# pushes to a loopback registry without TLS. Stop it by the pid in $REGISTRY_DIR/pid.
+REGISTRY="${DOCKERIZE_ML_REGISTRY:-127.0.0.1:5000}"
+REGISTRY_DIR=/var/lib/dockerize-ml-registry
+if ! curl --silent --fail --output /dev/null "http://$REGISTRY/v2/"; then
+  log "starting a local registry on $REGISTRY"
+  mkdir -p "$REGISTRY_DIR/data"
+  printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n' \
+    "$REGISTRY_DIR/data" "$REGISTRY" >"$REGISTRY_DIR/config.yml"
+  nohup /usr/bin/docker-registry serve "$REGISTRY_DIR/config.yml" >"$REGISTRY_DIR/log" 2>&1 &
+  echo $! >"$REGISTRY_DIR/pid"
+  for _ in $(seq 1 30); do
+    if curl --silent --fail --output /dev/null "http://$REGISTRY/v2/"; then break; fi
+    sleep 0.5
+  done
+  if ! curl --silent --fail --output /dev/null "http://$REGISTRY/v2/"; then
+    log "the registry did not start; its log:"
+    tail -n 30 "$REGISTRY_DIR/log" >&2 || true
+    exit 1
+  fi
+fi
+log "registry ready: $REGISTRY"
 
 if "$DOCKER" image inspect "$BASE_TAG" >/dev/null 2>&1; then
   log "base image $BASE_TAG present (cached)"

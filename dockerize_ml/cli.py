@@ -295,6 +295,15 @@ def init(
             show_default=False,
         ),
     ] = None,
+    platform: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--platform",
+            metavar="PLATFORMS",
+            help="Platforms CI builds, comma-separated: linux/amd64,linux/arm64 "
+            "(default linux/amd64).",
+        ),
+    ] = None,
     dev_tools: Annotated[
         bool | None,
         typer.Option(
@@ -346,6 +355,7 @@ def init(
         "k8s": k8s,
         "devcontainer": devcontainer,
         "dev-tools": dev_tools,
+        "platforms": [p.strip() for a in platform or () for p in a.split(",") if p.strip()] or None,
     }
     flags = {k: v for k, v in given.items() if v is not None}
     if not (flags or force or dry_run or recreate or diff):

@@ -16,6 +16,7 @@ OUTPUTS = {
     "docker/build.sh": "build.sh.j2",
     "docker/run.sh": "run.sh.j2",
     "docker/smoke.sh": "smoke.sh.j2",
+    "docker/push.sh": "push.sh.j2",
     "compose.yaml": "compose.yaml.j2",
     "docker/README.md": "README.md.j2",
 }

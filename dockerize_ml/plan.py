@@ -28,6 +28,8 @@ from dockerize_ml.install import (
 from dockerize_ml.knowledge.cuda import driver_floor, pinned_minor, torch_cuda
 from dockerize_ml.launch import Launch, plan_launch
 from dockerize_ml.names import CONTROL
+from dockerize_ml.platforms import MARKER_ENV as _MARKER_ENV
+from dockerize_ml.platforms import PlatformPlan, plan_platforms
 from dockerize_ml.profile import ProjectProfile
 from dockerize_ml.steps import apt_install
 from dockerize_ml.version import __version__
@@ -59,6 +61,8 @@ class Settings:
     device: str = "auto"  # auto (CUDA when the code uses it), cpu or cuda
     #: Write .devcontainer/devcontainer.json.
     devcontainer: bool = False
+    #: Platforms CI builds (linux/amd64, linux/arm64); empty: linux/amd64 alone.
+    platforms: tuple[str, ...] = ()
 
 
 #: Seconds one health request may take before it counts as failed.
@@ -149,7 +153,6 @@ class BuildPlan:
     k8s: bool = False
     #: The project folder relative to its git repository (CI files live at the repository root).
     repo_path: str = "."
-    default_branch: str = "main"
     #: The server the image runs (entry kind, port, health path), for compose and Kubernetes.
     server_port: int = 0
     health_path: str = ""
@@ -187,6 +190,8 @@ class BuildPlan:
     #: Distributed training: the launcher the command runs under, and the multi-node jobs.
     launch: Launch | None = None
     devcontainer: bool = False
+    #: The platforms CI builds, checked for wheels (empty: linux/amd64 alone).
+    platforms: PlatformPlan = dataclasses.field(default_factory=PlatformPlan)
 
     @property
     def context_prefix(self) -> str:
@@ -274,18 +279,6 @@ _CACHE_ENV = (
 )
 
 
-#: The image's platform, for evaluating environment markers of the dependencies.
-_MARKER_ENV = {
-    "sys_platform": "linux",
-    "platform_system": "Linux",
-    "platform_machine": "x86_64",
-    "os_name": "posix",
-    "implementation_name": "cpython",
-    "platform_python_implementation": "CPython",
-    "extra": "",
-}
-
-
 def _smoke_plan(
     profile: ProjectProfile, command: tuple[str, ...], ports: tuple[int, ...], python: str
 ) -> SmokePlan:
@@ -320,22 +313,13 @@ def _health(profile: ProjectProfile, port: int) -> str:
     return chosen[0].health if chosen else "/"
 
 
-def _repository(root: Path) -> tuple[str, str]:
-    """The project's folder relative to its git repository, and the default branch."""
+def _repository(root: Path) -> str:
+    """The project's folder relative to its git repository. The branch `init` runs on is not
+    read: CI files name the CI system's own default branch, so they hold on every branch."""
     folder = repository_root(root)
     if folder is None:
-        return ".", "main"
-    git = folder / ".git"
-    relative = root.relative_to(folder).as_posix() or "."
-    branch = "main"
-    head = git / "refs" / "remotes" / "origin" / "HEAD"
-    try:
-        text = head.read_text() if head.is_file() else (git / "HEAD").read_text()
-    except OSError:
-        text = ""
-    if text.startswith("ref:"):  # not a detached HEAD (a bare commit)
-        branch = text.strip().rsplit("/", 1)[-1] or "main"
-    return relative, branch
+        return "."
+    return root.relative_to(folder).as_posix() or "."
 
 
 def _system_packages(
@@ -643,7 +627,8 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
     secrets = _secret_mounts(profile, settings)
     tools = knowledge.load("tools")
     server_port = smoke.port if smoke.kind == "server" else (ports[0] if ports else 0)
-    repo_path, branch = _repository(Path(profile.root))
+    repo_path = _repository(Path(profile.root))
+    platforms = plan_platforms(profile, settings.platforms, python, conda_image)
     for name in settings.ci:
         if name not in CI_SYSTEMS:
             raise InvalidSettingError(
@@ -676,12 +661,16 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             cache_volume=f"{profile.name}-cache",
             build_secrets=profile.build_secrets,
             dockerignore=tuple((name, tuple(patterns)) for name, patterns in sections.items()),
-            notes=(*notes, *install.notes, *(_cluster_notes(cluster_kept) if settings.k8s else ())),
+            notes=(
+                *notes,
+                *install.notes,
+                *platforms.notes,
+                *(_cluster_notes(cluster_kept) if settings.k8s else ()),
+            ),
             smoke=smoke,
             ci=tuple(dict.fromkeys(settings.ci)),
             k8s=settings.k8s,
             repo_path=repo_path,
-            default_branch=branch,
             server_port=server_port,
             health_path=smoke.path if smoke.kind == "server" else "",
             env_file=".env" if ".env" in profile.env_files else "",
@@ -703,6 +692,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             context=context,
             launch=launch,
             devcontainer=settings.devcontainer,
+            platforms=platforms,
             actions=tuple(tools["github_actions"].items()),
             gitlab_images=(tools["gitlab"]["docker"], tools["gitlab"]["dind"]),
         )

@@ -199,6 +199,9 @@ class WheelFact:
     pythons: tuple[str, ...]
     source: str
     evidence: Evidence = field(default_factory=lambda: Evidence(""))
+    #: The Pythons it has wheels for on other machines (``aarch64``), as the index answered;
+    #: a machine not listed is not known (offline, the table covers x86_64 only).
+    machines: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)

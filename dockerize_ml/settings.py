@@ -23,6 +23,7 @@ from dockerize_ml.errors import InvalidProjectFileError, WriteFailedError, docs
 from dockerize_ml.install import InvalidSettingError
 from dockerize_ml.names import CONTROL, SETTINGS_FILE
 from dockerize_ml.plan import Settings
+from dockerize_ml.platforms import known as known_platforms
 from dockerize_ml.profile import DEPENDENCY_KINDS
 from dockerize_ml.scan import MAX_READ_BYTES, UndecodableError, decode
 from dockerize_ml.write import atomic_write
@@ -52,6 +53,7 @@ KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "k8s": (bool, "write Kubernetes manifests"),
     "devcontainer": (bool, "write .devcontainer/devcontainer.json"),
     "device": (str, "auto, cpu or cuda"),
+    "platforms": (list, "platforms CI builds: linux/amd64, linux/arm64"),
     "dev-tools": (bool, "true keeps a requirements file's test, lint and docs tools in the image"),
 }
 
@@ -93,6 +95,15 @@ def _has_type(value: Any, kind: type | tuple[type, ...]) -> bool:
     return isinstance(value, kind) and (not isinstance(value, bool) or kind is bool)
 
 
+def _list_choices(key: str) -> tuple[tuple[str, ...], str] | None:
+    """The names a list setting may hold, and an example; None for other settings."""
+    if key == "ci":
+        return CI_SYSTEMS, 'ci = ["github"]'
+    if key == "platforms":
+        return tuple(known_platforms()), 'platforms = ["linux/amd64", "linux/arm64"]'
+    return None
+
+
 def _value_problem(key: str, value: Any, table: dict[str, Any]) -> tuple[str, str] | None:
     """Why a saved setting's value cannot be used, as a clause after "setting 'key'", and
     what to do; None when it can be used."""
@@ -131,17 +142,16 @@ def _value_problem(key: str, value: Any, table: dict[str, Any]) -> tuple[str, st
         if bad is not None:
             return f"holds {bad}, which is not a TCP port", "use 1-65535"
         return None
-    if key in ("extras", "groups", "ci"):
+    if key in ("extras", "groups", "ci", "platforms"):
         bad = next((v for v in value if not isinstance(v, str) or not v), None)
         if bad is not None:
             return f"holds {bad!r}, which is not a name", f"{key} is a list of strings"
-    if key == "ci":
-        unknown = next((v for v in value if v not in CI_SYSTEMS), None)
+    listed = _list_choices(key)
+    if listed is not None:
+        names, example = listed
+        unknown = next((v for v in value if v not in names), None)
         if unknown is not None:
-            return (
-                f"holds {unknown!r}, which is not one of {', '.join(CI_SYSTEMS)}",
-                'ci = ["github"]',
-            )
+            return f"holds {unknown!r}, which is not one of {', '.join(names)}", example
     choices = {"installer": INSTALLERS, "device": DEVICES, "deps-from": DEPS_FROM}.get(key)
     if choices is not None and value not in choices:
         return f"is {value!r}, which is not one of {', '.join(choices)}", f"{key}: {description}"
@@ -263,4 +273,5 @@ def to_settings(saved: dict[str, Any], flags: dict[str, Any]) -> Settings:
         devcontainer=bool(merged.get("devcontainer", False)),
         device=str(merged.get("device", "auto")),
         dev_tools=bool(merged.get("dev-tools", False)),
+        platforms=tuple(merged.get("platforms", ())),
     )

@@ -13,6 +13,11 @@ the cache has not seen. ``DOCKERIZE_ML_OFFLINE=1`` turns the index off (tests, a
 machines); then, and for any name the index does not answer, the ``wheels`` table of
 ``knowledge/python.toml`` is used.
 
+The same files say which Pythons have wheels on the other machines of
+``knowledge/platforms.toml`` (``aarch64`` for ``linux/arm64``): ``--platform`` builds a
+platform in CI only where the pins have wheels for it. The table knows x86_64 only, so offline
+the other machines are not known.
+
 Regenerate that table's rows from the index: ``python -m dockerize_ml.wheelindex numpy torch``.
 """
 
@@ -32,6 +37,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
+from dockerize_ml import knowledge
 from dockerize_ml.detect.python_version import candidates, pinned, table_pythons
 from dockerize_ml.profile import Dependency, Evidence, WheelFact
 
@@ -44,8 +50,8 @@ INDEX_ENV = "DOCKERIZE_ML_PYPI_JSON"
 _DEFAULT_INDEX = "https://pypi.org/pypi"
 #: Seconds for one answer: `init` must not hang on a slow network.
 TIMEOUT = 4.0
-#: Bumped when the cached shape changes.
-CACHE_VERSION = 1
+#: Bumped when the cached shape changes (2: the other machines' Pythons).
+CACHE_VERSION = 2
 #: Stop asking after this many failures in one run (the network is down: do not wait on each).
 _MAX_FAILURES = 2
 
@@ -61,15 +67,21 @@ def cache_dir() -> Path:
     return Path(base) / "dockerize-ml" / "pypi"
 
 
-def _linux_x86(platform: str) -> bool:
+def _linux(platform: str, machine: str) -> bool:
     return platform == "any" or (
-        platform.endswith("x86_64") and ("linux" in platform) and "musllinux" not in platform
+        platform.endswith(machine) and ("linux" in platform) and "musllinux" not in platform
     )
 
 
-def release_pythons(files: Iterable[dict[str, Any]]) -> list[str] | None:
-    """The ``X.Y`` that one release's files install on (Linux x86_64), or None when it has
-    no wheel at all (an sdist only: whether it builds is not known here)."""
+def other_machines() -> tuple[str, ...]:
+    """The wheel machines of the non-default platforms (``aarch64``)."""
+    rows = knowledge.load("platforms")["platforms"].values()
+    return tuple(str(row["machine"]) for row in rows if not row["default"])
+
+
+def release_pythons(files: Iterable[dict[str, Any]], machine: str = "x86_64") -> list[str] | None:
+    """The ``X.Y`` that one release's files install on (Linux on ``machine``), or None when
+    it has no wheel for it at all (an sdist only: whether it builds is not known here)."""
     versions = candidates()
     exact: set[str] = set()
     floors: list[tuple[int, int]] = []
@@ -86,7 +98,7 @@ def release_pythons(files: Iterable[dict[str, Any]]) -> list[str] | None:
         except (InvalidWheelFilename, InvalidVersion):
             continue
         for tag in tags:
-            if not _linux_x86(tag.platform):
+            if not _linux(tag.platform, machine):
                 continue
             wheel = True
             match = re.fullmatch(r"cp(\d)(\d+)", tag.interpreter)
@@ -115,12 +127,16 @@ def release_pythons(files: Iterable[dict[str, Any]]) -> list[str] | None:
 
 
 def _summary(document: dict[str, Any]) -> dict[str, Any]:
-    """What the cache keeps of a name's JSON: each release's supported Pythons."""
+    """What the cache keeps of a name's JSON: each release's supported Pythons (x86_64), and
+    per other machine."""
     releases: dict[str, Any] = {}
+    machines: dict[str, dict[str, Any]] = {m: {} for m in other_machines()}
     for version, files in (document.get("releases") or {}).items():
         if isinstance(files, list) and files:
             releases[version] = release_pythons(files)
-    return {"cache_version": CACHE_VERSION, "releases": releases}
+            for machine, answers in machines.items():
+                answers[version] = release_pythons(files, machine)
+    return {"cache_version": CACHE_VERSION, "releases": releases, "machines": machines}
 
 
 class _Index:
@@ -169,10 +185,12 @@ class _Index:
         return summary
 
     def releases(self, name: str, version: str) -> dict[str, Any] | None:
+        """The cached summary of ``name`` (``releases``, ``machines``), fetched when the
+        cache has not seen ``version``."""
         data = self._cached(name)
         if data is None or version not in data["releases"]:
             data = self._fetch(name) or data
-        return data["releases"] if data is not None else None
+        return data
 
 
 def lookup(
@@ -192,16 +210,21 @@ def lookup(
         seen.add(name)
         where = Evidence(dep.source, dep.line)
         pythons: list[str] | None = None
+        machines: tuple[tuple[str, tuple[str, ...]], ...] = ()
         source = ""
         if index is not None:
             releases = index.releases(name, version)
-            if releases is not None and version in releases:
-                pythons, source = releases[version], "pypi"
+            if releases is not None and version in releases["releases"]:
+                pythons, source = releases["releases"][version], "pypi"
+                machines = tuple(
+                    (machine, tuple(answers.get(version) or ()))
+                    for machine, answers in releases.get("machines", {}).items()
+                )
         if source == "":
             pythons = table_pythons(name, version)
             source = "knowledge" if pythons is not None else ""
         if source and pythons is not None:
-            facts.append(WheelFact(name, version, tuple(pythons), source, where))
+            facts.append(WheelFact(name, version, tuple(pythons), source, where, machines))
     notes = index.notes[:1] if index is not None else []
     if notes:
         notes = [f"the package index did not answer ({notes[0]}); used knowledge/python.toml"]

@@ -65,6 +65,7 @@ def validate(root: Path, files: dict[str, str]) -> None:
             "docker/smoke.sh",
             "docker/build.sh",
             "docker/run.sh",
+            "docker/push.sh",
         ]
     )
 
@@ -84,7 +85,11 @@ def test_server_sample(sample: Callable[[str], Path]) -> None:
     assert all("@v" in s["uses"] and s["uses"].count(".") >= 2 for s in steps if "uses" in s)
     assert any(s.get("run") == "./docker/smoke.sh smoke-test:latest" for s in steps)
     push = next(s for s in steps if s.get("name") == "Push")
-    assert push["if"] == "github.event_name != 'pull_request'"
+    assert push["if"] == "env.PUBLISH == 'true'"
+    assert (
+        "format('refs/heads/{0}', github.event.repository.default_branch)"
+        in (workflow["env"]["PUBLISH"])
+    )
     assert "type=gha" in push["with"]["cache-from"]
     compose = yaml.safe_load(files["compose.yaml"])
     app = compose["services"]["app"]
@@ -148,7 +153,9 @@ def test_monorepo_subfolder_puts_ci_at_the_repository_root(tmp_path: Path) -> No
     assert result.returncode == 0, result.stderr
     workflow = repo / ".github" / "workflows" / "docker-scorer.yml"
     data = yaml.safe_load(workflow.read_text())
-    assert data[True]["push"]["branches"] == ["trunk"]  # YAML 1.1 reads `on` as True
+    # Every branch builds; the repository's default branch, not the one init ran on, pushes.
+    assert data[True]["push"]["branches"] == ["**"]  # YAML 1.1 reads `on` as True
+    assert "trunk" not in workflow.read_text()
     assert data[True]["push"]["paths"] == ["services/scorer/**"]
     build = next(s for s in data["jobs"]["image"]["steps"] if s.get("name", "").startswith("Build"))
     assert build["with"]["context"] == "services/scorer"

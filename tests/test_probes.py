@@ -102,11 +102,11 @@ def _smoke_probe(text: str) -> tuple[str, int, int]:
     curl = next(line for line in text.splitlines() if line.strip().startswith("if curl "))
     words = shlex.split(curl.strip().removeprefix("if ").removesuffix("; then"))
     url = words[-1]
-    assert url.startswith("http://127.0.0.1:${host_port}"), url
+    assert url.startswith("http://${smoke_host}:${host_port}"), url
     publish = re.search(r'--publish "127\.0\.0\.1::(\d+)"', text)
     assert publish is not None
     return (
-        url.removeprefix("http://127.0.0.1:${host_port}"),
+        url.removeprefix("http://${smoke_host}:${host_port}"),
         int(words[words.index("--max-time") + 1]),
         int(publish.group(1)),
     )

@@ -28,6 +28,7 @@ TABLES = (
     "secrets",
     "devtools",
     "distributed",
+    "platforms",
 )
 
 

@@ -9,16 +9,15 @@
 # Moving the image without a registry (air-gapped machines):
 #   docker save demand-forecast:latest | gzip > demand-forecast.tar.gz    then, there:
 #   gunzip -c demand-forecast.tar.gz | docker load
-# To a private registry:
-#   docker tag demand-forecast:latest registry.example.com/team/demand-forecast:latest
-#   docker push registry.example.com/team/demand-forecast:latest
+# To a registry (after your own `docker login`): docker/push.sh registry.example.com/team/demand-forecast:latest
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 docker_cli="${DOCKERIZE_ML_DOCKER:-docker}"
 image="${IMAGE:-demand-forecast:latest}"
 build_args=()
-# Build the app user with your own uid, so folders mounted from this machine stay writable.
+# Build the app user with your own uid, so folders mounted from this machine stay writable
+# (as root, the Dockerfile's 1000; `--build-arg APP_UID=1000` for an image to share).
 uid="$(id -u)"
 if [ "$uid" != 0 ]; then
   build_args+=(--build-arg "APP_UID=$uid")

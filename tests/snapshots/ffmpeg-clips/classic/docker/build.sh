@@ -9,16 +9,15 @@
 # Moving the image without a registry (air-gapped machines):
 #   docker save ffmpeg-clips:latest | gzip > ffmpeg-clips.tar.gz    then, there:
 #   gunzip -c ffmpeg-clips.tar.gz | docker load
-# To a private registry:
-#   docker tag ffmpeg-clips:latest registry.example.com/team/ffmpeg-clips:latest
-#   docker push registry.example.com/team/ffmpeg-clips:latest
+# To a registry (after your own `docker login`): docker/push.sh registry.example.com/team/ffmpeg-clips:latest
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 docker_cli="${DOCKERIZE_ML_DOCKER:-docker}"
 image="${IMAGE:-ffmpeg-clips:latest}"
 build_args=()
-# Build the app user with your own uid, so folders mounted from this machine stay writable.
+# Build the app user with your own uid, so folders mounted from this machine stay writable
+# (as root, the Dockerfile's 1000; `--build-arg APP_UID=1000` for an image to share).
 uid="$(id -u)"
 if [ "$uid" != 0 ]; then
   build_args+=(--build-arg "APP_UID=$uid")

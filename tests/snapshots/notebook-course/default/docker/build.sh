@@ -9,16 +9,15 @@
 # Moving the image without a registry (air-gapped machines):
 #   docker save notebook-course:latest | gzip > notebook-course.tar.gz    then, there:
 #   gunzip -c notebook-course.tar.gz | docker load
-# To a private registry:
-#   docker tag notebook-course:latest registry.example.com/team/notebook-course:latest
-#   docker push registry.example.com/team/notebook-course:latest
+# To a registry (after your own `docker login`): docker/push.sh registry.example.com/team/notebook-course:latest
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 docker_cli="${DOCKERIZE_ML_DOCKER:-docker}"
 image="${IMAGE:-notebook-course:latest}"
 build_args=()
-# Build the app user with your own uid, so folders mounted from this machine stay writable.
+# Build the app user with your own uid, so folders mounted from this machine stay writable
+# (as root, the Dockerfile's 1000; `--build-arg APP_UID=1000` for an image to share).
 uid="$(id -u)"
 if [ "$uid" != 0 ]; then
   build_args+=(--build-arg "APP_UID=$uid")

@@ -61,13 +61,21 @@ sys.exit(1 if failed else 0)
 PYTHON
 
 echo 'smoke: the server answers on port 8888 at /api'
-container="$("$docker_cli" run --detach --publish "127.0.0.1::8888" "$image")"
+# The engine publishes the port on its own host: this machine, or SMOKE_HOST for an engine
+# elsewhere (GitLab's docker:dind service is the host `docker`), where it listens on all
+# addresses since 127.0.0.1 there is out of reach.
+smoke_host="${SMOKE_HOST:-127.0.0.1}"
+publish_ip=127.0.0.1
+if [ "$smoke_host" != 127.0.0.1 ] && [ "$smoke_host" != localhost ]; then
+  publish_ip=0.0.0.0
+fi
+container="$("$docker_cli" run --detach --publish "${publish_ip}::8888" "$image")"
 trap '"$docker_cli" rm --force "$container" >/dev/null' EXIT
 host_port="$("$docker_cli" port "$container" 8888/tcp | head -n 1 | sed 's/.*://')"
 answered=""
 for _ in $(seq 1 60); do
   # 2xx or 3xx within 3s passes (as compose's and Kubernetes' checks count it); a 404 does not.
-  if curl --silent --fail --max-time 3 --output /dev/null "http://127.0.0.1:${host_port}"/api; then
+  if curl --silent --fail --max-time 3 --output /dev/null "http://${smoke_host}:${host_port}"/api; then
     answered=yes
     break
   fi

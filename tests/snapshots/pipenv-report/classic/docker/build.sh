@@ -9,16 +9,15 @@
 # Moving the image without a registry (air-gapped machines):
 #   docker save pipenv-report:latest | gzip > pipenv-report.tar.gz    then, there:
 #   gunzip -c pipenv-report.tar.gz | docker load
-# To a private registry:
-#   docker tag pipenv-report:latest registry.example.com/team/pipenv-report:latest
-#   docker push registry.example.com/team/pipenv-report:latest
+# To a registry (after your own `docker login`): docker/push.sh registry.example.com/team/pipenv-report:latest
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 docker_cli="${DOCKERIZE_ML_DOCKER:-docker}"
 image="${IMAGE:-pipenv-report:latest}"
 build_args=()
-# Build the app user with your own uid, so folders mounted from this machine stay writable.
+# Build the app user with your own uid, so folders mounted from this machine stay writable
+# (as root, the Dockerfile's 1000; `--build-arg APP_UID=1000` for an image to share).
 uid="$(id -u)"
 if [ "$uid" != 0 ]; then
   build_args+=(--build-arg "APP_UID=$uid")

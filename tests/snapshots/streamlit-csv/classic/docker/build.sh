@@ -9,16 +9,15 @@
 # Moving the image without a registry (air-gapped machines):
 #   docker save streamlit-csv:latest | gzip > streamlit-csv.tar.gz    then, there:
 #   gunzip -c streamlit-csv.tar.gz | docker load
-# To a private registry:
-#   docker tag streamlit-csv:latest registry.example.com/team/streamlit-csv:latest
-#   docker push registry.example.com/team/streamlit-csv:latest
+# To a registry (after your own `docker login`): docker/push.sh registry.example.com/team/streamlit-csv:latest
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 docker_cli="${DOCKERIZE_ML_DOCKER:-docker}"
 image="${IMAGE:-streamlit-csv:latest}"
 build_args=()
-# Build the app user with your own uid, so folders mounted from this machine stay writable.
+# Build the app user with your own uid, so folders mounted from this machine stay writable
+# (as root, the Dockerfile's 1000; `--build-arg APP_UID=1000` for an image to share).
 uid="$(id -u)"
 if [ "$uid" != 0 ]; then
   build_args+=(--build-arg "APP_UID=$uid")

@@ -9,16 +9,15 @@
 # Moving the image without a registry (air-gapped machines):
 #   docker save batch-scoring:latest | gzip > batch-scoring.tar.gz    then, there:
 #   gunzip -c batch-scoring.tar.gz | docker load
-# To a private registry:
-#   docker tag batch-scoring:latest registry.example.com/team/batch-scoring:latest
-#   docker push registry.example.com/team/batch-scoring:latest
+# To a registry (after your own `docker login`): docker/push.sh registry.example.com/team/batch-scoring:latest
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 docker_cli="${DOCKERIZE_ML_DOCKER:-docker}"
 image="${IMAGE:-batch-scoring:latest}"
 build_args=()
-# Build the app user with your own uid, so folders mounted from this machine stay writable.
+# Build the app user with your own uid, so folders mounted from this machine stay writable
+# (as root, the Dockerfile's 1000; `--build-arg APP_UID=1000` for an image to share).
 uid="$(id -u)"
 if [ "$uid" != 0 ]; then
   build_args+=(--build-arg "APP_UID=$uid")
