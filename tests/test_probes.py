@@ -103,7 +103,7 @@ def _smoke_probe(text: str) -> tuple[str, int, int]:
     words = shlex.split(curl.strip().removeprefix("if ").removesuffix("; then"))
     url = words[-1]
     assert url.startswith("http://${smoke_host}:${host_port}"), url
-    publish = re.search(r'--publish "127\.0\.0\.1::(\d+)"', text)
+    publish = re.search(r'--publish "\$\{publish_ip\}::(\d+)"', text)
     assert publish is not None
     return (
         url.removeprefix("http://${smoke_host}:${host_port}"),
