@@ -26,7 +26,7 @@ from dockerize_ml.install import (
     InvalidSettingError,
     plan_install,
 )
-from dockerize_ml.profile import ProjectProfile
+from dockerize_ml.profile import Evidence, ProjectProfile, SystemPackage
 from dockerize_ml.steps import apt_install
 
 __all__ = ["BuildPlan", "InvalidSettingError", "Mount", "Settings", "make_plan"]
@@ -55,6 +55,11 @@ class Settings:
     #: Keep a requirements file's development tools (pytest, black, ...) in the install.
     dev_tools: bool = False
     device: str = "auto"  # auto (CUDA when the code uses it), cpu or cuda
+    #: Debian packages for the final image and the builder stage, and requirements besides
+    #: the dependency files: what `build --fix` learnt from a failed build (docs/build-fix.md).
+    system_packages: tuple[str, ...] = ()
+    build_packages: tuple[str, ...] = ()
+    dependencies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -487,6 +492,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             "auto follows the code's CUDA use; cpu makes a small image; cuda a GPU one",
         )
     _refuse_credentials(profile)
+    profile = _with_saved_packages(profile, settings)
     device = settings.device
     if device == "auto":
         device = "cuda" if profile.gpu.uses_cuda else "cpu"
@@ -515,6 +521,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         cuda_builder=cuda_builder,
         local_paths={path: image for path, _, image in context.folders} if context else {},
         workspace_copies=context.workspace_files if context else (),
+        requirements=settings.dependencies,
     )
 
     if settings.entry:
@@ -609,6 +616,22 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             gitlab_images=(tools["gitlab"]["docker"], tools["gitlab"]["dind"]),
         )
     )
+
+
+def _with_saved_packages(profile: ProjectProfile, settings: Settings) -> ProjectProfile:
+    """The saved ``system-packages`` (final image) and ``build-packages`` (builder stage)
+    join the detected ones, as what a failed build taught (``build --fix``)."""
+    saved = [
+        SystemPackage(name, (Evidence("", 0, f"the saved setting {key}"),), stage)
+        for key, stage, names in (
+            ("system-packages", "run", settings.system_packages),
+            ("build-packages", "build", settings.build_packages),
+        )
+        for name in names
+    ]
+    if not saved:
+        return profile
+    return dataclasses.replace(profile, system_packages=(*profile.system_packages, *saved))
 
 
 def _refuse_credentials(profile: ProjectProfile) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
+from packaging.requirements import InvalidRequirement, Requirement
 from tomlkit.exceptions import TOMLKitError
 
 from dockerize_ml import knowledge
@@ -51,7 +52,12 @@ KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "k8s": (bool, "write Kubernetes manifests"),
     "device": (str, "auto, cpu or cuda"),
     "dev-tools": (bool, "true keeps a requirements file's test, lint and docs tools in the image"),
+    "system-packages": (list, "Debian packages the final image needs (build --fix saves them)"),
+    "build-packages": (list, "Debian packages the builder stage compiles with"),
+    "dependencies": (list, "requirements installed besides the project's dependency files"),
 }
+#: What Debian policy allows in a package name (and nothing a shell would act on).
+_DEBIAN_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 
 
 def settings_file(root: Path) -> Path:
@@ -133,6 +139,19 @@ def _value_problem(key: str, value: Any, table: dict[str, Any]) -> tuple[str, st
         bad = next((v for v in value if not isinstance(v, str) or not v), None)
         if bad is not None:
             return f"holds {bad!r}, which is not a name", f"{key} is a list of strings"
+    if key in ("system-packages", "build-packages"):
+        bad = next(
+            (v for v in value if not isinstance(v, str) or not _DEBIAN_NAME.fullmatch(v)), None
+        )
+        if bad is not None:
+            return f"holds {bad!r}, which is not a Debian package name", f'{key} = ["libodbc2"]'
+    if key == "dependencies":
+        bad = next((v for v in value if not _requirement(v)), None)
+        if bad is not None:
+            return (
+                f"holds {bad!r}, which is not a requirement",
+                'dependencies = ["humanize==4.9.0"]',
+            )
     if key == "ci":
         unknown = next((v for v in value if v not in CI_SYSTEMS), None)
         if unknown is not None:
@@ -151,6 +170,17 @@ def _value_problem(key: str, value: Any, table: dict[str, Any]) -> tuple[str, st
             "give a tagged image such as python:3.11-slim (never :latest)",
         )
     return None
+
+
+def _requirement(value: Any) -> bool:
+    """A PEP 508 requirement naming a distribution (no URL, no local path)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        requirement = Requirement(value)
+    except InvalidRequirement:
+        return False
+    return requirement.url is None
 
 
 def load(root: Path) -> dict[str, Any]:
@@ -259,4 +289,7 @@ def to_settings(saved: dict[str, Any], flags: dict[str, Any]) -> Settings:
         k8s=bool(merged.get("k8s", False)),
         device=str(merged.get("device", "auto")),
         dev_tools=bool(merged.get("dev-tools", False)),
+        system_packages=tuple(merged.get("system-packages", ())),
+        build_packages=tuple(merged.get("build-packages", ())),
+        dependencies=tuple(merged.get("dependencies", ())),
     )

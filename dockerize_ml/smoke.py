@@ -65,10 +65,11 @@ for dist in sys.argv[1:]:
 print(json.dumps(out))
 """
 
-#: Import a script as a module: top-level code runs, the `__main__` block does not.
+#: Import a script as a module: top-level code runs, the `__main__` block does not. It sees
+#: the entry's own arguments (a script that parses them at the top level needs them).
 SCRIPT_PROBE = (
-    "import importlib.util, sys; "
-    "spec = importlib.util.spec_from_file_location('smoke_entry', sys.argv[1]); "
+    "import importlib.util, sys; sys.argv = sys.argv[1:]; "
+    "spec = importlib.util.spec_from_file_location('smoke_entry', sys.argv[0]); "
     "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)"
 )
 
@@ -265,8 +266,14 @@ def smoke_test(
     elif smoke.kind == "script":
 
         def script() -> tuple[bool, str]:
+            words = list(command)
+            args = words[words.index(smoke.script) + 1 :] if smoke.script in words else []
             code, output = run_in_image(
-                engine, image, ["python", "-c", SCRIPT_PROBE, smoke.script], timeout, **extra
+                engine,
+                image,
+                ["python", "-c", SCRIPT_PROBE, smoke.script, *args],
+                timeout,
+                **extra,
             )
             hint = _hint(output)
             detail = f"`{smoke.script}` imports" if code == 0 else output.strip()[-400:]
