@@ -132,7 +132,7 @@ FACTS = Facts(
     command=("python", "serve.py"),
     port=8000,
     known_pythons=("3.9", "3.10", "3.11", "3.12", "3.13"),
-    distribution_of=lambda module: {"dateutil": "python-dateutil"}.get(module),
+    distribution_of={"dateutil": "python-dateutil"}.get,
 )
 
 
@@ -178,7 +178,7 @@ def test_no_compiler_then_a_missing_header_then_a_tool() -> None:
 
 def test_no_wheel_for_this_python_from_the_index_or_uv_s_hint() -> None:
     uv = (
-        "  × No solution found when resolving dependencies:\n"
+        "error: No solution found when resolving dependencies:\n"
         "  ╰─▶ Because ortools==9.6.2534 has no wheels with a matching Python ABI tag (e.g., "
         "`cp313`) and you require ortools==9.6.2534, we can conclude that your requirements "
         "are unsatisfiable.\n\n      hint: You require CPython 3.13 (`cp313`), but we only found "
