@@ -139,19 +139,8 @@ def _value_problem(key: str, value: Any, table: dict[str, Any]) -> tuple[str, st
         bad = next((v for v in value if not isinstance(v, str) or not v), None)
         if bad is not None:
             return f"holds {bad!r}, which is not a name", f"{key} is a list of strings"
-    if key in ("system-packages", "build-packages"):
-        bad = next(
-            (v for v in value if not isinstance(v, str) or not _DEBIAN_NAME.fullmatch(v)), None
-        )
-        if bad is not None:
-            return f"holds {bad!r}, which is not a Debian package name", f'{key} = ["libodbc2"]'
-    if key == "dependencies":
-        bad = next((v for v in value if not _requirement(v)), None)
-        if bad is not None:
-            return (
-                f"holds {bad!r}, which is not a requirement",
-                'dependencies = ["humanize==4.9.0"]',
-            )
+    if key in _LEARNT:
+        return _learnt_problem(key, value)
     if key == "ci":
         unknown = next((v for v in value if v not in CI_SYSTEMS), None)
         if unknown is not None:
@@ -169,6 +158,23 @@ def _value_problem(key: str, value: Any, table: dict[str, Any]) -> tuple[str, st
             f"is {value!r}, which is not a pinned image reference",
             "give a tagged image such as python:3.11-slim (never :latest)",
         )
+    return None
+
+
+#: The settings `build --fix` saves: lists of Debian packages or of requirements.
+_LEARNT = ("system-packages", "build-packages", "dependencies")
+
+
+def _learnt_problem(key: str, value: list[Any]) -> tuple[str, str] | None:
+    """Why a list `build --fix` saves cannot be used (a name a shell would act on, a URL)."""
+    if key == "dependencies":
+        bad = next((v for v in value if not _requirement(v)), None)
+        if bad is not None:
+            return f"holds {bad!r}, which is not a requirement", 'dependencies = ["humanize"]'
+        return None
+    bad = next((v for v in value if not isinstance(v, str) or not _DEBIAN_NAME.fullmatch(v)), None)
+    if bad is not None:
+        return f"holds {bad!r}, which is not a Debian package name", f'{key} = ["libodbc2"]'
     return None
 
 

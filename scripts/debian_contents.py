@@ -69,6 +69,40 @@ def _development(packages: str) -> bool:
     return any(p.split("/")[0].endswith("devel") for p in packages.split(","))
 
 
+def _headers(
+    top: dict[str, str], nested: Counter[str], folders: dict[str, Counter[str]]
+) -> dict[str, str]:
+    """Top-level headers, at most a dozen a package (a C library's first few name it; a
+    package with a hundred, k3b or libc6-dev, is no Python package's missing dependency), and
+    the include folders: a second level only under a first that holds no header itself
+    (``libxml2/libxml/``, not the hundreds of ``boost/*/`` folders)."""
+    headers: dict[str, str] = {}
+    per_package: Counter[str] = Counter()
+    for rel, package in sorted(top.items()):
+        per_package[package] += 1
+        if per_package[package] <= HEADERS_PER_PACKAGE:
+            headers[rel] = package
+    for folder, counts in folders.items():
+        parent = folder.rstrip("/").rpartition("/")[0]
+        if not parent or parent not in nested:
+            headers.setdefault(folder, counts.most_common(1)[0][0])
+    return headers
+
+
+def _runtime(links: dict[str, str], libraries: dict[str, str], named: set[str]) -> dict[str, str]:
+    """-dev package -> the library package its ``libX.so`` link points into: libodbc.so ->
+    libodbc.so.2 (the newest soname), libldap.so -> libldap-2.5.so.0."""
+    runtime: dict[str, str] = {}
+    for dev, link in links.items():
+        stem = link.removesuffix(".so")
+        versions = sorted(k for k in libraries if k.startswith(link + ".")) or sorted(
+            k for k in libraries if re.fullmatch(re.escape(stem) + r"-[\d.]+\.so\.\d+", k)
+        )
+        if dev in named and versions:
+            runtime[dev] = libraries[versions[-1]]
+    return runtime
+
+
 def trim(lines: list[str]) -> dict[str, dict[str, str]]:
     """The four tables from Contents lines (``path<spaces>packages``)."""
     libraries: dict[str, str] = {}
@@ -101,33 +135,12 @@ def trim(lines: list[str]) -> dict[str, dict[str, str]]:
                 # the package with most headers right in the folder names it
                 weight = 1000 if depth == len(parts) - 1 else 1
                 folders["/".join(parts[:depth]) + "/"][package] += weight
-    headers: dict[str, str] = {}
-    per_package: Counter[str] = Counter()
-    for rel, package in sorted(top.items()):
-        # a C library's first few headers name it; a package with a hundred (k3b, libc6-dev)
-        # is no Python package's missing dependency
-        per_package[package] += 1
-        if per_package[package] <= HEADERS_PER_PACKAGE:
-            headers[rel] = package
-    for folder, counts in folders.items():
-        # a second-level folder only under a first level that holds no header itself
-        # (libxml2/libxml/, not the hundreds of boost/*/ folders)
-        parent = folder.rstrip("/").rpartition("/")[0]
-        if not parent or parent not in nested:
-            headers.setdefault(folder, counts.most_common(1)[0][0])
-    named = {*headers.values(), *tools.values()}
-    runtime: dict[str, str] = {}
-    for dev, link in links.items():
-        stem = link.removesuffix(".so")
-        # libodbc.so -> libodbc.so.2 (the newest); libldap.so -> libldap-2.5.so.0
-        versions = sorted(k for k in libraries if k.startswith(link + ".")) or sorted(
-            k for k in libraries if re.fullmatch(re.escape(stem) + r"-[\d.]+\.so\.\d+", k)
-        )
-        if dev in named and versions:
-            runtime[dev] = libraries[versions[-1]]
+    headers = _headers(top, nested, folders)
     return {
         "libraries": dict(sorted(libraries.items())),
-        "runtime": dict(sorted(runtime.items())),
+        "runtime": dict(
+            sorted(_runtime(links, libraries, {*headers.values(), *tools.values()}).items())
+        ),
         "headers": dict(sorted(headers.items())),
         "tools": dict(sorted(tools.items())),
     }
