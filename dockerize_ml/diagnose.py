@@ -141,19 +141,35 @@ _FIND_LIB = re.compile(
     r"no library called) (?:the )?(lib[a-z0-9_+-]+)",
     re.IGNORECASE,
 )
+#: ctypes users name the library without its prefix: "Unable to find dmtx shared library".
+_FIND_SHARED = re.compile(
+    r"(?:unable|failed) to (?:find|load) (?:the )?([\w+-]+) shared library", re.I
+)
+
+
+def _missing_library(log: str) -> tuple[str, str] | None:
+    """The library a log says is missing (``libodbc.so.2``, ``libmagic``, ``libdmtx``), and
+    the words that said so."""
+    found = _SHARED.search(log) or _FIND_LIB.search(log)
+    if found is not None:
+        return found.group(1), found.group(0)
+    bare = _FIND_SHARED.search(log)
+    if bare is not None:
+        return "lib" + bare.group(1).removeprefix("lib"), bare.group(0)
+    return None
 
 
 def _shared_library(log: str, facts: Facts) -> Finding | None:
-    found = _SHARED.search(log) or _FIND_LIB.search(log)
-    if found is None:
+    missing = _missing_library(log)
+    if missing is None:
         return None
-    library = found.group(1)
+    library, said = missing
     package = library_package(library)
     if package is None:
         return None
     return Finding(
         "shared-library",
-        f"the image lacks the shared library {library} ({found.group(0).strip()[:120]})",
+        f"the image lacks the shared library {library} ({said.strip()[:120]})",
         f"install the Debian package {package} in the final image (system-packages)",
         {"system-packages": [package]},
     )

@@ -22,7 +22,7 @@ from dockerize_ml.settings import load
 #: sample -> (init flags, exit code of the plain build, the cause's kind, settings saved).
 CASES: dict[str, tuple[tuple[str, ...], int, str, dict[str, Any]]] = {
     "broken-odbc": ((), 12, "shared-library", {"system-packages": ["libodbc2"]}),
-    "broken-magic": ((), 12, "shared-library", {"system-packages": ["libmagic1"]}),
+    "broken-dmtx": ((), 12, "shared-library", {"system-packages": ["libdmtx0b"]}),
     "broken-ldap": (
         (),
         11,

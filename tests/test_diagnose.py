@@ -156,6 +156,8 @@ def test_a_missing_shared_library() -> None:
 def test_a_library_a_package_fails_to_find() -> None:
     log = "dependencies import: python-magic: import magic: ImportError: failed to find libmagic.  Check your installation"
     assert _one(log).settings == {"system-packages": ["libmagic1"]}
+    ctypes = "entry script imports: ImportError: Unable to find dmtx shared library"
+    assert _one(ctypes).settings == {"system-packages": ["libdmtx0b"]}
 
 
 def test_no_compiler_then_a_missing_header_then_a_tool() -> None:
@@ -255,9 +257,7 @@ def test_merge_extends_lists_and_replaces_values() -> None:
 def test_readme_commands_in_any_format(tmp_path: Path) -> None:
     write_tree(
         tmp_path,
-        {
-            "README.rst": "Run::\n\n    python train.py --config a.yaml\n\nor `python -m pkg run`\n"
-        },
+        {"README.rst": "Run::\n\n    python train.py --config a.yaml\n\nor `python -m pkg run`\n"},
     )
     assert readme_commands(tmp_path) == (
         ("python", "train.py", "--config", "a.yaml"),
@@ -271,7 +271,11 @@ def test_readme_commands_in_any_format(tmp_path: Path) -> None:
 def test_the_new_settings_are_validated(tmp_path: Path) -> None:
     root = write_tree(
         tmp_path,
-        {"requirements.txt": "pyodbc==5.2.0\n", "main.py": "import pyodbc\n", ".python-version": "3.11\n"},
+        {
+            "requirements.txt": "pyodbc==5.2.0\n",
+            "main.py": "import pyodbc\n",
+            ".python-version": "3.11\n",
+        },
     )
     for line, word in (
         ('system-packages = ["lib odbc"]', "not a Debian package name"),
@@ -318,7 +322,11 @@ def test_saved_packages_and_dependencies_reach_the_dockerfile(tmp_path: Path) ->
 def _project(tmp_path: Path) -> Path:
     return write_tree(
         tmp_path,
-        {"requirements.txt": "pyodbc==5.2.0\n", "drivers.py": "import pyodbc\n", ".python-version": "3.11\n"},
+        {
+            "requirements.txt": "pyodbc==5.2.0\n",
+            "drivers.py": "import pyodbc\n",
+            ".python-version": "3.11\n",
+        },
     )
 
 
