@@ -179,6 +179,7 @@ _HEADER = re.compile(r"fatal error: ([\w./+-]+\.h): No such file or directory")
 _TOOL = re.compile(
     r"(?:error: command '(?:/usr/bin/)?([\w+.-]+)' failed: No such file or directory"
     r"|unable to execute '([\w+.-]+)': No such file or directory"
+    r"|\[Errno 2\] No such file or directory: '([\w+.-]+)'"
     r"|(?:/bin/sh: \d+: )?([\w+.-]+): (?:command )?not found"
     r"|([\w+.-]+_config|[\w+.-]+-config) executable not found"
     r"|Could not find ([\w+.-]+-config|[\w+.-]+_config))"

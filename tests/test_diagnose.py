@@ -163,6 +163,9 @@ def test_a_library_a_package_fails_to_find() -> None:
 def test_no_compiler_then_a_missing_header_then_a_tool() -> None:
     no_gcc = "#9 12.1 error: command 'x86_64-linux-gnu-gcc' failed: No such file or directory"
     assert _one(no_gcc).settings == {"build-packages": ["build-essential"]}
+    uv = "#8 80.55          error: [Errno 2] No such file or directory: 'x86_64-linux-gnu-gcc'"
+    assert _one(uv).settings == {"build-packages": ["build-essential"]}
+    assert diagnose("[Errno 2] No such file or directory: 'config.yaml'", FACTS) == []
     header = "#9 10.2 Modules/common.h:15:10: fatal error: lber.h: No such file or directory"
     finding = _one(header)
     assert finding.kind == "missing-header"
