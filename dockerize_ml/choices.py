@@ -9,3 +9,6 @@ INSTALLERS = ("uv", "pip")
 CI_SYSTEMS = ("github", "gitlab")
 #: `--device`: what the image is built for (`auto` follows the code's CUDA use).
 DEVICES = ("auto", "cpu", "cuda")
+
+#: Rounds `build --fix` tries at most, by default.
+FIX_ROUNDS = 5

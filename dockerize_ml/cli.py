@@ -7,20 +7,25 @@ import os
 import shlex
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from dockerize_ml import quick
-from dockerize_ml.choices import INSTALLERS
-from dockerize_ml.errors import BuildFailedError, DockerizeError, ExitCode, NoEngineError
+from dockerize_ml.choices import FIX_ROUNDS, INSTALLERS
+from dockerize_ml.errors import BuildFailedError, DockerizeError, ExitCode, NoEngineError, docs
 from dockerize_ml.names import DOCKER_ENV, NEW_SUFFIX
 from dockerize_ml.profile import DEPENDENCY_KINDS
 from dockerize_ml.version import __version__
 
 if TYPE_CHECKING:
+    from dockerize_ml.diagnose import Finding
+    from dockerize_ml.jobs import BuildOnce, Failure, FixRound
+    from dockerize_ml.plan import BuildPlan
     from dockerize_ml.profile import ProjectProfile
+    from dockerize_ml.smoke import BuildReport
 
 # The pipeline and the Docker SDK are imported inside the commands that use them, so that
 # `--version`, `--help` and the pre-commit hook's `check` start fast (docs/benchmarks.md).
@@ -451,6 +456,99 @@ def _human_bytes(size: int) -> str:
     return f"{size} B"
 
 
+def _failure_log(report: BuildReport) -> str:
+    """The failed smoke tests' output, for the diagnosis."""
+    return "\n".join(f"{r.name}: {r.detail}" for r in report.smoke if not r.ok)
+
+
+def _build_once(
+    path: Path, options: dict[str, Any], as_json: bool
+) -> Callable[[ProjectProfile, BuildPlan, dict[str, Any]], tuple[Any, Failure | None]]:
+    """One build and smoke test of the project as planned now: the report, and why it
+    failed (None when it passed)."""
+    from docker.errors import ImageNotFound
+
+    from dockerize_ml.engine import docker_cli
+    from dockerize_ml.jobs import Failure
+    from dockerize_ml.smoke import build_and_smoke
+
+    def once(
+        profile: ProjectProfile, plan: BuildPlan, saved: dict[str, Any]
+    ) -> tuple[Any, Failure | None]:
+        image = options["tag"] or plan.image
+        try:
+            report = build_and_smoke(
+                path,
+                plan.smoke,
+                profile.frameworks,
+                tag=image,
+                smoke=not options["no_smoke"],
+                user_command=options["smoke"] or saved.get("smoke"),
+                gpus=options["gpus"],
+                timeout=options["timeout"],
+                on_line=None if as_json else _progress,
+                context=plan.context.root if plan.context else ".",
+                base_image=plan.base_image,
+                env_files=tuple(path / f for f in profile.env_files),
+            )
+        except BuildFailedError as exc:
+            if not exc.log.strip():
+                # Nothing to diagnose: the CLI failed before it built anything.
+                raise BuildFailedError(
+                    f"the image did not build: `{docker_cli()} build` failed without a word "
+                    "of output, so it is not the docker CLI, or it could not start",
+                    f"check that `{docker_cli()} version` works, or pass --docker with the "
+                    "docker CLI",
+                ) from None
+            return exc, Failure(int(ExitCode.BUILD_FAILED), exc.message, exc.log)
+        except ImageNotFound:
+            raise BuildFailedError(
+                f"the image did not build: `{docker_cli()} build` reported success, but the "
+                f"engine has no image {image}, so it is not the docker CLI of that engine",
+                f"check that `{docker_cli()} version` works, or pass --docker with the docker CLI",
+            ) from None
+        if report.ok:
+            return report, None
+        failed = ", ".join(r.name for r in report.smoke if not r.ok)
+        return report, Failure(
+            int(ExitCode.SMOKE_FAILED), f"smoke test failed: {failed}", _failure_log(report)
+        )
+
+    return once
+
+
+def _print_report(report: BuildReport) -> None:
+    typer.echo(
+        f"built {report.tag} with {report.builder} in {report.build_seconds:.1f}s: "
+        f"image {_human_bytes(report.image_bytes)}, build context "
+        f"{_human_bytes(report.context_bytes)}"
+    )
+    for size, created_by in report.largest_layers:
+        typer.echo(f"  layer {_human_bytes(size):>9}  {created_by[:90]}")
+    for result in report.smoke:
+        mark = "ok  " if result.ok else "FAIL"
+        typer.echo(f"  {mark} {result.name} ({result.seconds:.1f}s): {result.detail}")
+
+
+def _print_findings(findings: list[Finding], fix_hint: bool) -> None:
+    for finding in findings:
+        typer.echo(f"cause: {finding.cause}", err=True)
+        typer.echo(f"change: {finding.change}", err=True)
+    if findings and fix_hint:
+        typer.echo("run `dockerize-ml build --fix` to save the change and build again", err=True)
+
+
+def _print_round(fix_round: FixRound) -> None:
+    if fix_round.ok:
+        typer.echo(f"round {fix_round.number}: the image builds and passes its smoke tests")
+        return
+    typer.echo(f"round {fix_round.number}: {fix_round.failure[:300]}", err=True)
+    _print_findings(fix_round.findings, fix_hint=False)
+    if fix_round.changes:
+        shown = ", ".join(f"{k} = {v!r}" for k, v in fix_round.changes.items())
+        typer.echo(f"round {fix_round.number}: saved {shown}", err=True)
+
+
 @app.command()
 def build(
     path: PathArg = Path(),
@@ -484,14 +582,25 @@ def build(
             help=f"The docker CLI for BuildKit builds (default ${DOCKER_ENV} or docker).",
         ),
     ] = None,
+    fix: Annotated[
+        bool,
+        typer.Option(
+            "--fix",
+            help="On a recognised failure, save the change in the settings, run init and "
+            f"build again ({docs('build-fix.md')}).",
+        ),
+    ] = False,
+    rounds: Annotated[
+        int, typer.Option("--rounds", min=1, max=10, help="How many builds --fix may try.")
+    ] = FIX_ROUNDS,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Build the image and smoke-test it: imports, entry point, server, non-root user."""
-    from docker.errors import ImageNotFound
+    """Build the image and smoke-test it: imports, entry point, server, non-root user.
 
-    from dockerize_ml.engine import docker_cli
-    from dockerize_ml.jobs import plan_project
-    from dockerize_ml.smoke import build_and_smoke
+    A failure it recognises is named with its cause and the change; --fix applies it.
+    """
+    from dockerize_ml.diagnose import diagnose
+    from dockerize_ml.jobs import fix_facts, plan_project
 
     if docker_binary:
         if shutil.which(docker_binary) is None:
@@ -501,55 +610,58 @@ def build(
                 "give the path of the docker CLI, or leave --docker out",
             )
         os.environ[DOCKER_ENV] = docker_binary
+    options = {"tag": tag, "no_smoke": no_smoke, "smoke": smoke, "gpus": gpus, "timeout": timeout}
+    once = _build_once(path, options, as_json)
+    if fix:
+        _build_fix(path, once, rounds, as_json)
+        return
     profile, plan, saved = plan_project(path, {})
-    image = tag or plan.image
-    try:
-        report = build_and_smoke(
-            path,
-            plan.smoke,
-            profile.frameworks,
-            tag=image,
-            smoke=not no_smoke,
-            user_command=smoke or saved.get("smoke"),
-            gpus=gpus,
-            timeout=timeout,
-            on_line=None if as_json else _progress,
-            context=plan.context.root if plan.context else ".",
-            base_image=plan.base_image,
-            env_files=tuple(path / f for f in profile.env_files),
-        )
-    except BuildFailedError as exc:
-        if exc.log.strip():
-            raise
-        # Nothing to diagnose: the CLI failed before it built anything (it is not docker).
-        raise BuildFailedError(
-            f"the image did not build: `{docker_cli()} build` failed without a word of output, "
-            "so it is not the docker CLI, or it could not start",
-            f"check that `{docker_cli()} version` works, or pass --docker with the docker CLI",
-        ) from None
-    except ImageNotFound:
-        raise BuildFailedError(
-            f"the image did not build: `{docker_cli()} build` reported success, but the engine "
-            f"has no image {image}, so it is not the docker CLI of that engine",
-            f"check that `{docker_cli()} version` works, or pass --docker with the docker CLI",
-        ) from None
+    outcome, failure = once(profile, plan, saved)
+    findings = diagnose(failure.log, fix_facts(path, profile, plan)) if failure else []
+    if isinstance(outcome, BuildFailedError):
+        _print_findings(findings, fix_hint=True)
+        raise outcome
     if as_json:
-        typer.echo(json.dumps(report.to_dict(), indent=2))
+        data = outcome.to_dict()
+        data["findings"] = [f.to_dict() for f in findings]
+        typer.echo(json.dumps(data, indent=2))
     else:
-        typer.echo(
-            f"built {report.tag} with {report.builder} in {report.build_seconds:.1f}s: "
-            f"image {_human_bytes(report.image_bytes)}, build context "
-            f"{_human_bytes(report.context_bytes)}"
-        )
-        for size, created_by in report.largest_layers:
-            typer.echo(f"  layer {_human_bytes(size):>9}  {created_by[:90]}")
-        for result in report.smoke:
-            mark = "ok  " if result.ok else "FAIL"
-            typer.echo(f"  {mark} {result.name} ({result.seconds:.1f}s): {result.detail}")
-    if not report.ok:
-        failed = ", ".join(r.name for r in report.smoke if not r.ok)
-        typer.echo(f"error: smoke test failed: {failed}", err=True)
+        _print_report(outcome)
+    if failure is not None:
+        typer.echo(f"error: {failure.summary}", err=True)
+        _print_findings(findings, fix_hint=True)
         raise typer.Exit(int(ExitCode.SMOKE_FAILED))
+
+
+def _build_fix(path: Path, once: BuildOnce, rounds: int, as_json: bool) -> None:
+    """``build --fix``: rounds of build, diagnose, save, init."""
+    from dockerize_ml.jobs import run_fix
+    from dockerize_ml.settings import settings_file
+    from dockerize_ml.smoke import BuildReport
+
+    result = run_fix(path, once, rounds=rounds, on_round=None if as_json else _print_round)
+    outcome = result.outcome
+    if as_json:
+        data: dict[str, Any] = {
+            "ok": result.ok,
+            "stopped": result.stopped,
+            "rounds": [r.to_dict() for r in result.rounds],
+            "settings": str(settings_file(path)),
+            "report": outcome.to_dict() if isinstance(outcome, BuildReport) else None,
+        }
+        typer.echo(json.dumps(data, indent=2))
+    elif isinstance(outcome, BuildReport):
+        _print_report(outcome)
+    if result.ok:
+        fixed = len(result.rounds) - 1
+        if fixed and not as_json:
+            typer.echo(f"fixed in {fixed} round(s); the changes are saved in {settings_file(path)}")
+        return
+    message = f"build --fix stopped after round {len(result.rounds)}: {result.stopped}"
+    if isinstance(outcome, BuildFailedError):
+        raise BuildFailedError(f"{message}; {outcome.message}", outcome.hint, outcome.log)
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(result.exit_code)
 
 
 def _click_class(name: str) -> type[Exception]:

@@ -804,6 +804,7 @@ def plan_install(
     cuda_builder: CudaBuilder | None = None,
     local_paths: dict[str, str] | None = None,
     workspace_copies: tuple[tuple[str, str], ...] = (),
+    requirements: tuple[str, ...] = (),
 ) -> InstallPlan:
     """Choose how the dependencies and the project are installed.
 
@@ -882,7 +883,7 @@ def plan_install(
             hadolint_ignore=ctx.hadolint([command]),
         )
         plan = dataclasses.replace(plan, before_code=(*plan.before_code, step))
-    plan = _with_entry_requirements(ctx, plan)
+    plan = _with_saved_requirements(ctx, _with_entry_requirements(ctx, plan), requirements)
     return dataclasses.replace(plan, before_code=separate_layers(plan.before_code))
 
 
@@ -901,6 +902,22 @@ def _compiled_step(ctx: _Ctx) -> Step:
         cache=ctx.cache,
         hadolint_ignore=ctx.hadolint([command]),
     )
+
+
+def _with_saved_requirements(
+    ctx: _Ctx, plan: InstallPlan, requirements: tuple[str, ...]
+) -> InstallPlan:
+    """Add the requirements of the ``dependencies`` setting (what ``build --fix`` learnt)."""
+    if not requirements or plan.installer == "micromamba":
+        return plan
+    command = ctx.install(*_quote(list(requirements)))
+    step = Step(
+        comment=("Saved in the settings (dependencies): what no dependency file declares.",),
+        commands=(command,),
+        cache=ctx.cache,
+        hadolint_ignore=ctx.hadolint([command]),
+    )
+    return dataclasses.replace(plan, before_code=(*plan.before_code, step))
 
 
 def _with_entry_requirements(ctx: _Ctx, plan: InstallPlan) -> InstallPlan:

@@ -7,16 +7,21 @@ into an exit code.
 from __future__ import annotations
 
 import difflib
+import re
+import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from dockerize_ml import quick, wheelindex
+from dockerize_ml import knowledge, quick, wheelindex
 from dockerize_ml import settings as saved_settings
+from dockerize_ml.choices import FIX_ROUNDS
 from dockerize_ml.detect import detect, pinned_dependencies, scan_project
+from dockerize_ml.diagnose import Facts, Finding, diagnose, merge
 from dockerize_ml.names import SETTINGS_FILE
 from dockerize_ml.plan import BuildPlan, make_plan
-from dockerize_ml.profile import ProjectProfile
+from dockerize_ml.profile import Dependency, ProjectProfile
 from dockerize_ml.rendering import render
 from dockerize_ml.write import (
     ATTENTION,
@@ -191,3 +196,172 @@ def diff_actions(root: Path, actions: list[FileAction]) -> str:
             old.splitlines(True), text.splitlines(True), f"a/{action.path}", f"b/{target}"
         )
     return "".join(out)
+
+
+# ---------------------------------------------------------------- build --fix
+
+#: Rounds `build --fix` tries before it gives up.
+
+_READMES = ("README.md", "README.rst", "README.txt", "README", "readme.md")
+
+
+@dataclass
+class Failure:
+    """Why one build did not pass: the exit code (11 or 12), a one-line summary, and the
+    text to diagnose (the build log, or the failed smoke tests' output)."""
+
+    exit_code: int
+    summary: str
+    log: str
+
+
+@dataclass
+class FixRound:
+    """One round of ``build --fix``: what failed, what was recognised, what was saved."""
+
+    number: int
+    ok: bool
+    failure: str = ""
+    findings: list[Finding] = field(default_factory=list)
+    changes: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The round as JSON data."""
+        return {
+            "round": self.number,
+            "ok": self.ok,
+            "failure": self.failure,
+            "findings": [f.to_dict() for f in self.findings],
+            "changes": self.changes,
+        }
+
+
+@dataclass
+class FixResult:
+    """Every round, why the loop stopped, and the last build's outcome."""
+
+    rounds: list[FixRound]
+    stopped: str
+    exit_code: int
+    outcome: Any = None  # the last build's report, when it built
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+def readme_commands(root: Path) -> tuple[tuple[str, ...], ...]:
+    """Commands a README shows in any format (Markdown fences, reStructuredText literal
+    blocks, prompts, inline code): lines whose first word runs Python."""
+    found: list[tuple[str, ...]] = []
+    for name in _READMES:
+        path = root / name
+        if not path.is_file():
+            continue
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            for quoted in re.findall(r"`([^`]+)`", line) or [line]:
+                try:
+                    words = shlex.split(quoted.strip().removeprefix("$ "))
+                except ValueError:
+                    continue
+                if words and words[0] in ("python", "python3") and len(words) > 1:
+                    found.append(tuple(words))
+    return tuple(dict.fromkeys(found))
+
+
+def _local_modules(root: Path) -> frozenset[str]:
+    names = {p.stem for p in root.glob("*.py")}
+    names |= {p.parent.name for p in root.glob("*/__init__.py")}
+    names |= {p.parent.name for p in root.glob("src/*/__init__.py")}
+    return frozenset(names)
+
+
+def _imports_table(module: str) -> str | None:
+    row = knowledge.load("imports")["imports"].get(module)
+    if isinstance(row, list):
+        return str(row[0]) if row else None
+    return str(row) if row else None
+
+
+def fix_facts(root: Path, profile: ProjectProfile, plan: BuildPlan) -> Facts:
+    """What a diagnosis of this project's build needs, with the package index (unless
+    offline) for the Pythons a pin has wheels for."""
+    script = next((w for w in plan.command if w.endswith(".py")), "")
+    source = ""
+    if script and (root / script).is_file():
+        source = (root / script).read_text(encoding="utf-8", errors="replace")
+
+    def wheel_pythons(name: str, version: str) -> tuple[str, ...] | None:
+        dep = Dependency(name=name, specifier=f"=={version}", source="build log")
+        facts, _ = wheelindex.lookup([dep])
+        return facts[0].pythons if facts else None
+
+    return Facts(
+        python=plan.python_version,
+        command=plan.command,
+        port=plan.smoke.port,
+        entry_source=source,
+        readme_commands=readme_commands(root),
+        local_modules=_local_modules(root),
+        wheel_pythons=wheel_pythons,
+        distribution_of=_imports_table,
+        known_pythons=tuple(knowledge.load("python")["versions"]),
+    )
+
+
+BuildOnce = Callable[[ProjectProfile, BuildPlan, dict[str, Any]], tuple[Any, Failure | None]]
+RoundSink = Callable[[FixRound], None]
+
+
+def run_fix(
+    root: Path,
+    build_once: BuildOnce,
+    *,
+    rounds: int = FIX_ROUNDS,
+    on_round: RoundSink | None = None,
+) -> FixResult:
+    """Build and smoke-test; on a recognised failure save the change in the settings, run
+    ``init`` (the merge keeps the user's edits) and build again, for at most ``rounds``
+    rounds. Stops when it passes, when a cause is not recognised, or when a round changes
+    nothing."""
+    done: list[FixRound] = []
+    outcome: Any = None
+    for number in range(1, rounds + 1):
+        profile, plan, saved = plan_project(root, {})
+        outcome, failure = build_once(profile, plan, saved)
+        if failure is None:
+            done.append(FixRound(number, True))
+            if on_round is not None:
+                on_round(done[-1])
+            return FixResult(done, "", 0, outcome)
+        findings = diagnose(failure.log, fix_facts(root, profile, plan))
+        current = saved_settings.load(root)
+        changes = merge(current, findings)
+        done.append(FixRound(number, False, failure.summary, findings, changes))
+        if on_round is not None:
+            on_round(done[-1])
+        if not findings:
+            return FixResult(
+                done, "the cause is not one build --fix recognises", failure.exit_code, outcome
+            )
+        if not changes:
+            return FixResult(
+                done,
+                "this round's change is saved already and did not help",
+                failure.exit_code,
+                outcome,
+            )
+        if number == rounds:
+            return FixResult(
+                done, f"still failing after {rounds} rounds", failure.exit_code, outcome
+            )
+        result = run_init(root, changes)
+        if result.needs_attention:
+            names = ", ".join(a.path for a in result.needs_attention)
+            return FixResult(
+                done,
+                f"init could not merge the new files ({names}): merge by hand",
+                failure.exit_code,
+                outcome,
+            )
+    return FixResult(done, f"still failing after {rounds} rounds", 11, outcome)

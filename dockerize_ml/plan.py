@@ -30,7 +30,7 @@ from dockerize_ml.launch import Launch, plan_launch
 from dockerize_ml.names import CONTROL
 from dockerize_ml.platforms import MARKER_ENV as _MARKER_ENV
 from dockerize_ml.platforms import PlatformPlan, plan_platforms
-from dockerize_ml.profile import ProjectProfile
+from dockerize_ml.profile import Evidence, ProjectProfile, SystemPackage
 from dockerize_ml.steps import apt_install
 from dockerize_ml.version import __version__
 
@@ -64,6 +64,12 @@ class Settings:
     #: Platforms CI builds (linux/amd64, linux/arm64); empty: linux/amd64 alone.
     platforms: tuple[str, ...] = ()
 
+    #: Debian packages for the final image and the builder stage, and requirements besides
+    #: the dependency files: what `build --fix` learnt from a failed build (docs/build-fix.md).
+    system_packages: tuple[str, ...] = ()
+    build_packages: tuple[str, ...] = ()
+    dependencies: tuple[str, ...] = ()
+
 
 #: Seconds one health request may take before it counts as failed.
 PROBE_TIMEOUT = 3
@@ -87,6 +93,13 @@ class SmokePlan:
     script: str = ""
     wait: int = 60
     timeout: int = PROBE_TIMEOUT
+
+    @property
+    def script_args(self) -> tuple[str, ...]:
+        """The entry's own arguments after the script: the script probe passes them on (a
+        script that parses them at its top level needs them)."""
+        words = list(self.command)
+        return tuple(words[words.index(self.script) + 1 :]) if self.script in words else ()
 
 
 @dataclass(frozen=True)
@@ -566,6 +579,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             "auto follows the code's CUDA use; cpu makes a small image; cuda a GPU one",
         )
     _refuse_credentials(profile)
+    profile = _with_saved_packages(profile, settings)
     device = settings.device
     if device == "auto":
         device = "cuda" if profile.gpu.uses_cuda else "cpu"
@@ -594,6 +608,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         cuda_builder=cuda_builder,
         local_paths={path: image for path, _, image in context.folders} if context else {},
         workspace_copies=context.workspace_files if context else (),
+        requirements=settings.dependencies,
     )
 
     command, command_origin, single, launch = _command(profile, settings, device)
@@ -697,6 +712,22 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             gitlab_images=(tools["gitlab"]["docker"], tools["gitlab"]["dind"]),
         )
     )
+
+
+def _with_saved_packages(profile: ProjectProfile, settings: Settings) -> ProjectProfile:
+    """The saved ``system-packages`` (final image) and ``build-packages`` (builder stage)
+    join the detected ones, as what a failed build taught (``build --fix``)."""
+    saved = [
+        SystemPackage(name, (Evidence("", 0, f"the saved setting {key}"),), stage)
+        for key, stage, names in (
+            ("system-packages", "run", settings.system_packages),
+            ("build-packages", "build", settings.build_packages),
+        )
+        for name in names
+    ]
+    if not saved:
+        return profile
+    return dataclasses.replace(profile, system_packages=(*profile.system_packages, *saved))
 
 
 def _refuse_credentials(profile: ProjectProfile) -> None:

@@ -49,10 +49,11 @@ print(json.dumps(out))
 sys.exit(1 if failed else 0)
 """
 
-#: Import a script as a module (its path is the argument): top-level code runs, the
-#: ``__main__`` block does not.
+#: Import a script as a module (its path is the first argument, the entry's own arguments
+#: follow and are what it sees in ``sys.argv``): top-level code runs, the ``__main__`` block
+#: does not.
 SCRIPT_PROBE = (
-    "import importlib.util, sys; "
-    'spec = importlib.util.spec_from_file_location("smoke_entry", sys.argv[1]); '
+    "import importlib.util, sys; sys.argv = sys.argv[1:]; "
+    'spec = importlib.util.spec_from_file_location("smoke_entry", sys.argv[0]); '
     "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)"
 )

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
+from packaging.requirements import InvalidRequirement, Requirement
 from tomlkit.exceptions import TOMLKitError
 
 from dockerize_ml import knowledge
@@ -55,7 +56,12 @@ KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "device": (str, "auto, cpu or cuda"),
     "platforms": (list, "platforms CI builds: linux/amd64, linux/arm64"),
     "dev-tools": (bool, "true keeps a requirements file's test, lint and docs tools in the image"),
+    "system-packages": (list, "Debian packages the final image needs (build --fix saves them)"),
+    "build-packages": (list, "Debian packages the builder stage compiles with"),
+    "dependencies": (list, "requirements installed besides the project's dependency files"),
 }
+#: What Debian policy allows in a package name (and nothing a shell would act on).
+_DEBIAN_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 
 
 def settings_file(root: Path) -> Path:
@@ -146,6 +152,8 @@ def _value_problem(key: str, value: Any, table: dict[str, Any]) -> tuple[str, st
         bad = next((v for v in value if not isinstance(v, str) or not v), None)
         if bad is not None:
             return f"holds {bad!r}, which is not a name", f"{key} is a list of strings"
+    if key in _LEARNT:
+        return _learnt_problem(key, value)
     listed = _list_choices(key)
     if listed is not None:
         names, example = listed
@@ -163,6 +171,34 @@ def _value_problem(key: str, value: Any, table: dict[str, Any]) -> tuple[str, st
             "give a tagged image such as python:3.11-slim (never :latest)",
         )
     return None
+
+
+#: The settings `build --fix` saves: lists of Debian packages or of requirements.
+_LEARNT = ("system-packages", "build-packages", "dependencies")
+
+
+def _learnt_problem(key: str, value: list[Any]) -> tuple[str, str] | None:
+    """Why a list `build --fix` saves cannot be used (a name a shell would act on, a URL)."""
+    if key == "dependencies":
+        bad = next((v for v in value if not _requirement(v)), None)
+        if bad is not None:
+            return f"holds {bad!r}, which is not a requirement", 'dependencies = ["humanize"]'
+        return None
+    bad = next((v for v in value if not isinstance(v, str) or not _DEBIAN_NAME.fullmatch(v)), None)
+    if bad is not None:
+        return f"holds {bad!r}, which is not a Debian package name", f'{key} = ["libodbc2"]'
+    return None
+
+
+def _requirement(value: Any) -> bool:
+    """A PEP 508 requirement naming a distribution (no URL, no local path)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        requirement = Requirement(value)
+    except InvalidRequirement:
+        return False
+    return requirement.url is None
 
 
 def load(root: Path) -> dict[str, Any]:
@@ -274,4 +310,7 @@ def to_settings(saved: dict[str, Any], flags: dict[str, Any]) -> Settings:
         device=str(merged.get("device", "auto")),
         dev_tools=bool(merged.get("dev-tools", False)),
         platforms=tuple(merged.get("platforms", ())),
+        system_packages=tuple(merged.get("system-packages", ())),
+        build_packages=tuple(merged.get("build-packages", ())),
+        dependencies=tuple(merged.get("dependencies", ())),
     )

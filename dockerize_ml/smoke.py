@@ -234,7 +234,11 @@ def smoke_test(
 
         def script() -> tuple[bool, str]:
             code, output = run_in_image(
-                engine, image, ["python", "-c", SCRIPT_PROBE, smoke.script], timeout, **extra
+                engine,
+                image,
+                ["python", "-c", SCRIPT_PROBE, smoke.script, *smoke.script_args],
+                timeout,
+                **extra,
             )
             hint = _hint(output)
             detail = f"`{smoke.script}` imports" if code == 0 else output.strip()[-400:]

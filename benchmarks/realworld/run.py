@@ -2,6 +2,7 @@
 
     python benchmarks/realworld/run.py --repos /work/.mirror          # detect, init, lint, context
     python benchmarks/realworld/run.py --repos /work/.mirror --build  # and build the light ones
+    python benchmarks/realworld/run.py --repos /work/.mirror --build --fix  # and --fix them
     python benchmarks/realworld/run.py --repos DIR --only karpathy/nanoGPT --keep
     python benchmarks/realworld/run.py --repos DIR --table docs/realworld-table.md
 
@@ -53,6 +54,8 @@ class Outcome:
     checks: int = 0
     failures: list[str] = field(default_factory=list)
     built: str = "-"  # "-" not tried, "yes", "no", "smoke failed"
+    #: With --fix, for a light image that failed: "-" not needed, "yes (causes)", "no: why".
+    fixed: str = "-"
     seconds: float = 0.0
     #: Files of the pinned tree whose content the store lacks (left out of the checks).
     missing: list[str] = field(default_factory=list)
@@ -431,7 +434,25 @@ def judge_context(
         outcome.check(not in_listing(listing, prefix + rel), f"{rel} is in the build context")
 
 
-def check_repo(data: dict[str, Any], repos: Path, work: Path, build: bool) -> Outcome:
+def try_fix(project: Path, tag: str, outcome: Outcome) -> None:
+    """`build --fix` on a light image that failed: whether it ends passing, and with what."""
+    report = run(tool_cmd("build", str(project), "--fix", "--json", "--tag", tag), timeout=3600)
+    try:
+        data = json.loads(report.stdout)
+    except ValueError:
+        last = (report.stderr.strip().splitlines() or [""])[-1]
+        outcome.fixed = f"no: exit {report.returncode}: {last[:120]}"
+        return
+    kinds = [f["kind"] for r in data["rounds"] for f in r["findings"]]
+    if data["ok"]:
+        outcome.fixed = f"yes ({', '.join(kinds)})"
+    else:
+        outcome.fixed = f"no: {data['stopped']}" + (f" ({', '.join(kinds)})" if kinds else "")
+
+
+def check_repo(
+    data: dict[str, Any], repos: Path, work: Path, build: bool, fix: bool = False
+) -> Outcome:
     name = manifest_id(data)
     outcome = Outcome(name, data.get("kind", "other"), bool(data.get("light", False)))
     started = time.monotonic()
@@ -483,17 +504,11 @@ def check_repo(data: dict[str, Any], repos: Path, work: Path, build: bool) -> Ou
         judge_context(outcome, expect, data, tree, project, work)
 
     if build and outcome.light:
-        report = run(
-            tool_cmd(
-                "build",
-                str(project),
-                "--json",
-                "--tag",
-                f"realworld-{re.sub(r'[^a-z0-9]+', '-', name.lower())}:latest",
-            ),
-            timeout=1800,
-        )
+        tag = f"realworld-{re.sub(r'[^a-z0-9]+', '-', name.lower())}:latest"
+        report = run(tool_cmd("build", str(project), "--json", "--tag", tag), timeout=1800)
         outcome.built = {0: "yes", 12: "smoke failed"}.get(report.returncode, "no")
+        if fix and report.returncode in (11, 12):
+            try_fix(project, tag, outcome)
         outcome.check(
             report.returncode == 0,
             f"build exit {report.returncode}: {(report.stderr.strip().splitlines() or [''])[-1]}",
@@ -502,15 +517,15 @@ def check_repo(data: dict[str, Any], repos: Path, work: Path, build: bool) -> Ou
     return outcome
 
 
-def table(outcomes: list[Outcome]) -> str:
-    rows = [
-        "| repository | kind | checks passed | built and smoke-tested | wrong |",
-        "| --- | --- | ---: | --- | --- |",
-    ]
+def table(outcomes: list[Outcome], fix: bool = False) -> str:
+    head = "| repository | kind | checks passed | built and smoke-tested |"
+    head += " fixed by `build --fix` |" if fix else ""
+    rows = [head + " wrong |", "| --- | --- | ---: | --- |" + (" --- |" if fix else "") + " --- |"]
     for o in outcomes:
         wrong = "; ".join(o.failures).replace("|", "\\|") or "-"
         built = o.built if o.light else "not light"
-        rows.append(f"| {o.name} | {o.kind} | {o.passed}/{o.checks} | {built} | {wrong} |")
+        fixed = f" {o.fixed.replace('|', '/')} |" if fix else ""
+        rows.append(f"| {o.name} | {o.kind} | {o.passed}/{o.checks} | {built} |{fixed} {wrong} |")
     return "\n".join(rows) + "\n"
 
 
@@ -521,6 +536,9 @@ def main() -> int:
     )
     parser.add_argument("--only", action="append", default=[], help="owner/name (repeatable)")
     parser.add_argument("--build", action="store_true", help="build and smoke-test the light ones")
+    parser.add_argument(
+        "--fix", action="store_true", help="with --build: run `build --fix` on those that fail"
+    )
     parser.add_argument("--work", type=Path, help="where to export the checkouts (default: temp)")
     parser.add_argument("--keep", action="store_true", help="keep the checkouts")
     parser.add_argument("--manifests", type=Path, default=MANIFESTS, help="folder of *.toml")
@@ -533,13 +551,14 @@ def main() -> int:
     work = args.work or Path(tempfile.mkdtemp(prefix="realworld-"))
     outcomes: list[Outcome] = []
     for data in manifests:
-        outcome = check_repo(data, args.repos, work, args.build)
+        outcome = check_repo(data, args.repos, work, args.build, args.fix and args.build)
         outcomes.append(outcome)
         for failure in outcome.failures:
             print(f"{outcome.name}: {failure}", flush=True)
         print(
             f"{outcome.name}: {outcome.passed}/{outcome.checks} checks"
             f"{'' if outcome.built == '-' else f', built: {outcome.built}'}"
+            f"{'' if outcome.fixed == '-' else f', fixed: {outcome.fixed}'}"
             f" ({outcome.seconds:.0f} s)",
             flush=True,
         )
@@ -554,8 +573,14 @@ def main() -> int:
             if args.build
             else ""
         )
+        + (
+            f"; {len([o for o in light if o.fixed != '-'])} needed --fix, "
+            f"{len([o for o in light if o.fixed.startswith('yes')])} fixed by it"
+            if args.build and args.fix
+            else ""
+        )
     )
-    rendered = table(outcomes)
+    rendered = table(outcomes, args.fix and args.build)
     print("\n" + rendered)
     if args.table:
         args.table.write_text(rendered)

@@ -29,6 +29,7 @@ TABLES = (
     "devtools",
     "distributed",
     "platforms",
+    "debian",
 )
 
 

@@ -61,5 +61,5 @@ sys.exit(1 if failed else 0)
 PYTHON
 
 echo 'smoke: train.py imports (its __main__ block does not run)'
-"$docker_cli" run --rm "$image" python -c 'import importlib.util, sys; spec = importlib.util.spec_from_file_location("smoke_entry", sys.argv[1]); module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)' train.py
+"$docker_cli" run --rm "$image" python -c 'import importlib.util, sys; sys.argv = sys.argv[1:]; spec = importlib.util.spec_from_file_location("smoke_entry", sys.argv[0]); module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)' train.py
 echo "smoke: ok"
