@@ -258,6 +258,19 @@ def init(
             show_default=False,
         ),
     ] = None,
+    target: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--target",
+            help="A platform the image runs on: sagemaker, vertex, cloudrun, spaces (repeatable).",
+        ),
+    ] = None,
+    predict_route: Annotated[
+        str | None,
+        typer.Option(
+            "--predict-route", help="The app's route that serves /invocations (its only POST one)."
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be written; write nothing.")
     ] = False,
@@ -300,6 +313,8 @@ def init(
         "device": device,
         "k8s": k8s,
         "dev-tools": dev_tools,
+        "targets": target or None,
+        "predict-route": predict_route,
     }
     flags = {k: v for k, v in given.items() if v is not None}
     result = run_init(path, flags, force=force, dry_run=dry_run, recreate=recreate)

@@ -28,6 +28,7 @@ from dockerize_ml.install import (
 )
 from dockerize_ml.profile import ProjectProfile
 from dockerize_ml.steps import apt_install
+from dockerize_ml.targets import TargetPlan, apply_targets
 
 __all__ = ["BuildPlan", "InvalidSettingError", "Mount", "Settings", "make_plan"]
 
@@ -55,6 +56,9 @@ class Settings:
     #: Keep a requirements file's development tools (pytest, black, ...) in the install.
     dev_tools: bool = False
     device: str = "auto"  # auto (CUDA when the code uses it), cpu or cuda
+    #: Platforms the image is made to run on (targets.TARGETS), and the prediction route.
+    targets: tuple[str, ...] = ()
+    predict_route: str | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,8 @@ class BuildPlan:
     cuda_builder: CudaBuilder | None = None
     #: Set when the image is built from the repository root (sibling folders installed).
     context: Context | None = None
+    #: The platform targets' decisions (--target), None without targets.
+    targets: TargetPlan | None = None
 
     @property
     def context_prefix(self) -> str:
@@ -607,7 +613,9 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             context=context,
             actions=tuple(tools["github_actions"].items()),
             gitlab_images=(tools["gitlab"]["docker"], tools["gitlab"]["dind"]),
-        )
+        ),
+        profile,
+        settings,
     )
 
 
@@ -640,11 +648,12 @@ def _strings(value: object) -> Iterator[str]:
             yield from _strings(getattr(value, f.name))
 
 
-def _checked(plan: BuildPlan) -> BuildPlan:
-    """Refuse a plan any of whose values would break out of the file it is written into:
+def _checked(plan: BuildPlan, profile: ProjectProfile, settings: Settings) -> BuildPlan:
+    """With the targets' decisions (targets.py), refuse a plan any of whose values would break out of the file it is written into:
     control characters anywhere (the templates quote every value for its language, but a
     newline in a comment still starts a command), and GitHub expressions (``${{``), which
     Actions evaluates even inside quoted strings."""
+    plan = apply_targets(plan, profile, settings)
     for text in _strings(plan):
         if CONTROL.search(text):
             raise InvalidSettingError(

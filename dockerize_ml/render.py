@@ -17,6 +17,7 @@ import jinja2
 from dockerize_ml.detect import INFERRED_FILE
 from dockerize_ml.install import DEPS_DIR
 from dockerize_ml.plan import BuildPlan
+from dockerize_ml.targets import outputs as target_outputs
 
 #: Generated file -> template; scripts are written executable.
 OUTPUTS = {
@@ -119,6 +120,7 @@ def render(plan: BuildPlan) -> dict[str, str]:
         outputs[f"{up}.gitlab-ci.yml"] = "gitlab-ci.yml.j2"
     if plan.k8s:
         outputs[f"k8s/{plan.project_name}.yaml"] = "k8s.yaml.j2"
+    outputs.update(target_outputs(plan))
     return {
         path: env.get_template(name).render(plan=plan, marker=MARKER, deps_dir=DEPS_DIR)
         for path, name in outputs.items()

@@ -24,6 +24,7 @@ from dockerize_ml.install import InvalidSettingError
 from dockerize_ml.plan import CI_SYSTEMS, DEVICES, INSTALLERS, Settings
 from dockerize_ml.profile import DEPENDENCY_KINDS
 from dockerize_ml.scan import MAX_READ_BYTES, UndecodableError, decode
+from dockerize_ml.targets import TARGETS
 from dockerize_ml.write import atomic_write
 
 PYPROJECT = "pyproject.toml"
@@ -51,6 +52,8 @@ KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "k8s": (bool, "write Kubernetes manifests"),
     "device": (str, "auto, cpu or cuda"),
     "dev-tools": (bool, "true keeps a requirements file's test, lint and docs tools in the image"),
+    "targets": (list, "platforms the image runs on: sagemaker, vertex, cloudrun, spaces"),
+    "predict-route": (str, "the app's prediction route that /invocations serves"),
 }
 
 
@@ -129,7 +132,7 @@ def _value_problem(key: str, value: Any, table: dict[str, Any]) -> tuple[str, st
         if bad is not None:
             return f"holds {bad}, which is not a TCP port", "use 1-65535"
         return None
-    if key in ("extras", "groups", "ci"):
+    if key in ("extras", "groups", "ci", "targets"):
         bad = next((v for v in value if not isinstance(v, str) or not v), None)
         if bad is not None:
             return f"holds {bad!r}, which is not a name", f"{key} is a list of strings"
@@ -140,6 +143,15 @@ def _value_problem(key: str, value: Any, table: dict[str, Any]) -> tuple[str, st
                 f"holds {unknown!r}, which is not one of {', '.join(CI_SYSTEMS)}",
                 'ci = ["github"]',
             )
+    if key == "targets":
+        unknown = next((v for v in value if v not in TARGETS), None)
+        if unknown is not None:
+            return (
+                f"holds {unknown!r}, which is not one of {', '.join(TARGETS)}",
+                'targets = ["sagemaker"]',
+            )
+    if key == "predict-route" and not value.startswith("/"):
+        return f"is {value!r}, which is not an HTTP path", 'predict-route = "/predict"'
     choices = {"installer": INSTALLERS, "device": DEVICES, "deps-from": DEPS_FROM}.get(key)
     if choices is not None and value not in choices:
         return f"is {value!r}, which is not one of {', '.join(choices)}", f"{key}: {description}"
@@ -259,4 +271,6 @@ def to_settings(saved: dict[str, Any], flags: dict[str, Any]) -> Settings:
         k8s=bool(merged.get("k8s", False)),
         device=str(merged.get("device", "auto")),
         dev_tools=bool(merged.get("dev-tools", False)),
+        targets=tuple(merged.get("targets", ())),
+        predict_route=merged.get("predict-route"),
     )

@@ -47,7 +47,15 @@ STATE_SCHEMA = 1
 NEW_SUFFIX = ".dockerize-ml-new"
 BACKUP_SUFFIX = ".orig"
 #: Generated files that must be executable.
-EXECUTABLE = frozenset({"docker/build.sh", "docker/run.sh", "docker/smoke.sh"})
+EXECUTABLE = frozenset(
+    {
+        "docker/build.sh",
+        "docker/run.sh",
+        "docker/smoke.sh",
+        "docker/platform/train",  # on the image's PATH (targets.py): COPY keeps the mode
+        "docker/platform/serve",
+    }
+)
 
 
 def digest(text: str) -> str:
