@@ -649,10 +649,10 @@ def _strings(value: object) -> Iterator[str]:
 
 
 def _checked(plan: BuildPlan, profile: ProjectProfile, settings: Settings) -> BuildPlan:
-    """With the targets' decisions (targets.py), refuse a plan any of whose values would break out of the file it is written into:
-    control characters anywhere (the templates quote every value for its language, but a
-    newline in a comment still starts a command), and GitHub expressions (``${{``), which
-    Actions evaluates even inside quoted strings."""
+    """With the targets' decisions (targets.py), refuse a plan any of whose values would
+    break out of the file it is written into: control characters anywhere (the templates
+    quote every value for its language, but a newline in a comment still starts a command),
+    and GitHub expressions (``${{``), which Actions evaluates even inside quoted strings."""
     plan = apply_targets(plan, profile, settings)
     for text in _strings(plan):
         if CONTROL.search(text):

@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from dockerize_ml.detect.code import GENERATED
 from dockerize_ml.install import InvalidSettingError
 from dockerize_ml.profile import EntryPoint, ProjectProfile
 
@@ -284,8 +285,6 @@ def apply_targets(plan: BuildPlan, profile: ProjectProfile, settings: Settings) 
     names = _checked_names(settings)
     if not names:
         return plan
-    from dockerize_ml.render import MARKER  # the marker is the renderer's; no cycle at import
-
     notes: list[str] = []
     train, train_origin = _train_command(plan, profile)
     server = plan.smoke.kind == "server" and plan.smoke.command == plan.command
@@ -310,7 +309,7 @@ def apply_targets(plan: BuildPlan, profile: ProjectProfile, settings: Settings) 
         other_outputs=others,
         workdir=plan.workdir,
         app_port=port,
-        readme="spaces" in names and _readme(Path(profile.root), port, MARKER, notes),
+        readme="spaces" in names and _readme(Path(profile.root), port, GENERATED, notes),
         tool_version=plan.tool_version,
     )
     changes: dict[str, Any] = {"targets": target, "notes": (*plan.notes, *notes)}
