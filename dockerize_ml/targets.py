@@ -61,6 +61,8 @@ _SCRIPTS = ("script", "module", "console-script")
 #: Output folders by what Vertex's variables name (checkpoints, TensorBoard logs).
 _CHECKPOINT_NAMES = ("checkpoints", "checkpoint", "ckpt", "ckpts")
 _TENSORBOARD_NAMES = ("runs", "logs", "tb_logs", "tensorboard", "lightning_logs")
+#: Options that give a server's port (uvicorn, flask, streamlit, bentoml, mlflow, ...).
+_PORT_OPTIONS = ("--port", "-p", "--server.port", "--server-port")
 _ROUTE = re.compile(r"/[A-Za-z0-9._~/-]*")
 
 
@@ -208,8 +210,12 @@ def _port_template(command: tuple[str, ...], port: int) -> tuple[str, ...]:
     words = list(command)
     for i, word in enumerate(words):
         previous = words[i - 1] if i else ""
-        if word == str(port) and previous in ("--port", "-p", "--server.port", "--server-port"):
+        option, equals, value = word.partition("=")
+        if word == str(port) and previous in _PORT_OPTIONS:
             words[i] = "{port}"
+            return tuple(words)
+        if equals and option in _PORT_OPTIONS and value == str(port):  # --server.port=8501
+            words[i] = f"{option}={{port}}"
             return tuple(words)
         if previous in ("--bind", "-b") and word.endswith(f":{port}"):
             words[i] = word[: -len(str(port))] + "{port}"
