@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from dockerize_ml import knowledge
 from dockerize_ml.detect.code import GENERATED
 from dockerize_ml.install import InvalidSettingError
 from dockerize_ml.profile import EntryPoint, ProjectProfile
@@ -40,14 +41,15 @@ if TYPE_CHECKING:  # plan imports this module: only the types come the other way
 
 __all__ = ["TARGETS", "TargetPlan", "apply_targets", "outputs"]
 
-TARGETS = ("sagemaker", "vertex", "cloudrun", "spaces")
+_TABLE = knowledge.load("targets")
+TARGETS = tuple(_TABLE["platforms"])
 #: Targets whose platform runs the image's own command (not `train` / `serve` by name).
-_RUN_CMD = ("vertex", "cloudrun", "spaces")
+_RUN_CMD = tuple(n for n, row in _TABLE["platforms"].items() if row["run_command"])
 #: The folder of the generated entry points in the project, and where the image has them.
 PLATFORM_DIR = "docker/platform"
 IMAGE_DIR = "/opt/dockerize-ml"
 #: SageMaker's fixed serving port; Cloud Run's and Vertex's default one.
-PORT = 8080
+PORT: int = _TABLE["port"]["default"]
 #: The generated files of a plan with targets, and their templates.
 _FILES = {
     f"{PLATFORM_DIR}/train": "platform-train.sh.j2",
@@ -59,10 +61,11 @@ README = "README.md"
 #: Kinds of entry point that train (rather than serve).
 _SCRIPTS = ("script", "module", "console-script")
 #: Output folders by what Vertex's variables name (checkpoints, TensorBoard logs).
-_CHECKPOINT_NAMES = ("checkpoints", "checkpoint", "ckpt", "ckpts")
-_TENSORBOARD_NAMES = ("runs", "logs", "tb_logs", "tensorboard", "lightning_logs")
-#: Options that give a server's port (uvicorn, flask, streamlit, bentoml, mlflow, ...).
-_PORT_OPTIONS = ("--port", "-p", "--server.port", "--server-port")
+_CHECKPOINT_NAMES = tuple(_TABLE["outputs"]["checkpoints"])
+_TENSORBOARD_NAMES = tuple(_TABLE["outputs"]["tensorboard"])
+#: Options that give a server's port, and those whose value ends in it (gunicorn --bind).
+_PORT_OPTIONS = tuple(_TABLE["port"]["options"])
+_BIND_OPTIONS = tuple(_TABLE["port"]["bind_options"])
 _ROUTE = re.compile(r"/[A-Za-z0-9._~/-]*")
 
 
@@ -217,7 +220,7 @@ def _port_template(command: tuple[str, ...], port: int) -> tuple[str, ...]:
         if equals and option in _PORT_OPTIONS and value == str(port):  # --server.port=8501
             words[i] = f"{option}={{port}}"
             return tuple(words)
-        if previous in ("--bind", "-b") and word.endswith(f":{port}"):
+        if previous in _BIND_OPTIONS and word.endswith(f":{port}"):
             words[i] = word[: -len(str(port))] + "{port}"
             return tuple(words)
     return ()

@@ -85,12 +85,14 @@ def test_sagemaker_keeps_the_command_and_adds_the_entry_points(
     assert plan.command == ("uvicorn", "app:app", "--host", "0.0.0.0", "--port", "8000")
     files = written(root, targets=("sagemaker",))
     assert (
-        "COPY docker/platform/ /opt/dockerize-ml/\nENV PATH=/opt/dockerize-ml:$PATH"
+        "\nCOPY --chmod=0755 docker/platform/ /opt/dockerize-ml/\nENV PATH=/opt/dockerize-ml:$PATH"
         in (files["Dockerfile"])
     )
     config = json.loads(files[f"{PLATFORM_DIR}/targets.json"])
     assert config["serve"]["command"][-1] == "{port}"
     assert config["serve"]["sagemaker"] is True
+    classic = render(plan_for(root, targets=("sagemaker",), buildkit=False))["Dockerfile"]
+    assert "\nCOPY docker/platform/ /opt/dockerize-ml/\n" in classic  # --chmod is BuildKit's
     # Without targets nothing of this is written.
     assert not any(rel.startswith(PLATFORM_DIR) for rel in render(plan_for(root)))
 
