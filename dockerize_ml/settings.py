@@ -57,6 +57,10 @@ KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
 }
 
 
+#: List settings whose values are names from a fixed set: the set, and an example.
+_LISTED = {"ci": (CI_SYSTEMS, 'ci = ["github"]'), "targets": (TARGETS, 'targets = ["sagemaker"]')}
+
+
 def settings_file(root: Path) -> Path:
     """Where the settings of the project at ``root`` live (existing or to be created)."""
     pyproject = root / PYPROJECT
@@ -136,20 +140,10 @@ def _value_problem(key: str, value: Any, table: dict[str, Any]) -> tuple[str, st
         bad = next((v for v in value if not isinstance(v, str) or not v), None)
         if bad is not None:
             return f"holds {bad!r}, which is not a name", f"{key} is a list of strings"
-    if key == "ci":
-        unknown = next((v for v in value if v not in CI_SYSTEMS), None)
-        if unknown is not None:
-            return (
-                f"holds {unknown!r}, which is not one of {', '.join(CI_SYSTEMS)}",
-                'ci = ["github"]',
-            )
-    if key == "targets":
-        unknown = next((v for v in value if v not in TARGETS), None)
-        if unknown is not None:
-            return (
-                f"holds {unknown!r}, which is not one of {', '.join(TARGETS)}",
-                'targets = ["sagemaker"]',
-            )
+    listed = _LISTED.get(key)
+    unknown = next((v for v in value if v not in listed[0]), None) if listed else None
+    if listed and unknown is not None:
+        return f"holds {unknown!r}, which is not one of {', '.join(listed[0])}", listed[1]
     if key == "predict-route" and not value.startswith("/"):
         return f"is {value!r}, which is not an HTTP path", 'predict-route = "/predict"'
     choices = {"installer": INSTALLERS, "device": DEVICES, "deps-from": DEPS_FROM}.get(key)
