@@ -317,6 +317,22 @@ def init(
             show_default=False,
         ),
     ] = None,
+    target: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--target",
+            metavar="sagemaker|vertex|cloudrun|spaces",
+            help="A platform the image runs on: sagemaker, vertex, cloudrun, spaces (repeatable).",
+        ),
+    ] = None,
+    predict_route: Annotated[
+        str | None,
+        typer.Option(
+            "--predict-route",
+            metavar="PATH",
+            help="The app's route that serves /invocations (its only POST one).",
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be written; write nothing.")
     ] = False,
@@ -361,6 +377,8 @@ def init(
         "devcontainer": devcontainer,
         "dev-tools": dev_tools,
         "platforms": [p.strip() for a in platform or () for p in a.split(",") if p.strip()] or None,
+        "targets": target or None,
+        "predict-route": predict_route,
     }
     flags = {k: v for k, v in given.items() if v is not None}
     if not (flags or force or dry_run or recreate or diff):

@@ -32,6 +32,7 @@ from dockerize_ml.platforms import MARKER_ENV as _MARKER_ENV
 from dockerize_ml.platforms import PlatformPlan, plan_platforms
 from dockerize_ml.profile import Evidence, ProjectProfile, SystemPackage
 from dockerize_ml.steps import apt_install
+from dockerize_ml.targets import TargetPlan, apply_targets
 from dockerize_ml.version import __version__
 
 __all__ = ["BuildPlan", "InvalidSettingError", "Mount", "Settings", "make_plan"]
@@ -69,6 +70,10 @@ class Settings:
     system_packages: tuple[str, ...] = ()
     build_packages: tuple[str, ...] = ()
     dependencies: tuple[str, ...] = ()
+
+    #: Platforms the image is made to run on (targets.TARGETS), and the prediction route.
+    targets: tuple[str, ...] = ()
+    predict_route: str | None = None
 
 
 #: Seconds one health request may take before it counts as failed.
@@ -205,6 +210,8 @@ class BuildPlan:
     devcontainer: bool = False
     #: The platforms CI builds, checked for wheels (empty: linux/amd64 alone).
     platforms: PlatformPlan = dataclasses.field(default_factory=PlatformPlan)
+    #: The platform targets' decisions (--target), None without targets.
+    targets: TargetPlan | None = None
 
     @property
     def context_prefix(self) -> str:
@@ -710,7 +717,9 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             platforms=platforms,
             actions=tuple(tools["github_actions"].items()),
             gitlab_images=(tools["gitlab"]["docker"], tools["gitlab"]["dind"]),
-        )
+        ),
+        profile,
+        settings,
     )
 
 
@@ -759,11 +768,12 @@ def _strings(value: object) -> Iterator[str]:
             yield from _strings(getattr(value, f.name))
 
 
-def _checked(plan: BuildPlan) -> BuildPlan:
-    """Refuse a plan any of whose values would break out of the file it is written into:
-    control characters anywhere (the templates quote every value for its language, but a
-    newline in a comment still starts a command), and GitHub expressions (``${{``), which
-    Actions evaluates even inside quoted strings."""
+def _checked(plan: BuildPlan, profile: ProjectProfile, settings: Settings) -> BuildPlan:
+    """With the targets' decisions (targets.py), refuse a plan any of whose values would
+    break out of the file it is written into: control characters anywhere (the templates
+    quote every value for its language, but a newline in a comment still starts a command),
+    and GitHub expressions (``${{``), which Actions evaluates even inside quoted strings."""
+    plan = apply_targets(plan, profile, settings)
     for text in _strings(plan):
         if CONTROL.search(text):
             raise InvalidSettingError(

@@ -28,6 +28,7 @@ from dockerize_ml.names import (
 )
 from dockerize_ml.plan import BuildPlan
 from dockerize_ml.probes import IMPORT_PROBE, SCRIPT_PROBE
+from dockerize_ml.targets import outputs as target_outputs
 
 
 def templates_dir() -> Path:
@@ -135,6 +136,7 @@ def render(plan: BuildPlan) -> dict[str, str]:
     if plan.devcontainer:
         outputs[DEVCONTAINER] = "devcontainer.json.j2"
     outputs.update(distributed_outputs(plan))
+    outputs.update(target_outputs(plan))
     return {
         path: env.get_template(name).render(plan=plan, marker=MARKER, deps_dir=DEPS_DIR)
         for path, name in outputs.items()

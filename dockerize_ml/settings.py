@@ -27,6 +27,7 @@ from dockerize_ml.plan import Settings
 from dockerize_ml.platforms import known as known_platforms
 from dockerize_ml.profile import DEPENDENCY_KINDS
 from dockerize_ml.scan import MAX_READ_BYTES, UndecodableError, decode
+from dockerize_ml.targets import TARGETS
 from dockerize_ml.write import atomic_write
 
 PYPROJECT = "pyproject.toml"
@@ -59,9 +60,14 @@ KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "system-packages": (list, "Debian packages the final image needs (build --fix saves them)"),
     "build-packages": (list, "Debian packages the builder stage compiles with"),
     "dependencies": (list, "requirements installed besides the project's dependency files"),
+    "targets": (list, "platforms the image runs on: sagemaker, vertex, cloudrun, spaces"),
+    "predict-route": (str, "the app's prediction route that /invocations serves"),
 }
 #: What Debian policy allows in a package name (and nothing a shell would act on).
 _DEBIAN_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
+
+
+#: List settings whose values are names from a fixed set: the set, and an example.
 
 
 def settings_file(root: Path) -> Path:
@@ -107,6 +113,8 @@ def _list_choices(key: str) -> tuple[tuple[str, ...], str] | None:
         return CI_SYSTEMS, 'ci = ["github"]'
     if key == "platforms":
         return tuple(known_platforms()), 'platforms = ["linux/amd64", "linux/arm64"]'
+    if key == "targets":
+        return TARGETS, 'targets = ["sagemaker"]'
     return None
 
 
@@ -148,7 +156,7 @@ def _value_problem(key: str, value: Any, table: dict[str, Any]) -> tuple[str, st
         if bad is not None:
             return f"holds {bad}, which is not a TCP port", "use 1-65535"
         return None
-    if key in ("extras", "groups", "ci", "platforms"):
+    if key in ("extras", "groups", "ci", "platforms", "targets"):
         bad = next((v for v in value if not isinstance(v, str) or not v), None)
         if bad is not None:
             return f"holds {bad!r}, which is not a name", f"{key} is a list of strings"
@@ -160,6 +168,8 @@ def _value_problem(key: str, value: Any, table: dict[str, Any]) -> tuple[str, st
         unknown = next((v for v in value if v not in names), None)
         if unknown is not None:
             return f"holds {unknown!r}, which is not one of {', '.join(names)}", example
+    if key == "predict-route" and not value.startswith("/"):
+        return f"is {value!r}, which is not an HTTP path", 'predict-route = "/predict"'
     choices = {"installer": INSTALLERS, "device": DEVICES, "deps-from": DEPS_FROM}.get(key)
     if choices is not None and value not in choices:
         return f"is {value!r}, which is not one of {', '.join(choices)}", f"{key}: {description}"
@@ -313,4 +323,6 @@ def to_settings(saved: dict[str, Any], flags: dict[str, Any]) -> Settings:
         system_packages=tuple(merged.get("system-packages", ())),
         build_packages=tuple(merged.get("build-packages", ())),
         dependencies=tuple(merged.get("dependencies", ())),
+        targets=tuple(merged.get("targets", ())),
+        predict_route=merged.get("predict-route"),
     )

@@ -289,3 +289,22 @@ def test_openmp_rows_match_the_real_wheels(
     name = requirement.split("==", maxsplit=1)[0]
     row = knowledge.load("system")["distributions"].get(name, {})
     assert ("libgomp1" in row.get("run", [])) == (not vendors_libgomp)
+
+
+def test_targets_rows() -> None:
+    table = knowledge.load("targets")
+    assert set(table) == {"platforms", "port", "outputs"}
+    for name, row in table["platforms"].items():
+        assert re.fullmatch(r"[a-z]+", name), name
+        assert set(row) == {"run_command"}, name
+        assert isinstance(row["run_command"], bool), name
+    assert table["port"]["default"] == 8080  # SageMaker's fixed port: not a preference
+    for items in (*table["port"].values(), *table["outputs"].values()):
+        if isinstance(items, int):
+            continue
+        assert items and len(set(items)) == len(items), items
+        assert all(isinstance(i, str) and i == i.strip() and " " not in i for i in items)
+    assert all(
+        o.startswith("-") for o in (*table["port"]["options"], *table["port"]["bind_options"])
+    )
+    assert not set(table["outputs"]["checkpoints"]) & set(table["outputs"]["tensorboard"])

@@ -17,6 +17,7 @@ from typing import Any
 from dockerize_ml.detect import shapes
 from dockerize_ml.detect.files import check_depth
 from dockerize_ml.errors import InvalidProjectFileError
+from dockerize_ml.names import GENERATED
 from dockerize_ml.scan import Scan
 
 #: Notebooks can carry megabytes of outputs; they are read up to this size, outputs dropped.
@@ -419,13 +420,16 @@ def _notebook(scan: Scan, rel: str, warnings: list[str]) -> SourceFile | None:
     return source
 
 
+#: How the Python files dockerize-ml generates start (render.MARKER, after "# ").
+
+
 def build_index(scan: Scan) -> CodeIndex:
     """Parse every walked .py file and notebook once."""
     index = CodeIndex()
     for rel in scan.glob(".py"):
         text = scan.read_text(rel)
-        if text is None:
-            continue
+        if text is None or text.startswith(GENERATED):
+            continue  # dockerize-ml's own entry points (docker/platform/) are not the project
         source = SourceFile(rel, text)
         _parse(source, text, 0, scan.warnings)
         index.files[rel] = source

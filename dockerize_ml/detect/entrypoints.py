@@ -13,7 +13,7 @@ from typing import Any
 from dockerize_ml import knowledge
 from dockerize_ml.detect.deps.setuptools import console_scripts
 from dockerize_ml.detect.files import line_of
-from dockerize_ml.names import MARKER
+from dockerize_ml.names import GENERATED, MARKER
 from dockerize_ml.profile import EntryPoint, Evidence
 from dockerize_ml.scan import Scan
 
@@ -158,7 +158,7 @@ def script_entrypoints(scan: Scan) -> list[EntryPoint]:
     ]
     for rel in sorted(deeper, key=lambda r: (r.count("/"), *rank(r))):
         text = scan.read_text(rel) or ""
-        guard = main_guard_line(text)
+        guard = 0 if text.startswith(GENERATED) else main_guard_line(text)  # docker/platform/
         if guard and _ARGUMENT_PARSERS.search(text):  # a tool script takes no arguments
             why = 'has an `if __name__ == "__main__":` guard and parses its arguments'
             found.append(EntryPoint("script", ("python", rel), (Evidence(rel, guard, why),)))

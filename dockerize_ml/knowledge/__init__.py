@@ -30,6 +30,7 @@ TABLES = (
     "distributed",
     "platforms",
     "debian",
+    "targets",
 )
 
 
