@@ -111,8 +111,11 @@ class _Rules:
 def _tooling_rules(scan: Scan, rules: _Rules) -> None:
     section = "Version control, editors and OS clutter"
     rules.add(section, ".git", ".hg", ".svn", ".idea", ".vscode", "**/.DS_Store")
-    if scan.exists(".dvc"):  # DVC's cache holds every version of the data
-        rules.add(section, ".dvc")
+    if scan.exists(".dvc"):
+        # DVC's cache holds every version of the data, tmp its locks and indexes, and
+        # config.local the user's remote credentials; .dvc/config (the remotes) stays in:
+        # `dvc pull` and `dvc repro` in the image read it.
+        rules.add(section, ".dvc/cache", ".dvc/tmp", ".dvc/config.local")
     section = "Python caches, builds and virtualenvs (the image has its own)"
     rules.add(section, "**/__pycache__", "**/*.py[cod]", ".pytest_cache", ".mypy_cache")
     rules.add(section, ".ruff_cache", ".tox", ".nox", "build", "dist", "**/*.egg-info")
@@ -497,12 +500,20 @@ def _by_folder(scan: Scan, back: list[str]) -> list[str]:
     return sorted(out)
 
 
-def detect_context(scan: Scan, index: CodeIndex) -> ContextFacts:
-    """Decide the .dockerignore rules and the folders to mount."""
+def detect_context(
+    scan: Scan, index: CodeIndex, vcs_checkouts: set[str] | None = None
+) -> ContextFacts:
+    """Decide the .dockerignore rules and the folders to mount. ``vcs_checkouts`` are the
+    folders pip clones editable VCS requirements into (``src/NAME``): the image installs
+    its own clone from the requirement, so the working copy's stays out."""
     ctx: dict[str, list[str]] = knowledge.load("layout")["context"]
     facts = ContextFacts()
     rules = _Rules()
     _tooling_rules(scan, rules)
+    checkouts = sorted(p for p in vcs_checkouts or () if scan.is_dir(p))
+    rules.add_paths(
+        "pip's clones of editable VCS requirements (the image clones its own)", *checkouts
+    )
     after_tooling = len(rules.items)
     _folder_rules(scan, ctx, facts, rules)
     _written_folders(scan, index, facts, rules)

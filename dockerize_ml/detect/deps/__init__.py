@@ -56,6 +56,8 @@ class DependencyFacts:
     python_hints: list[PythonHint] = field(default_factory=list)
     #: Every distribution any source names (dependencies, extras, groups): "declared".
     all_declared: set[str] = field(default_factory=set)
+    #: Where pip clones the editable VCS requirements of any source (``src/NAME``).
+    vcs_checkouts: set[str] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -84,6 +86,16 @@ def _outside_folders(scan: Scan, cand: Candidate) -> None:
         )
         cand.url_names.append(canonicalize_name(posixpath.basename(path)))  # declared
     cand.local = kept
+
+
+def _holds(wider: Candidate, part: Candidate) -> bool:
+    """Whether ``wider`` installs ``part`` too: it reads its file (an environment.yml whose
+    pip: section says ``-r requirements.txt``), or installs the project whose manifest
+    ``part`` is (``-e .`` under pip:, over the setup.py it runs)."""
+    if part.path in wider.files:
+        return True
+    manifest = part.kind in ("setuptools", "pep621", "poetry") and not part.lock
+    return manifest and any(posixpath.normpath(loc.path) == "." for loc in wider.local)
 
 
 def _package(scan: Scan, pyproject: dict[str, Any] | None) -> Package | None:
@@ -130,6 +142,7 @@ def detect_dependencies(
         facts.python_hints += cand.python
         facts.all_declared |= {d.name for d in cand.dependencies}
         facts.all_declared |= set(cand.url_names)
+        facts.vcs_checkouts |= {f"src/{name}" for name in cand.vcs_checkouts}
         if cand.conda is not None:  # conda names: most are the PyPI names too
             facts.all_declared |= package_names(cand.conda)
         for deps in (*cand.extras.values(), *cand.groups.values()):
@@ -153,9 +166,7 @@ def detect_dependencies(
         chosen = min(real, key=_rank) if real else (found[0] if found else None)
         # A source that installs another one (an environment.yml whose pip: section reads
         # requirements.txt) is the whole of it: it wins over the part.
-        wider = [
-            c for c in real if chosen is not None and c is not chosen and chosen.path in c.files
-        ]
+        wider = [c for c in real if chosen is not None and c is not chosen and _holds(c, chosen)]
         if wider and chosen is not None and not chosen.lock:
             chosen = min(wider, key=_rank)
     facts.chosen = chosen

@@ -54,6 +54,9 @@ class Candidate:
     #: ``name @ file:///abs/path`` lines of `pip freeze` in a conda environment.
     frozen_paths: list[Evidence] = field(default_factory=list)
     conda: CondaEnv | None = None
+    #: Names of editable VCS requirements (``-e git+...#egg=NAME``): pip clones each into
+    #: ``src/NAME`` of the working copy when it installs outside a virtualenv.
+    vcs_checkouts: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -90,6 +93,13 @@ def requirement_string(dep: Dependency) -> str:
     if dep.markers:
         text += f"{' ' if dep.url else ''}; {dep.markers}"
     return text
+
+
+def checkout_name(url: str) -> str:
+    """The folder pip clones an editable VCS requirement into (under ``src/``): its
+    ``#egg=`` name as written, else the repository's name."""
+    egg = re.search(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)", url)
+    return egg.group(1) if egg else url_name(url)
 
 
 def url_name(url: str) -> str:
