@@ -547,7 +547,9 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             build.setdefault("python3-dev", "headers to compile against Python")
             build.setdefault("python3-venv", "for the virtualenv")
     env = _environment(profile, settings, device)
-    inferred = tuple((d.name, d.detail) for d in profile.dependencies if d.source == "inferred")
+    inferred = tuple(
+        (d.name + d.specifier, d.detail) for d in profile.dependencies if d.source == "inferred"
+    )
 
     smoke = _smoke_plan(profile, tuple(command), ports, python)
     secrets = _secret_mounts(profile, settings)

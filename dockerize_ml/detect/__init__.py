@@ -16,6 +16,7 @@ from packaging.utils import canonicalize_name
 
 from dockerize_ml import dockerignore
 from dockerize_ml.detect import devtools, secrets, shapes
+from dockerize_ml.detect.apis import api_warnings, api_wheel_facts, bounded
 from dockerize_ml.detect.code import CodeIndex, build_index
 from dockerize_ml.detect.compat import compatibility_warnings
 from dockerize_ml.detect.context import LARGE_FILE_BYTES, ContextFacts, detect_context
@@ -333,14 +334,20 @@ def detect(
 
     pyproject = read_toml(project, "pyproject.toml", shapes.PYPROJECT)
     deps = detect_dependencies(project, pyproject, None if deps_from == "inferred" else deps_from)
+    index = build_index(project)
+    old_apis = api_wheel_facts(index)  # code that runs only on old releases
     python = detect_python(  # offline, the knowledge table answers for the exact pins
         project,
         list(deps.python_hints),
-        wheel_facts(list(deps.chosen.dependencies) if deps.chosen else [])
-        if wheels is None
-        else list(wheels),
+        [
+            *(
+                wheel_facts(list(deps.chosen.dependencies) if deps.chosen else [])
+                if wheels is None
+                else list(wheels)
+            ),
+            *old_apis,
+        ],
     )
-    index = build_index(project)
     locked = lock_names(project, deps.chosen.lock) if deps.chosen and deps.chosen.lock else None
     imports = detect_imports(project, index, deps.all_declared, python.version, locked)
     servers = detect_servers(project, index, deps.all_declared | set(imports.used))
@@ -352,6 +359,7 @@ def detect(
     inferred = _inferred(deps, imports, entry)
     if deps_from == "inferred" and not inferred:
         inferred = _as_inferred({**imports.used, **imports.notebook_installs})
+    inferred = bounded(inferred, old_apis)
     sources = list(deps.sources)
     if inferred:
         sources = [DependencySource("inferred", INFERRED_FILE)] + [
@@ -407,6 +415,7 @@ def detect(
         )
     warnings += _existing_dockerignore(project, pyproject, chosen, inferred, context, entry)
     warnings += compatibility_warnings(tuple(declared), chosen.conda if chosen else None)
+    warnings += api_warnings(declared, old_apis)
     local_deps = _local_dependencies(project, chosen, declared, warnings)
     gpu, cuda_build, cuda_warnings = _cuda_facts(project, index, declared, chosen)
     warnings += cuda_warnings
