@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from dockerize_ml import dockerignore, knowledge
 from dockerize_ml.detect import secrets
 from dockerize_ml.detect.code import HERE, MAX_NOTEBOOK_BYTES, CodeIndex
+from dockerize_ml.detect.loose import loose_outputs
 from dockerize_ml.errors import InvalidProjectFileError
 from dockerize_ml.profile import ContextRule, Evidence
 from dockerize_ml.scan import Scan
@@ -535,6 +536,11 @@ def detect_context(
     _gitignore_rules(scan, rules, after_tooling)
     _untracked_folders(scan, rules)
     _runtime_rules(scan, index, ctx, facts, rules)
+    rules.add_paths(
+        "Results a run left in the working copy, untracked and named nowhere (to send one "
+        "to the build, end this file with `!PATH`)",
+        *loose_outputs(scan, index, _parsed(rules)),
+    )
     # Last, so that a file the code reads is kept out too when it holds a credential.
     _content_secrets(scan, facts, rules)
     facts.rules = rules.items
