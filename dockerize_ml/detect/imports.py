@@ -96,7 +96,7 @@ def provided(declared: Iterable[str]) -> set[str]:
     followed through), as PEP 503 names."""
     brings: dict[str, list[str]] = knowledge.load("imports")["brings"]
     seen: set[str] = set()
-    todo = [canonicalize_name(d) for d in declared]
+    todo: list[str] = [canonicalize_name(d) for d in declared]
     while todo:
         name = todo.pop()
         if name not in seen:

@@ -25,6 +25,7 @@ from dockerize_ml.detect.deps.pipenv import pipenv_candidate
 from dockerize_ml.detect.deps.pyproject import pyproject_candidates
 from dockerize_ml.detect.deps.requirements import requirements_candidate
 from dockerize_ml.detect.deps.setuptools import setuptools_candidate
+from dockerize_ml.detect.devtools import dev_only
 from dockerize_ml.detect.files import line_of, repository_root
 from dockerize_ml.errors import DockerizeError, ExitCode
 from dockerize_ml.profile import DependencySource, Evidence, LocalInstall, Package
@@ -98,6 +99,22 @@ def _holds(wider: Candidate, part: Candidate) -> bool:
     return manifest and any(posixpath.normpath(loc.path) == "." for loc in wider.local)
 
 
+def _runtime_set(real: list[Candidate], chosen: Candidate | None) -> Candidate | None:
+    """A manifest's run-time set over a requirements file that is its development superset:
+    every manifest dependency and, beyond them, only development tools (pytest, black)."""
+    if chosen is None or chosen.kind != "requirements" or chosen.local:
+        return chosen
+    listed = {d.name for d in chosen.dependencies}
+    dev = set(dev_only())
+    for cand in sorted(real, key=_rank):
+        if cand.kind not in ("pep621", "setuptools", "poetry") or cand.lock:
+            continue
+        names = {d.name for d in cand.dependencies}
+        if names and names <= listed and listed - names and listed - names <= dev:
+            return cand
+    return chosen
+
+
 def _package(scan: Scan, pyproject: dict[str, Any] | None) -> Package | None:
     """The project as a package, when it has a build backend to install it with."""
     text = scan.read_text("pyproject.toml") or ""
@@ -169,6 +186,7 @@ def detect_dependencies(
         wider = [c for c in real if chosen is not None and c is not chosen and _holds(c, chosen)]
         if wider and chosen is not None and not chosen.lock:
             chosen = min(wider, key=_rank)
+        chosen = _runtime_set(real, chosen)
     facts.chosen = chosen
     for cand in sorted(found, key=lambda c: (c is not chosen, _rank(c))):
         used = cand is chosen
