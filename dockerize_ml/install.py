@@ -748,7 +748,7 @@ def _heavy_frameworks(ctx: _Ctx, device: str, kind: str) -> list[Step]:
     table = knowledge.load("frameworks")
     heavy = [
         d
-        for d in ctx.profile.dependencies
+        for d in (*ctx.profile.dependencies, *_undeclared(ctx, kind))
         if table["frameworks"].get(d.name, {}).get("heavy") and not d.url
     ]
     if not heavy:
@@ -789,6 +789,41 @@ def _heavy_frameworks(ctx: _Ctx, device: str, kind: str) -> list[Step]:
             hadolint_ignore=ctx.hadolint(commands),
         )
     ]
+
+
+def _undeclared(ctx: _Ctx, kind: str) -> list[Dependency]:
+    """What the code imports and nothing declares (nor brings): installed unpinned, with the
+    warning `detect` gives. Not against a lockfile (the lock is the environment), not for an
+    inferred source (it is made of them), not into a micromamba environment."""
+    conda = ctx.profile.conda
+    if kind in (*_LOCKED_KINDS, "inferred", "") or (conda and not conda.pip_installable):
+        return []
+    declared = {d.name for d in ctx.profile.dependencies}
+    return [
+        Dependency(name, "", "imports")
+        for name in ctx.profile.undeclared_imports
+        if name not in declared and keep(name, name, ctx.compiled)
+    ]
+
+
+def _with_undeclared_imports(ctx: _Ctx, plan: InstallPlan, kind: str) -> InstallPlan:
+    """The undeclared imports that are not heavy frameworks (those have their layer), after
+    the declared dependencies, so that a version those pin or bring is kept."""
+    heavy = knowledge.load("frameworks")["frameworks"]
+    names = [d.name for d in _undeclared(ctx, kind) if not heavy.get(d.name, {}).get("heavy")]
+    if not names:
+        return plan
+    command = ctx.install(*_quote(names))
+    step = Step(
+        comment=(
+            f"Imported by the code, declared by no dependency file: {', '.join(names)}.",
+            "Installed unpinned; declare them (with the versions you use) to pin them.",
+        ),
+        commands=(command,),
+        cache=ctx.cache,
+        hadolint_ignore=ctx.hadolint([command]),
+    )
+    return dataclasses.replace(plan, before_code=(*plan.before_code, step))
 
 
 def plan_install(
@@ -883,7 +918,11 @@ def plan_install(
             hadolint_ignore=ctx.hadolint([command]),
         )
         plan = dataclasses.replace(plan, before_code=(*plan.before_code, step))
-    plan = _with_saved_requirements(ctx, _with_entry_requirements(ctx, plan), requirements)
+    # The entry's own requirements, the imports nothing declares, then what the settings add
+    # (build --fix), last so that they win.
+    plan = _with_saved_requirements(
+        ctx, _with_undeclared_imports(ctx, _with_entry_requirements(ctx, plan), kind), requirements
+    )
     return dataclasses.replace(plan, before_code=separate_layers(plan.before_code))
 
 

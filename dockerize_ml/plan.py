@@ -642,7 +642,9 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             build.setdefault("python3-dev", "headers to compile against Python")
             build.setdefault("python3-venv", "for the virtualenv")
     env = (*_environment(profile, settings, device), *(launch.env if launch else ()))
-    inferred = tuple((d.name, d.detail) for d in profile.dependencies if d.source == "inferred")
+    inferred = tuple(
+        (d.name + d.specifier, d.detail) for d in profile.dependencies if d.source == "inferred"
+    )
 
     smoke = _smoke_plan(profile, single, ports, python)
     cluster_mounts, cluster_kept = _cluster_mounts(profile, mounts)

@@ -271,6 +271,8 @@ class ProjectProfile:
     #: Requirement lines naming a folder of the machine that froze them (``file:///croot/...``).
     frozen_paths: tuple[Evidence, ...] = ()
     conda: CondaEnv | None = None
+    #: Imported, declared nowhere, brought by no declared distribution nor the lockfile:
+    #: installed unpinned after the declared ones (not against a lockfile).
     undeclared_imports: tuple[str, ...] = ()
     #: Every third-party distribution the code imports, with where (first import).
     import_evidence: tuple[ImportedDistribution, ...] = ()

@@ -79,11 +79,14 @@ def test_a_users_own_dockerignore_is_checked_and_kept(tmp_path: Path) -> None:
 
 
 def test_dvc_cache_stays_out(tmp_path: Path) -> None:
-    """DVC keeps every version of the data in .dvc/cache: never in the build context."""
+    """DVC keeps every version of the data in .dvc/cache: never in the build context; its
+    config (the remotes `dvc pull` reads) stays in, its config.local (credentials) out."""
     root = write_tree(
         tmp_path / "dvc",
         {
             ".dvc/config": "[core]\n    remote = storage\n",
+            ".dvc/config.local": "['remote \"storage\"']\n    password = hunter2\n",
+            ".dvc/tmp/lock": "",
             ".dvc/cache/files/md5/ab/cdef0123": b"\0" * 4096,
             "data.dvc": "outs:\n- md5: abcdef\n  path: data\n",
             "requirements.txt": "numpy\n",
@@ -93,4 +96,7 @@ def test_dvc_cache_stays_out(tmp_path: Path) -> None:
     text = render(make_plan(inspect_project(root), Settings()))[".dockerignore"]
     rules = dockerignore.parse(text)
     assert dockerignore.excluded(rules, ".dvc/cache/files/md5/ab/cdef0123")
+    assert dockerignore.excluded(rules, ".dvc/tmp/lock")
+    assert dockerignore.excluded(rules, ".dvc/config.local")
+    assert not dockerignore.excluded(rules, ".dvc/config")
     assert not dockerignore.excluded(rules, "data.dvc")

@@ -37,6 +37,8 @@ from typing import Any
 
 import tomllib
 
+from dockerize_ml.detect.imports import provided
+
 HERE = Path(__file__).resolve().parent
 MANIFESTS = HERE / "repos"
 DOCKER = os.environ.get("DOCKERIZE_ML_DOCKER", "/usr/bin/docker")
@@ -283,7 +285,9 @@ def installed_names(profile: dict[str, Any], project: Path, files: dict[str, str
             lock_text = (project / lock).read_text(errors="replace")
             names.update(_canon(n) for n in re.findall(r'^name = "([^"]+)"', lock_text, re.M))
             names.update(_canon(n) for n in re.findall(r'^\s*"([^"]+)": \{', lock_text, re.M))
-    return names
+    # What those require is installed with them (the brings table: PyPI's Requires-Dist of
+    # each current release): pandas brings numpy, flax brings optax and chex.
+    return provided(names)
 
 
 def entry_matches(expected: str, actual: list[str]) -> bool:

@@ -16,6 +16,7 @@ from packaging.utils import canonicalize_name
 
 from dockerize_ml import dockerignore
 from dockerize_ml.detect import devtools, secrets, shapes
+from dockerize_ml.detect.apis import api_warnings, api_wheel_facts, bounded
 from dockerize_ml.detect.code import CodeIndex, build_index
 from dockerize_ml.detect.context import LARGE_FILE_BYTES, ContextFacts, detect_context
 from dockerize_ml.detect.deps import DependencyFacts, detect_dependencies
@@ -29,7 +30,12 @@ from dockerize_ml.detect.entrypoints import (
 )
 from dockerize_ml.detect.files import read_toml, space_config
 from dockerize_ml.detect.frameworks import detect_cuda_build, detect_frameworks, detect_gpu
-from dockerize_ml.detect.imports import ImportFacts, detect_imports
+from dockerize_ml.detect.imports import (
+    ImportFacts,
+    detect_imports,
+    lock_names,
+    undeclared_warning,
+)
 from dockerize_ml.detect.python_version import detect_python, wheel_facts
 from dockerize_ml.detect.servers import ServerFacts, detect_servers
 from dockerize_ml.detect.system import detect_system_packages
@@ -327,24 +333,32 @@ def detect(
 
     pyproject = read_toml(project, "pyproject.toml", shapes.PYPROJECT)
     deps = detect_dependencies(project, pyproject, None if deps_from == "inferred" else deps_from)
+    index = build_index(project)
+    old_apis = api_wheel_facts(index)  # code that runs only on old releases
     python = detect_python(  # offline, the knowledge table answers for the exact pins
         project,
         list(deps.python_hints),
-        wheel_facts(list(deps.chosen.dependencies) if deps.chosen else [])
-        if wheels is None
-        else list(wheels),
+        [
+            *(
+                wheel_facts(list(deps.chosen.dependencies) if deps.chosen else [])
+                if wheels is None
+                else list(wheels)
+            ),
+            *old_apis,
+        ],
     )
-    index = build_index(project)
-    imports = detect_imports(project, index, deps.all_declared, python.version)
+    locked = lock_names(project, deps.chosen.lock) if deps.chosen and deps.chosen.lock else None
+    imports = detect_imports(project, index, deps.all_declared, python.version, locked)
     servers = detect_servers(project, index, deps.all_declared | set(imports.used))
     entrypoints = _entrypoints(project, pyproject, servers)
     entry = entrypoints[0] if entrypoints else None
-    context = detect_context(project, index)
+    context = detect_context(project, index, deps.vcs_checkouts)
 
     chosen = deps.chosen
     inferred = _inferred(deps, imports, entry)
     if deps_from == "inferred" and not inferred:
         inferred = _as_inferred({**imports.used, **imports.notebook_installs})
+    inferred = bounded(inferred, old_apis)
     sources = list(deps.sources)
     if inferred:
         sources = [DependencySource("inferred", INFERRED_FILE)] + [
@@ -385,12 +399,8 @@ def detect(
             "no dependencies declared (no requirements.txt, pyproject.toml, Pipfile, setup.py "
             "or environment.yml) and none imported; the image gets only the standard library"
         )
-    elif imports.undeclared:
-        listed = ", ".join(f"{d} ({e})" for d, e in list(imports.undeclared.items())[:6])
-        warnings.append(
-            f"imported but declared nowhere: {listed}; they are installed only if another "
-            "dependency pulls them in"
-        )
+    elif imports.missing:
+        warnings.append(undeclared_warning(imports, chosen))
     for module, evidence in imports.unknown.items():
         warnings.append(
             f"{evidence}: `{module}` is not a known distribution and nothing declares it; "
@@ -404,6 +414,7 @@ def detect(
         )
     warnings += _existing_dockerignore(project, pyproject, chosen, inferred, context, entry)
     warnings += compatibility_warnings(tuple(declared), chosen.conda if chosen else None)
+    warnings += api_warnings(declared, old_apis)
     local_deps = _local_dependencies(project, chosen, declared, warnings)
     gpu, cuda_build, cuda_warnings = _cuda_facts(project, index, declared, chosen)
     warnings += cuda_warnings
@@ -450,9 +461,9 @@ def detect(
         uv_workspace=chosen.uv_workspace if chosen else None,
         frozen_paths=tuple(chosen.frozen_paths) if chosen else (),
         conda=chosen.conda if chosen else None,
-        undeclared_imports=tuple(sorted(canonicalize_name(d) for d in imports.undeclared)),
+        undeclared_imports=tuple(sorted(canonicalize_name(d) for d in imports.missing)),
         import_evidence=tuple(
-            ImportedDistribution(canonicalize_name(d), e, d in imports.undeclared)
+            ImportedDistribution(canonicalize_name(d), e, d in imports.missing)
             for d, e in imports.used.items()
         ),
         unknown_imports=tuple(ImportedDistribution(m, e, True) for m, e in imports.unknown.items()),

@@ -364,10 +364,11 @@ def _cell_code(lines: list[str], source: SourceFile, cell: int) -> str:
                 "install",
             ]:
                 start = 4 if words[0] == "python" else 2
-                try:
-                    args = shlex.split(" ".join(words[start:]))
+                try:  # a trailing `# comment` is the shell's, not pip's
+                    args = shlex.split(" ".join(words[start:]), comments=True)
                 except ValueError:
-                    args = words[start:]
+                    rest = words[start:]
+                    args = rest[: rest.index("#")] if "#" in rest else rest
                 skip = False
                 for arg in args:
                     if skip:

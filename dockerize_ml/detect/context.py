@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from dockerize_ml import dockerignore, knowledge
 from dockerize_ml.detect import secrets
 from dockerize_ml.detect.code import HERE, MAX_NOTEBOOK_BYTES, CodeIndex
+from dockerize_ml.detect.loose import loose_outputs
 from dockerize_ml.errors import InvalidProjectFileError
 from dockerize_ml.names import MARKER, NOT_IN_IMAGE
 from dockerize_ml.profile import ContextRule, Evidence
@@ -118,8 +119,11 @@ class _Rules:
 def _tooling_rules(scan: Scan, rules: _Rules) -> None:
     section = "Version control, editors and OS clutter"
     rules.add(section, ".git", ".hg", ".svn", ".idea", ".vscode", "**/.DS_Store")
-    if scan.exists(".dvc"):  # DVC's cache holds every version of the data
-        rules.add(section, ".dvc")
+    if scan.exists(".dvc"):
+        # DVC's cache holds every version of the data, tmp its locks and indexes, and
+        # config.local the user's remote credentials; .dvc/config (the remotes) stays in:
+        # `dvc pull` and `dvc repro` in the image read it.
+        rules.add(section, ".dvc/cache", ".dvc/tmp", ".dvc/config.local")
     section = "Python caches, builds and virtualenvs (the image has its own)"
     rules.add(section, "**/__pycache__", "**/*.py[cod]", ".pytest_cache", ".mypy_cache")
     rules.add(section, ".ruff_cache", ".tox", ".nox", "build", "dist", "**/*.egg-info")
@@ -523,12 +527,20 @@ def _by_folder(scan: Scan, back: list[str]) -> list[str]:
     return sorted(out)
 
 
-def detect_context(scan: Scan, index: CodeIndex) -> ContextFacts:
-    """Decide the .dockerignore rules and the folders to mount."""
+def detect_context(
+    scan: Scan, index: CodeIndex, vcs_checkouts: set[str] | None = None
+) -> ContextFacts:
+    """Decide the .dockerignore rules and the folders to mount. ``vcs_checkouts`` are the
+    folders pip clones editable VCS requirements into (``src/NAME``): the image installs
+    its own clone from the requirement, so the working copy's stays out."""
     ctx: dict[str, list[str]] = knowledge.load("layout")["context"]
     facts = ContextFacts()
     rules = _Rules()
     _tooling_rules(scan, rules)
+    checkouts = sorted(p for p in vcs_checkouts or () if scan.is_dir(p))
+    rules.add_paths(
+        "pip's clones of editable VCS requirements (the image clones its own)", *checkouts
+    )
     after_tooling = len(rules.items)
     _folder_rules(scan, ctx, facts, rules)
     _written_folders(scan, index, facts, rules)
@@ -537,6 +549,11 @@ def detect_context(scan: Scan, index: CodeIndex) -> ContextFacts:
     _gitignore_rules(scan, rules, after_tooling)
     _untracked_folders(scan, rules)
     _runtime_rules(scan, index, ctx, facts, rules)
+    rules.add_paths(
+        "Results a run left in the working copy, untracked and named nowhere (to send one "
+        "to the build, end this file with `!PATH`)",
+        *loose_outputs(scan, index, _parsed(rules)),
+    )
     # Last, so that a file the code reads is kept out too when it holds a credential.
     _content_secrets(scan, facts, rules)
     facts.rules = rules.items

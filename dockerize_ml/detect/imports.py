@@ -4,13 +4,20 @@ Relative imports and the project's own modules are local; the standard library i
 recognised for the target Python version; imports under ``try/except ImportError`` or
 ``if TYPE_CHECKING`` are optional. An import name that is neither known (the
 ``imports`` knowledge table) nor declared is reported as unknown, never guessed.
+
+An import is *undeclared* when no source declares its distribution, no declared
+distribution brings it (the ``brings`` table, followed through), and the chosen lockfile
+does not list it: ``import starlette`` in a FastAPI app is declared enough.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import json
 import posixpath
+import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from packaging.utils import canonicalize_name
@@ -18,6 +25,7 @@ from packaging.version import Version
 
 from dockerize_ml import knowledge
 from dockerize_ml.detect.code import CodeIndex, Import
+from dockerize_ml.detect.deps.model import Candidate
 from dockerize_ml.profile import Evidence
 from dockerize_ml.scan import Scan
 
@@ -29,7 +37,11 @@ class ImportFacts:
     #: distribution (as the table spells it) -> where it is first imported (non-optional)
     used: dict[str, Evidence] = field(default_factory=dict)
     optional: dict[str, Evidence] = field(default_factory=dict)
+    #: not declared by name (what an inferred requirements file lists)
     undeclared: dict[str, Evidence] = field(default_factory=dict)
+    #: undeclared, and no declared distribution (nor the lockfile) brings it: installed
+    #: only if the image installs it on purpose
+    missing: dict[str, Evidence] = field(default_factory=dict)
     unknown: dict[str, Evidence] = field(default_factory=dict)
     #: `!pip install x` lines of notebooks: declarations in their own right.
     notebook_installs: dict[str, Evidence] = field(default_factory=dict)
@@ -79,6 +91,36 @@ def _modules_by_folder(scan: Scan) -> dict[str, set[str]]:
     return found
 
 
+def provided(declared: Iterable[str]) -> set[str]:
+    """The declared distributions and everything they bring (the ``brings`` table,
+    followed through), as PEP 503 names."""
+    brings: dict[str, list[str]] = knowledge.load("imports")["brings"]
+    seen: set[str] = set()
+    todo: list[str] = [canonicalize_name(d) for d in declared]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo += brings.get(name, [])
+    return seen
+
+
+def lock_names(scan: Scan, lock: str) -> set[str]:
+    """Every distribution a lockfile pins (uv, Poetry, PDM: ``name = "..."``; Pipenv: the
+    keys of its sections)."""
+    text = scan.read_text(lock) if lock in scan.files else None
+    if not text:
+        return set()
+    if lock.endswith(".json") or posixpath.basename(lock) == "Pipfile.lock":
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return set()
+        sections = [v for k, v in data.items() if k != "_meta" and isinstance(v, dict)]
+        return {canonicalize_name(n) for section in sections for n in section}
+    return {canonicalize_name(n) for n in re.findall(r'^name = "([^"]+)"', text, re.M)}
+
+
 def resolve(module: str, table: dict[str, str | list[str]]) -> str | list[str] | None:
     """The distribution for a dotted import name: the longest known prefix wins."""
     parts = module.split(".")
@@ -89,8 +131,11 @@ def resolve(module: str, table: dict[str, str | list[str]]) -> str | list[str] |
     return None
 
 
-def detect_imports(scan: Scan, index: CodeIndex, declared: set[str], python: str) -> ImportFacts:
-    """Map every import to a distribution and compare with the declared names."""
+def detect_imports(
+    scan: Scan, index: CodeIndex, declared: set[str], python: str, locked: set[str] | None = None
+) -> ImportFacts:
+    """Map every import to a distribution and compare with the declared names (and what
+    they bring, and the ``locked`` names of the chosen lockfile)."""
     table: dict[str, str | list[str]] = knowledge.load("imports")["imports"]
     stdlib = stdlib_names(python)
     local = local_modules(scan)
@@ -104,6 +149,7 @@ def detect_imports(scan: Scan, index: CodeIndex, declared: set[str], python: str
                 requirement = requirement.split(op)[0]
             facts.notebook_installs.setdefault(requirement, Evidence(source.path, line, detail))
     declared_canon |= {canonicalize_name(n) for n in facts.notebook_installs}
+    installed = provided(declared_canon) | (locked or set())
     siblings = _modules_by_folder(scan)
     dev_patterns = knowledge.load("layout")["code"]["dev_files"]
     # Tests, docs and setup.py import what the build or CI needs, not what the app runs.
@@ -134,7 +180,28 @@ def detect_imports(scan: Scan, index: CodeIndex, declared: set[str], python: str
             continue
         if not any(canonicalize_name(c) in declared_canon for c in candidates):
             facts.undeclared.setdefault(dist, evidence)
+            if not any(canonicalize_name(c) in installed for c in candidates):
+                facts.missing.setdefault(dist, evidence)
     for dist in list(facts.optional):
         if dist in facts.used:
             del facts.optional[dist]
     return facts
+
+
+def undeclared_warning(imports: ImportFacts, chosen: Candidate | None) -> str:
+    """What happens to the imports nothing declares: installed, unpinned, after the declared
+    dependencies (heavy frameworks in their own layer), except against a lockfile or a
+    conda environment that micromamba installs."""
+    listed = ", ".join(f"{d} ({e})" for d, e in list(imports.missing.items())[:6])
+    more = len(imports.missing) - 6
+    listed += f" and {more} more" if more > 0 else ""
+    if chosen is not None and (chosen.lock or (chosen.conda and not chosen.conda.pip_installable)):
+        where = chosen.lock or chosen.path
+        return (
+            f"imported but declared nowhere: {listed}; not installed (the image installs "
+            f"{where} as it is): add them to it"
+        )
+    return (
+        f"imported but declared nowhere: {listed}; installed anyway, unpinned, after the "
+        "declared dependencies: declare them (with the versions you use)"
+    )

@@ -224,6 +224,8 @@ def _span(versions: tuple[str, ...]) -> str:
 
 
 def _describe(fact: WheelFact) -> str:
+    if fact.source == "code":  # an API the code uses, gone from later releases
+        return f"{fact.evidence.detail}: runs on Python {_span(fact.pythons)}"
     where = "PyPI" if fact.source == "pypi" else "knowledge/python.toml"
     return f"{fact.name}=={fact.version} has wheels for Python {_span(fact.pythons)} ({where})"
 
@@ -283,11 +285,16 @@ def _within_wheels(
             "newest they all have wheels for"
         )
     if picked in table["end_of_life"]:
+        why = (
+            f"{narrowest.evidence.detail}, which runs only on Python {_span(narrowest.pythons)}; "
+            "port the code to move to a supported Python"
+            if narrowest.source == "code"
+            else f"pins {narrowest.name}=={narrowest.version}, which has wheels only for Python "
+            f"{_span(narrowest.pythons)}; upgrade the pins to move to a supported Python"
+        )
         warnings.append(
             f"Python {picked} is end-of-life (no security fixes; python:{picked}-slim is no "
-            f"longer updated), chosen because {limit.path}:{limit.line} pins "
-            f"{narrowest.name}=={narrowest.version}, which has wheels only for Python "
-            f"{_span(narrowest.pythons)}; upgrade the pins to move to a supported Python"
+            f"longer updated), chosen because {limit.path}:{limit.line} {why}"
         )
     others = [e for e in evidence if (e.path, e.line) != (limit.path, limit.line)]
     return PythonChoice(picked, limit.path, [limit, *others], warnings)

@@ -31,6 +31,7 @@ TABLES = (
     "platforms",
     "debian",
     "targets",
+    "apis",
 )
 
 

@@ -25,6 +25,7 @@ from dockerize_ml.detect.deps.pipenv import pipenv_candidate
 from dockerize_ml.detect.deps.pyproject import pyproject_candidates
 from dockerize_ml.detect.deps.requirements import requirements_candidate
 from dockerize_ml.detect.deps.setuptools import setuptools_candidate
+from dockerize_ml.detect.devtools import dev_only
 from dockerize_ml.detect.files import line_of, repository_root
 from dockerize_ml.errors import DockerizeError, ExitCode, docs
 from dockerize_ml.profile import DependencySource, Evidence, LocalInstall, Package
@@ -56,6 +57,8 @@ class DependencyFacts:
     python_hints: list[PythonHint] = field(default_factory=list)
     #: Every distribution any source names (dependencies, extras, groups): "declared".
     all_declared: set[str] = field(default_factory=set)
+    #: Where pip clones the editable VCS requirements of any source (``src/NAME``).
+    vcs_checkouts: set[str] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -84,6 +87,32 @@ def _outside_folders(scan: Scan, cand: Candidate) -> None:
         )
         cand.url_names.append(canonicalize_name(posixpath.basename(path)))  # declared
     cand.local = kept
+
+
+def _holds(wider: Candidate, part: Candidate) -> bool:
+    """Whether ``wider`` installs ``part`` too: it reads its file (an environment.yml whose
+    pip: section says ``-r requirements.txt``), or installs the project whose manifest
+    ``part`` is (``-e .`` under pip:, over the setup.py it runs)."""
+    if part.path in wider.files:
+        return True
+    manifest = part.kind in ("setuptools", "pep621", "poetry") and not part.lock
+    return manifest and any(posixpath.normpath(loc.path) == "." for loc in wider.local)
+
+
+def _runtime_set(real: list[Candidate], chosen: Candidate | None) -> Candidate | None:
+    """A manifest's run-time set over a requirements file that is its development superset:
+    every manifest dependency and, beyond them, only development tools (pytest, black)."""
+    if chosen is None or chosen.kind != "requirements" or chosen.local:
+        return chosen
+    listed = {d.name for d in chosen.dependencies}
+    dev = set(dev_only())
+    for cand in sorted(real, key=_rank):
+        if cand.kind not in ("pep621", "setuptools", "poetry") or cand.lock:
+            continue
+        names = {d.name for d in cand.dependencies}
+        if names and names <= listed and listed - names and listed - names <= dev:
+            return cand
+    return chosen
 
 
 def _package(scan: Scan, pyproject: dict[str, Any] | None) -> Package | None:
@@ -130,6 +159,7 @@ def detect_dependencies(
         facts.python_hints += cand.python
         facts.all_declared |= {d.name for d in cand.dependencies}
         facts.all_declared |= set(cand.url_names)
+        facts.vcs_checkouts |= {f"src/{name}" for name in cand.vcs_checkouts}
         if cand.conda is not None:  # conda names: most are the PyPI names too
             facts.all_declared |= package_names(cand.conda)
         for deps in (*cand.extras.values(), *cand.groups.values()):
@@ -153,11 +183,10 @@ def detect_dependencies(
         chosen = min(real, key=_rank) if real else (found[0] if found else None)
         # A source that installs another one (an environment.yml whose pip: section reads
         # requirements.txt) is the whole of it: it wins over the part.
-        wider = [
-            c for c in real if chosen is not None and c is not chosen and chosen.path in c.files
-        ]
+        wider = [c for c in real if chosen is not None and c is not chosen and _holds(c, chosen)]
         if wider and chosen is not None and not chosen.lock:
             chosen = min(wider, key=_rank)
+        chosen = _runtime_set(real, chosen)
     facts.chosen = chosen
     for cand in sorted(found, key=lambda c: (c is not chosen, _rank(c))):
         used = cand is chosen

@@ -15,8 +15,14 @@ from packaging.utils import canonicalize_name
 
 from dockerize_ml import knowledge
 from dockerize_ml.detect import shapes
-from dockerize_ml.detect.deps.model import Candidate, PythonHint, parse_dependency, url_name
-from dockerize_ml.detect.deps.requirements import index_option, logical_lines
+from dockerize_ml.detect.deps.model import (
+    Candidate,
+    PythonHint,
+    checkout_name,
+    parse_dependency,
+    url_name,
+)
+from dockerize_ml.detect.deps.requirements import index_option, logical_lines, read_requirements
 from dockerize_ml.detect.files import line_of, parse_yaml, require_text
 from dockerize_ml.errors import InvalidProjectFileError
 from dockerize_ml.profile import CondaEnv, Evidence, LocalInstall
@@ -168,8 +174,20 @@ def _pip_section(scan: Scan, rel: str, text: str, lines: list[str], cand: Candid
             # relative to the environment file, as conda runs pip (binder/environment.yml)
             target = posixpath.normpath(posixpath.join(posixpath.dirname(rel), target))
             if target in scan.files:
-                cand.files.append(target)
                 kept.append(f"{option} {target}")
+                if option in ("-c", "--constraint"):
+                    cand.files.append(target)
+                    continue
+                # what the file (and its includes) declares is the environment's too
+                part = Candidate("requirements", target)
+                read_requirements(scan, target, part)
+                cand.files += part.files
+                cand.dependencies += part.dependencies
+                cand.url_names += part.url_names
+                cand.index_options += part.index_options
+                cand.vcs = cand.vcs or part.vcs
+                cand.vcs_checkouts += part.vcs_checkouts
+                cand.warnings += part.warnings
             else:
                 cand.warnings.append(f"{rel}:{where}: `{line}` names a file that is not there")
             continue
@@ -194,6 +212,8 @@ def _pip_section(scan: Scan, rel: str, text: str, lines: list[str], cand: Candid
             cand.vcs = True
         if target.startswith(("git+", "http")):
             cand.url_names.append(url_name(target))
+        if editable and target.startswith(("git+", "hg+", "svn+", "bzr+")):
+            cand.vcs_checkouts.append(checkout_name(target))
         if line.startswith("-") or target.startswith(("git+", "http")):
             continue
         dep = parse_dependency(target, rel, where, cand.warnings)

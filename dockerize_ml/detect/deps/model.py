@@ -54,6 +54,9 @@ class Candidate:
     #: ``name @ file:///abs/path`` lines of `pip freeze` in a conda environment.
     frozen_paths: list[Evidence] = field(default_factory=list)
     conda: CondaEnv | None = None
+    #: Names of editable VCS requirements (``-e git+...#egg=NAME``): pip clones each into
+    #: ``src/NAME`` of the working copy when it installs outside a virtualenv.
+    vcs_checkouts: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -79,6 +82,13 @@ def parse_dependency(text: str, source: str, line: int, warnings: list[str]) -> 
         reason = str(exc).splitlines()[0] if str(exc).strip() else "unparsable"
         warnings.append(f"{where}: {text!r} is not a valid requirement ({reason}); skipped")
         return None
+
+
+def checkout_name(url: str) -> str:
+    """The folder pip clones an editable VCS requirement into (under ``src/``): its
+    ``#egg=`` name as written, else the repository's name."""
+    egg = re.search(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)", url)
+    return egg.group(1) if egg else url_name(url)
 
 
 def url_name(url: str) -> str:

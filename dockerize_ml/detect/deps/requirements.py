@@ -6,7 +6,7 @@ import posixpath
 import re
 from dataclasses import replace
 
-from dockerize_ml.detect.deps.model import Candidate, parse_dependency, url_name
+from dockerize_ml.detect.deps.model import Candidate, checkout_name, parse_dependency, url_name
 from dockerize_ml.detect.files import require_text
 from dockerize_ml.errors import InvalidProjectFileError, docs
 from dockerize_ml.profile import Evidence, LocalInstall
@@ -22,10 +22,15 @@ RUNTIME_FILES = (
     "requirements/base.txt",
     "requirements/common.txt",
     "requirements/requirements.txt",
+    # a src/ layout whose code folder keeps its requirements beside it
+    "src/requirements.txt",
     # repo2docker/Binder's configuration folders
     "binder/requirements.txt",
     ".binder/requirements.txt",
 )
+
+#: Base requirements beside a runtime file: part of the run-time set, installed first.
+BASE_FILES = ("requirements-base.txt", "requirements_base.txt", "base-requirements.txt")
 
 _INCLUDE = re.compile(r"^(-r|--requirement|-c|--constraint)(?:\s+|=)\s*(\S+)")
 _EDITABLE = re.compile(r"^(-e|--editable)(?:\s+|=)\s*(\S+)")
@@ -179,6 +184,7 @@ def _line(
     if editable:
         if target.startswith(("git+", "hg+", "svn+", "bzr+")):
             cand.vcs = cand.vcs or target.startswith("git+")
+            cand.vcs_checkouts.append(checkout_name(target))
         return
     if line.startswith("-"):
         option = re.split(r"[\s=]", line, maxsplit=1)[0]
@@ -226,4 +232,12 @@ def requirements_candidate(scan: Scan) -> Candidate | None:
         return None
     cand = Candidate("requirements", rel, entry_files=[rel])
     read_requirements(scan, rel, cand)
+    # A base file beside it that it does not include (requirements-base.txt with the
+    # framework, requirements.txt with the model's own): the run-time set is both.
+    folder = posixpath.dirname(rel)
+    for name in BASE_FILES:
+        base = posixpath.join(folder, name)
+        if base in scan.files and base not in cand.files:
+            cand.entry_files.insert(0, base)
+            read_requirements(scan, base, cand)
     return cand

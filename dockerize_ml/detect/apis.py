@@ -1,0 +1,233 @@
+"""Code that runs only on old releases: the APIs it uses bound the versions, and the Python.
+
+A use of an API a distribution removed (``torch._six``, ``np.float``, ``tf.contrib``; the
+``apis`` knowledge table) means the releases before its removal: the Pythons those have
+wheels for (the ``wheels`` rows of knowledge/python.toml) bound the image's Python like an
+exact pin does. A dataclass field whose default is an instance of a dataclass runs only on
+Python 3.10 and older. Read from the parsed ``.py`` files, aliases followed.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from dataclasses import dataclass
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from dockerize_ml import knowledge
+from dockerize_ml.detect.code import CodeIndex
+from dockerize_ml.profile import Dependency, Evidence, WheelFact
+
+
+@dataclass(frozen=True)
+class OldApi:
+    """One use of a removed API: the distribution, the release that removed it, where."""
+
+    dist: str
+    use: str
+    removed: str
+    pythons: tuple[str, ...]
+    evidence: Evidence
+
+
+def _key(version: str) -> tuple[int, int]:
+    major, minor = version.split(".")[:2]
+    return int(major), int(minor)
+
+
+def pythons_up_to(dist: str, last: str) -> tuple[str, ...]:
+    """Every Python some release of ``dist`` up to ``last`` has wheels for (the candidates
+    dockerize-ml can choose), from the ``wheels`` rows."""
+    table = knowledge.load("python")
+    versions = sorted({*table["end_of_life"], *table["versions"]}, key=_key)
+    found: set[str] = set()
+    for first, _last, oldest, newest in table["wheels"].get(dist, []):
+        try:
+            if Version(first) > Version(last):
+                continue
+        except InvalidVersion:
+            continue
+        found |= {v for v in versions if _key(oldest) <= _key(v) <= _key(newest)}
+    return tuple(sorted(found, key=_key))
+
+
+def _aliases(tree: ast.Module) -> dict[str, str]:
+    """Local name -> the dotted module or object it stands for."""
+    names: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    names[alias.asname] = alias.name
+                else:
+                    top = alias.name.split(".")[0]
+                    names[top] = top
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return names
+
+
+def _dotted(node: ast.AST) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _dotted(node.value)
+        return f"{base}.{node.attr}" if base else ""
+    return ""
+
+
+def _uses(tree: ast.Module) -> dict[str, int]:
+    """Every dotted name the module reaches (imports and attribute chains), first line."""
+    aliases = _aliases(tree)
+    found: dict[str, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.setdefault(node.module, node.lineno)
+            for alias in node.names:
+                found.setdefault(f"{node.module}.{alias.name}", node.lineno)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                found.setdefault(alias.name, node.lineno)
+        elif isinstance(node, ast.Attribute):
+            dotted = _dotted(node)
+            head, _, rest = dotted.partition(".")
+            if head in aliases and rest:
+                found.setdefault(f"{aliases[head]}.{rest}", node.lineno)
+    return found
+
+
+def removed_api_uses(index: CodeIndex) -> list[OldApi]:
+    """The first use of each removed API of the ``apis`` table, by file order."""
+    rows = knowledge.load("apis")["removed"]
+    hits: dict[str, OldApi] = {}
+    for path, source in sorted(index.files.items()):
+        if source.tree is None:
+            continue
+        for name, line in _uses(source.tree).items():
+            for row in rows:
+                use = str(row["use"])
+                if (name == use or name.startswith(use + ".")) and use not in hits:
+                    detail = f"uses {use}, removed in {row['dist']} {row['removed']}"
+                    pythons = pythons_up_to(row["dist"], row["last"])
+                    hits[use] = OldApi(
+                        row["dist"], use, row["removed"], pythons, Evidence(path, line, detail)
+                    )
+    return list(hits.values())
+
+
+def _dataclass_names(tree: ast.Module) -> dict[str, ast.ClassDef]:
+    """Classes decorated ``@dataclass`` (or ``@dataclasses.dataclass(...)``) by name."""
+    found: dict[str, ast.ClassDef] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            for deco in node.decorator_list:
+                target = deco.func if isinstance(deco, ast.Call) else deco
+                if _dotted(target).split(".")[-1] == "dataclass":
+                    found[node.name] = node
+    return found
+
+
+def _hashable(cls: ast.ClassDef) -> bool:
+    """A dataclass with ``frozen=True``, ``unsafe_hash=True`` or ``eq=False`` keeps a hash."""
+    for deco in cls.decorator_list:
+        if isinstance(deco, ast.Call):
+            for kw in deco.keywords:
+                value = kw.value.value if isinstance(kw.value, ast.Constant) else None
+                if (kw.arg in ("frozen", "unsafe_hash") and value is True) or (
+                    kw.arg == "eq" and value is False
+                ):
+                    return True
+    return False
+
+
+def dataclass_instance_default(index: CodeIndex) -> Evidence | None:
+    """Where a dataclass field defaults to an instance of an (unhashable) dataclass."""
+    classes: dict[str, ast.ClassDef] = {}
+    for source in index.files.values():
+        if source.tree is not None:
+            classes.update(_dataclass_names(source.tree))
+    for path, source in sorted(index.files.items()):
+        for cls in _dataclass_names(source.tree).values() if source.tree else ():
+            for stmt in cls.body:
+                value = stmt.value if isinstance(stmt, ast.AnnAssign) else None
+                if not isinstance(value, ast.Call):
+                    continue
+                name = _dotted(value.func).split(".")[-1]
+                if name in classes and not _hashable(classes[name]):
+                    detail = f"dataclass field defaults to a {name}() instance"
+                    return Evidence(path, stmt.lineno, detail)
+    return None
+
+
+def api_wheel_facts(index: CodeIndex) -> list[WheelFact]:
+    """The bounds the code's API use puts on the Python, as wheel facts of source ``code``
+    (``version`` is the range the code needs: ``<2.0``)."""
+    facts = [
+        WheelFact(u.dist, f"<{u.removed}", u.pythons, "code", u.evidence)
+        for u in removed_api_uses(index)
+        if u.pythons
+    ]
+    where = dataclass_instance_default(index)
+    if where is not None:
+        before = knowledge.load("apis")["python"]["dataclass_instance_default"]
+        pythons = pythons_up_to_python(before)
+        detail = f"{where.detail}, refused from Python {before}"
+        facts.append(
+            WheelFact(
+                "python", f"<{before}", pythons, "code", Evidence(where.path, where.line, detail)
+            )
+        )
+    return facts
+
+
+def pythons_up_to_python(before: str) -> tuple[str, ...]:
+    """The candidate Pythons older than ``before``."""
+    table = knowledge.load("python")
+    versions = sorted({*table["end_of_life"], *table["versions"]}, key=_key)
+    return tuple(v for v in versions if _key(v) < _key(before))
+
+
+def bounded(deps: tuple[Dependency, ...], facts: list[WheelFact]) -> tuple[Dependency, ...]:
+    """Inferred (unpinned) dependencies with the bound the code's API use needs
+    (``torch<2.0`` for ``torch._six``), the tightest when several rows speak."""
+    bounds: dict[str, WheelFact] = {}
+    for fact in facts:
+        if fact.source == "code" and fact.name != "python":
+            now = bounds.get(fact.name)
+            if now is None or Version(fact.version[1:]) < Version(now.version[1:]):
+                bounds[fact.name] = fact
+    return tuple(
+        dataclasses.replace(
+            d,
+            specifier=bounds[d.name].version,
+            detail=f"{d.detail}; {bounds[d.name].version}: {bounds[d.name].evidence}",
+        )
+        if d.name in bounds and not d.specifier and not d.url
+        else d
+        for d in deps
+    )
+
+
+def api_warnings(declared: list[Dependency], facts: list[WheelFact]) -> list[str]:
+    """A declared dependency whose range lets in the releases without an API the code uses."""
+    by_name = {d.name: d for d in declared}
+    warnings: list[str] = []
+    for fact in facts:
+        dep = by_name.pop(fact.name, None)  # one warning per dependency: its first use
+        if fact.source != "code" or dep is None or dep.source == "inferred" or dep.url:
+            continue
+        try:
+            allows = SpecifierSet(dep.specifier).contains(f"{fact.version[1:]}.999", True)
+        except InvalidSpecifier:
+            continue
+        if allows:
+            where = f"{dep.source}:{dep.line}" if dep.line else dep.source
+            warnings.append(
+                f"{fact.evidence.path}:{fact.evidence.line} {fact.evidence.detail}, but {where} "
+                f"allows {dep.name}{dep.specifier or ' (any version)'}: the image gets a "
+                f"release without it; add `{fact.version}` to it"
+            )
+    return warnings

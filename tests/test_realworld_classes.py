@@ -1,0 +1,383 @@
+"""Regression samples for the classes of wrong answers the real-world corpus found
+(benchmarks/realworld, docs/realworld.md): each is a small project written here that has the
+shape of the real repository, not a copy of it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import run_cli, write_and_lint, write_tree
+
+from dockerize_ml import dockerignore, inspect_project, knowledge, make_plan, render
+from dockerize_ml.detect.apis import pythons_up_to
+from dockerize_ml.detect.imports import provided
+from dockerize_ml.plan import Settings
+
+_GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def _commit(root: Path) -> None:
+    env = {**os.environ, **_GIT_ENV}
+    for args in (["init", "-q"], ["add", "-A", "-f", "."], ["commit", "-q", "-m", "x"]):
+        subprocess.run(["git", "-C", str(root), *args], check=True, env=env, capture_output=True)
+
+
+def _files(root: Path) -> dict[str, str]:
+    return render(make_plan(inspect_project(root), Settings()))
+
+
+# --- 1. imports nothing declares are installed -------------------------------------------
+
+
+def test_undeclared_imports_are_installed_heavy_ones_in_their_layer(tmp_path: Path) -> None:
+    """minGPT / Pytorch-UNet / improved-diffusion: setup.py declares torch and tqdm, the code
+    imports numpy, torchvision and PIL too. What a declared one brings (numpy with pandas,
+    starlette with fastapi) and the project's own modules are not undeclared."""
+    root = write_tree(
+        tmp_path / "p",
+        {
+            "setup.py": (
+                "from setuptools import setup\n"
+                "setup(name='p', install_requires=['torch', 'pandas', 'fastapi'])\n"
+            ),
+            "train.py": (
+                "import numpy as np\nimport torchvision\nfrom PIL import Image\n"
+                "import starlette\nimport pandas\nimport mylib.util\nimport helper\n"
+                "if __name__ == '__main__':\n    pass\n"
+            ),
+            "mylib/__init__.py": "",
+            "mylib/util.py": "",
+            "helper.py": "",
+        },
+    )
+    profile = inspect_project(root)
+    assert profile.undeclared_imports == ("pillow", "torchvision")
+    warning = next(w for w in profile.warnings if "declared nowhere" in w)
+    assert "Pillow (train.py:3" in warning and "installed anyway, unpinned" in warning
+    files = _files(root)
+    write_and_lint(root, files)  # hadolint and shellcheck clean
+    dockerfile = files["Dockerfile"]
+    heavy = dockerfile.index("Heavy frameworks first")
+    assert "torchvision" in dockerfile[heavy : dockerfile.index("RUN", heavy) + 400]
+    step = dockerfile.index("Imported by the code, declared by no dependency file: pillow.")
+    assert "pip install" in dockerfile[step:] and "numpy" not in dockerfile[step : step + 300]
+
+
+def test_a_lockfile_is_the_environment(tmp_path: Path) -> None:
+    """Against a lock, an import the lock lists is declared; one it lacks is warned about,
+    not installed behind the lock's back."""
+    root = write_tree(
+        tmp_path / "p",
+        {
+            "pyproject.toml": (
+                '[project]\nname = "p"\nversion = "0"\nrequires-python = ">=3.11"\n'
+                'dependencies = ["requests"]\n'
+            ),
+            "uv.lock": (
+                'version = 1\n\n[[package]]\nname = "p"\nversion = "0"\n\n'
+                '[[package]]\nname = "requests"\nversion = "2.32.3"\n\n'
+                '[[package]]\nname = "urllib3"\nversion = "2.2.3"\n\n'
+                '[[package]]\nname = "idna"\nversion = "3.10"\n'
+            ),
+            "main.py": (
+                "import urllib3\nimport idna\nimport yaml\nif __name__ == '__main__':\n    pass\n"
+            ),
+        },
+    )
+    profile = inspect_project(root)
+    assert profile.undeclared_imports == ("pyyaml",)
+    assert any("not installed (the image installs uv.lock" in w for w in profile.warnings)
+    assert "PyYAML" not in _files(root)["Dockerfile"]
+    assert "pyyaml" not in _files(root)["Dockerfile"].lower().split("uv.lock")[-1]
+
+
+def test_torch_summary_writer_needs_tensorboard(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "p",
+        {
+            "requirements.txt": "torch\n",
+            "train.py": "from torch.utils.tensorboard import SummaryWriter\nSummaryWriter()\n",
+        },
+    )
+    assert inspect_project(root).undeclared_imports == ("tensorboard",)
+
+
+def test_brings_rows_are_well_formed_and_followed() -> None:
+    rows = knowledge.load("imports")["brings"]
+    for dist, brought in rows.items():
+        assert dist == dist.lower() and " " not in dist, dist
+        assert all(b == b.lower() and b != dist for b in brought), dist
+    assert {"numpy", "pillow", "torch"} <= provided(["torchvision"])
+    assert "chex" in provided(["flax"])  # flax -> optax -> chex
+
+
+def test_a_notebook_pip_comment_is_not_a_package(tmp_path: Path) -> None:
+    """mae's demo: `!pip3 install timm==0.4.5  # 0.3.2 does not work in Colab`."""
+    cell = {
+        "cell_type": "code",
+        "metadata": {},
+        "outputs": [],
+        "execution_count": None,
+        "source": ["!pip3 install timm==0.4.5  # 0.3.2 does not work in Colab\n"],
+    }
+    notebook = {"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    root = write_tree(tmp_path / "p", {"demo.ipynb": json.dumps(notebook)})
+    names = [d.name for d in inspect_project(root).dependencies]
+    assert set(names) - {"jupyterlab"} == {"timm"}, names
+
+
+def test_mpi4py_gets_an_mpi_library(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "p",
+        {"requirements.txt": "mpi4py\n", "train.py": "from mpi4py import MPI\nMPI.COMM_WORLD\n"},
+    )
+    packages = {p.name for p in inspect_project(root).system_packages}
+    assert {"libopenmpi3", "openmpi-bin"} <= packages
+
+
+# --- 2. the source that is the whole environment wins ------------------------------------
+
+
+def test_a_conda_environment_that_installs_the_project_wins_over_its_setup_py(
+    tmp_path: Path,
+) -> None:
+    """CompVis/stable-diffusion: environment.yaml's pip: section ends with `-e .`; setup.py
+    lists three packages."""
+    root = write_tree(
+        tmp_path / "p",
+        {
+            "environment.yaml": (
+                "name: ldm\ndependencies:\n  - python=3.10\n  - pip\n  - pip:\n"
+                "    - omegaconf==2.1.1\n    - opencv-python==4.8.0.76\n"
+                "    - -e git+https://github.com/CompVis/taming-transformers.git@master"
+                "#egg=taming-transformers\n    - -e .\n"
+            ),
+            "setup.py": "from setuptools import setup\nsetup(name='ldm', install_requires=['tqdm'])\n",
+            "ldm/__init__.py": "",
+            "main.py": "import omegaconf\nif __name__ == '__main__':\n    pass\n",
+        },
+    )
+    profile = inspect_project(root)
+    used = next(s for s in profile.dependency_sources if s.used)
+    assert used.path == "environment.yaml"
+    assert {"omegaconf", "opencv-python"} <= {d.name for d in profile.dependencies}
+    assert {"git", "libgl1"} <= {p.name for p in profile.system_packages} | (
+        {"git"} if profile.needs_git else set()
+    )
+
+
+def test_an_environment_reading_requirements_declares_them(tmp_path: Path) -> None:
+    """jakevdp's handbook: environment.yml says `pip: [-r requirements.txt]`."""
+    root = write_tree(
+        tmp_path / "p",
+        {
+            "environment.yml": "name: x\ndependencies:\n  - python=3.11\n  - pip:\n"
+            "    - -r requirements.txt\n",
+            "requirements.txt": "numpy\nscipy\n",
+            "a.py": "import numpy\n",
+        },
+    )
+    assert {"numpy", "scipy"} <= {d.name for d in inspect_project(root).dependencies}
+
+
+def test_requirements_base_beside_requirements_is_run_time(tmp_path: Path) -> None:
+    """label-studio-ml-backend's examples: requirements-base.txt (gunicorn, the SDK) and
+    requirements.txt (the model's own); requirements-test.txt is not run time."""
+    root = write_tree(
+        tmp_path / "p",
+        {
+            "requirements-base.txt": "gunicorn==22.0.0\n",
+            "requirements.txt": "scikit-learn\n",
+            "requirements-test.txt": "pytest\n",
+            "model.py": "import sklearn\n",
+        },
+    )
+    profile = inspect_project(root)
+    assert profile.dependency_entry_files == ("requirements-base.txt", "requirements.txt")
+    names = {d.name for d in profile.dependencies}
+    assert {"gunicorn", "scikit-learn"} <= names and "pytest" not in names
+
+
+def test_src_requirements_of_a_src_layout(tmp_path: Path) -> None:
+    """iterative/example-get-started keeps src/requirements.txt beside its stages."""
+    root = write_tree(
+        tmp_path / "p", {"src/requirements.txt": "dvclive\n", "src/train.py": "import dvclive\n"}
+    )
+    profile = inspect_project(root)
+    assert profile.dependency_entry_files == ("src/requirements.txt",)
+    assert profile.undeclared_imports == ()
+
+
+# --- 3 and 4. the build context: .dvc/config in, pip's VCS clones out --------------------
+
+
+def test_pips_clone_of_an_editable_vcs_requirement_stays_out(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "p",
+        {
+            "requirements.txt": "-e git+https://github.com/openai/CLIP.git@main#egg=clip\n",
+            "src/clip/setup.py": "from setuptools import setup\nsetup(name='clip')\n",
+            "src/other/keep.py": "",
+            "main.py": "if __name__ == '__main__':\n    pass\n",
+        },
+    )
+    rules = dockerignore.parse(_files(root)[".dockerignore"])
+    assert dockerignore.excluded(rules, "src/clip/setup.py")
+    assert not dockerignore.excluded(rules, "src/other/keep.py")
+
+
+# --- 5. Python from API use ------------------------------------------------------------
+
+
+def test_removed_apis_bound_the_python_and_the_inferred_versions(tmp_path: Path) -> None:
+    """facebookresearch/mae: torch._six (gone in torch 2.0), np.float (gone in numpy 1.24)."""
+    root = write_tree(
+        tmp_path / "p",
+        {
+            "util.py": "import numpy as np\nfrom torch._six import inf\nx = np.float(1)\n",
+            "main.py": "import util\nif __name__ == '__main__':\n    pass\n",
+        },
+    )
+    profile = inspect_project(root)
+    assert profile.python_version == "3.11"  # numpy 1.23 and torch 1.13 have no cp312
+    assert profile.python_version_evidence[0].path == "util.py"
+    specs = {d.name: d.specifier for d in profile.dependencies}
+    assert specs == {"numpy": "<1.24", "torch": "<2.0"}
+    assert "numpy<1.24" in _files(root)["requirements.txt"]
+
+
+def test_tf_contrib_means_tensorflow_1_and_its_pythons(tmp_path: Path) -> None:
+    """google-research/bert: tf.contrib and tf.flags; requirements.txt says >=1.11."""
+    root = write_tree(
+        tmp_path / "p",
+        {
+            "requirements.txt": "tensorflow >= 1.11.0\n",
+            "run.py": "import tensorflow as tf\nflags = tf.flags\ntf.contrib.tpu.RunConfig()\n",
+        },
+    )
+    profile = inspect_project(root)
+    assert profile.python_version == "3.7"
+    assert any("allows tensorflow>=1.11.0" in w and "`<2.0`" in w for w in profile.warnings)
+
+
+def test_a_dataclass_instance_default_means_python_3_10(tmp_path: Path) -> None:
+    """SeanNaren/deepspeech.pytorch's configs; a frozen dataclass default is fine."""
+    code = (
+        "from dataclasses import dataclass, field\n"
+        "@dataclass\nclass Spect:\n    rate: int = 16000\n"
+        "@dataclass(frozen=True)\nclass Frozen:\n    x: int = 0\n"
+        "@dataclass\nclass Train:\n    f: Frozen = Frozen()\n"
+    )
+    root = write_tree(tmp_path / "p", {"requirements.txt": "numpy\n", "cfg.py": code})
+    assert inspect_project(root).python_version == "3.12"
+    write_tree(root, {"cfg2.py": code + "@dataclass\nclass Bad:\n    s: Spect = Spect()\n"})
+    assert inspect_project(root).python_version == "3.10"
+
+
+def test_api_rows_are_well_formed_and_have_wheel_rows() -> None:
+    rows = knowledge.load("apis")["removed"]
+    imports = knowledge.load("imports")["imports"]
+    for row in rows:
+        assert set(row) == {"use", "dist", "removed", "last"}, row
+        top = row["use"].split(".")[0]
+        assert imports.get(top, "").lower() == row["dist"] or top == row["dist"], row
+        assert pythons_up_to(row["dist"], row["last"]), f"no wheels row covers {row}"
+
+
+# --- 6. loose results nothing names -----------------------------------------------------
+
+
+def test_untracked_results_named_nowhere_stay_out(tmp_path: Path) -> None:
+    """whisper's interview.srt + interview.json, locust_stats.csv, research/adult.csv; an
+    untracked config, script or a CSV the code reads stay in (a user's uncommitted work)."""
+    root = write_tree(
+        tmp_path / "p",
+        {
+            "requirements.txt": "pandas\n",
+            "main.py": "import pandas\npandas.read_csv('inputs.csv')\n",
+            "README.md": "Run `python main.py --config local.yaml`; see notes.csv\n",
+        },
+    )
+    _commit(root)
+    write_tree(
+        root,
+        {
+            "interview.srt": "1\n",
+            "interview.json": "{}",
+            "locust_stats.csv": "a,b\n",
+            "research/adult.csv": "a,b\n",
+            "inputs.csv": "a,b\n",
+            "notes.csv": "a,b\n",
+            "local.yaml": "lr: 1\n",
+            "settings.json": "{}",
+            "new_script.py": "",
+        },
+    )
+    rules = dockerignore.parse(_files(root)[".dockerignore"])
+    for rel in ("interview.srt", "interview.json", "locust_stats.csv", "research/adult.csv"):
+        assert dockerignore.excluded(rules, rel), rel
+    for rel in ("notes.csv", "local.yaml", "settings.json", "new_script.py"):
+        assert not dockerignore.excluded(rules, rel), rel
+
+
+@pytest.mark.parametrize("suffix", knowledge.load("layout")["context"]["output_suffixes"])
+def test_output_suffixes_are_not_code_or_configuration(suffix: str) -> None:
+    assert suffix.startswith(".") and suffix not in (".py", ".ipynb", ".yaml", ".toml", ".json")
+
+
+@pytest.mark.docker
+def test_the_image_has_the_undeclared_import_and_an_mpi_library(
+    engine: Any, buildkit_cli: str, tmp_path: Path
+) -> None:
+    """Built for real: tqdm is imported and declared nowhere, mpi4py's wheel loads the
+    system's libmpi at import; the smoke test imports the entry script in the image."""
+    root = write_tree(
+        tmp_path / "mpi",
+        {
+            "requirements.txt": "mpi4py\n",
+            "train.py": (
+                "from mpi4py import MPI\nimport tqdm\n"
+                "if __name__ == '__main__':\n    print(MPI.COMM_WORLD.Get_size(), tqdm.__name__)\n"
+            ),
+        },
+    )
+    assert run_cli("init", root).returncode == 0
+    tag = "corpus-test-undeclared-mpi:latest"
+    result = run_cli("build", root, "--json", "--tag", tag)
+    try:
+        assert result.returncode == 0, result.stderr[-2000:]
+        smoke = {s["name"]: s for s in json.loads(result.stdout)["smoke"]}
+        assert smoke["entry script imports"]["ok"], smoke
+    finally:
+        if result.returncode == 0:
+            engine.images.remove(tag, force=True)
+
+
+def test_a_manifest_wins_over_its_development_superset(tmp_path: Path) -> None:
+    """requirements.txt = setup.py's install_requires + pytest and black: the manifest's
+    run-time set is the image's; with anything else beyond it, the requirements file wins."""
+    root = write_tree(
+        tmp_path / "p",
+        {
+            "setup.py": "from setuptools import setup\nsetup(name='p', install_requires=['numpy'])\n",
+            "requirements.txt": "numpy==1.26.4\npytest\nblack\n",
+            "p/__init__.py": "import numpy\n",
+        },
+    )
+    used = next(s for s in inspect_project(root).dependency_sources if s.used)
+    assert used.kind == "setuptools"
+    write_tree(root, {"requirements.txt": "numpy==1.26.4\npytest\nrequests\n"})
+    used = next(s for s in inspect_project(root).dependency_sources if s.used)
+    assert used.kind == "requirements"
