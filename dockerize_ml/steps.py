@@ -7,6 +7,12 @@ from dataclasses import dataclass, replace
 
 Command = tuple[str, ...]  # a command and its arguments, one argument per rendered line
 
+#: uv is pip-installed in a build stage of its own; every RUN that needs it mounts its binary
+#: from there (BuildKit), so uv never reaches the image.
+UV_STAGE = "uv"
+UV_BINARY = "/usr/local/bin/uv"
+UV_MOUNT = (UV_STAGE, UV_BINARY, UV_BINARY)
+
 
 def apt_install(packages: tuple[str, ...]) -> list[str]:
     """The commands that install Debian packages and leave no package lists behind."""

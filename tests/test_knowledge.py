@@ -77,6 +77,18 @@ def test_frameworks_rows() -> None:
         assert isinstance(row["heavy"], bool) and isinstance(row["gpu"], bool)
 
 
+def test_stable_rows() -> None:
+    table = knowledge.load("frameworks")
+    assert len(table["stable"]) >= 10
+    for name, why in table["stable"].items():
+        assert name == canonicalize_name(name), f"{name} is not a PEP 503 name"
+        assert isinstance(why, str) and why.strip(), name
+        # the heavy frameworks have a layer of their own already
+        assert not table["frameworks"].get(name, {}).get("heavy"), name
+    code = (PACKAGE / "install.py").read_text()
+    assert 'table["stable"]' in code
+
+
 def test_server_rows() -> None:
     rows = knowledge.load("frameworks")["servers"]
     code = (PACKAGE / "detect" / "servers.py").read_text()
