@@ -941,12 +941,7 @@ def plan_install(
         plan = _inline(ctx, [], "nothing (no dependencies declared)")
     if profile.needs_git and not (ctx.compiled and profile.cuda_build.vcs_compiled_only):
         plan = dataclasses.replace(plan, apt_build=("git",))
-    heavy = _heavy_frameworks(ctx, device, kind)
-    if ctx.compiled:
-        heavy.append(_compiled_step(ctx))
-    heavy += _stable_layer(ctx, kind)
-    if heavy and plan.installer != "micromamba":
-        plan = dataclasses.replace(plan, before_code=(*heavy, *plan.before_code))
+    plan = _with_first_layers(ctx, plan, device, kind)
     if ctx.compiled_project:
         plan = dataclasses.replace(plan, compiled_copy=True)
     # (a uv workspace's export has them already, pinned by its lock)
@@ -966,7 +961,20 @@ def plan_install(
         plan = dataclasses.replace(plan, before_code=(*plan.before_code, step))
     plan = _with_entry_requirements(ctx, plan)
     plan = _with_uv_stage(ctx, plan, base_image, system_python)
-    return dataclasses.replace(plan, before_code=separate_layers(plan.before_code))
+    before = separate_layers(plan.before_code, classic=not ctx.buildkit)
+    return dataclasses.replace(plan, before_code=before)
+
+
+def _with_first_layers(ctx: _Ctx, plan: InstallPlan, device: str, kind: str) -> InstallPlan:
+    """The layers before the dependency files' install, each reused while it stays the same:
+    the heavy frameworks, what the CUDA builder compiled, the big stable libraries."""
+    first = _heavy_frameworks(ctx, device, kind)
+    if ctx.compiled:
+        first.append(_compiled_step(ctx))
+    first += _stable_layer(ctx, kind)
+    if not first or plan.installer == "micromamba":
+        return plan
+    return dataclasses.replace(plan, before_code=(*first, *plan.before_code))
 
 
 def _compiled_step(ctx: _Ctx) -> Step:

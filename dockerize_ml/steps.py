@@ -56,9 +56,13 @@ class Step:
 SEPARATE = ("DL3059", "A layer of its own: a change to one does not rebuild the other.")
 
 
-def separate_layers(steps: tuple[Step, ...] | list[Step]) -> tuple[Step, ...]:
+def separate_layers(
+    steps: tuple[Step, ...] | list[Step], classic: bool = False
+) -> tuple[Step, ...]:
     """Consecutive RUNs with the same mounts are separate layers on purpose (torch, then what
-    compiles against it or the rest of the dependencies): say so to hadolint."""
+    compiles against it or the rest of the dependencies): say so to hadolint. Without
+    BuildKit (``classic``) there are no mounts: a RUN follows the one before unless it copies
+    files in front of itself."""
     result = list(steps)
     for i in range(1, len(result)):
         before, step = result[i - 1], result[i]
@@ -69,6 +73,8 @@ def separate_layers(steps: tuple[Step, ...] | list[Step]) -> tuple[Step, ...]:
             step.caches,
             step.secrets,
         )
+        if classic:
+            same = not step.from_stage
         if same and not step.files and SEPARATE not in step.hadolint_ignore:
             result[i] = replace(step, hadolint_ignore=(*step.hadolint_ignore, SEPARATE))
     return tuple(result)
