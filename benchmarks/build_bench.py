@@ -169,7 +169,15 @@ def main() -> None:
     parser.add_argument("--dockerfile", action="append", choices=DOCKERFILES)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--first-run", type=int, default=1, help="the number of the first run")
+    parser.add_argument(
+        "--table", type=Path, nargs="+", help="only print the table of these --json files"
+    )
     args = parser.parse_args()
+    if args.table:
+        saved = [Result(**row) for path in args.table for row in json.loads(path.read_text())]
+        print(table(sorted(saved, key=lambda r: (r.project, r.run))))
+        return
     projects = args.project or ["churn-model", "fastapi-service"]
     dockerfiles = args.dockerfile or list(DOCKERFILES)
     load = os.getloadavg()[0]
@@ -180,16 +188,16 @@ def main() -> None:
     )
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as tmp:
-        for project in projects:
-            for run in range(1, args.runs + 1):
+        for run in range(args.first_run, args.first_run + args.runs):
+            for project in projects:
                 for dockerfile in dockerfiles:
                     result = measure(project, dockerfile, run, Path(tmp))
                     results.append(result)
                     print(json.dumps(result.__dict__), flush=True)
+                    if args.json:  # kept as it goes: a long run can be stopped
+                        args.json.write_text(json.dumps([r.__dict__ for r in results], indent=2))
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     print(table(results))
-    if args.json:
-        args.json.write_text(json.dumps([r.__dict__ for r in results], indent=2))
 
 
 if __name__ == "__main__":
