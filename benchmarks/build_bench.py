@@ -127,7 +127,8 @@ def measure(project: str, dockerfile: str, run: int, tmp: Path) -> Result:
     edited.write_text(edited.read_text() + f"# edited {time.time()}\n")
     edit = build(folder, tag)
     requirements = folder / "requirements.txt"
-    requirements.write_text(requirements.read_text() + "tabulate\n")
+    # unique, or a later run would find this layer in the cache of an earlier one
+    requirements.write_text(requirements.read_text() + f"tabulate  # {time.time()}\n")
     dependency = build(folder, tag)
     result = Result(
         project, dockerfile, run, cold, edit, dependency, image_size(tag), start_time(tag, imports)
@@ -136,11 +137,16 @@ def measure(project: str, dockerfile: str, run: int, tmp: Path) -> Result:
     return result
 
 
-def _cell(value: float, figure: str, reference: float, naive: float) -> str:
+def _cell(value: float, figure: str, reference: Result | None, naive: Result | None) -> str:
     text = f"{value:.0f} MB" if figure == "size" else f"{value:.1f} s"
     if figure == "size" and value >= 1000:
         text = f"{value / 1000:.2f} GB"
-    return f"{text} ({value / reference:.2f}x ref, {value / naive:.2f}x naive)"
+    ratios = [
+        f"{value / (getattr(other, figure) or 1e-9):.2f}x {name}"
+        for name, other in (("ref", reference), ("naive", naive))
+        if other is not None
+    ]
+    return f"{text} ({', '.join(ratios)})" if ratios else text
 
 
 def table(results: list[Result]) -> str:
@@ -151,12 +157,9 @@ def table(results: list[Result]) -> str:
     ]
     by_key = {(r.project, r.run, r.dockerfile): r for r in results}
     for r in results:
-        ref = by_key.get((r.project, r.run, "reference"), r)
-        naive = by_key.get((r.project, r.run, "naive"), r)
-        cells = [
-            _cell(getattr(r, f), f, getattr(ref, f) or 1e-9, getattr(naive, f) or 1e-9)
-            for f in FIGURES
-        ]
+        ref = by_key.get((r.project, r.run, "reference"))
+        naive = by_key.get((r.project, r.run, "naive"))
+        cells = [_cell(getattr(r, f), f, ref, naive) for f in FIGURES]
         lines.append(f"| {r.project} | {r.run} | {r.dockerfile} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -190,7 +193,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(args.first_run, args.first_run + args.runs):
             for project in projects:
-                for dockerfile in dockerfiles:
+                # every other run in the reverse order: the machine's load drifts
+                order = dockerfiles if run % 2 else dockerfiles[::-1]
+                for dockerfile in order:
                     result = measure(project, dockerfile, run, Path(tmp))
                     results.append(result)
                     print(json.dumps(result.__dict__), flush=True)
