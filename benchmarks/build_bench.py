@@ -1,99 +1,208 @@
-"""Build times with a real engine: the generated Dockerfile against a naive one.
+"""Image builds with a real engine: the generated Dockerfile against a hand-written reference.
 
-    DOCKERIZE_ML_DOCKER=/usr/bin/docker python benchmarks/build_bench.py [--project PATH]
+    DOCKERIZE_ML_DOCKER=/usr/bin/docker python benchmarks/build_bench.py \
+        [--project churn-model --project fastapi-service --project torch-train] [--runs 2]
 
-For one sample project, in one run each: a cold build (no layer cache; the BuildKit cache
-mounts emptied with `docker builder prune --filter type=exec.cachemount`), the rebuild after a
-one-line code edit, and the rebuild after adding one dependency (`tabulate`), for
+For each project and each Dockerfile, in one run of this script:
 
-  generated: what `dockerize-ml init` writes (uv, cache mount, dependencies before the code)
-  naive:     `COPY . .` then `pip install --no-cache-dir -r requirements.txt`
+  cold        no layer cache (--no-cache) and the BuildKit cache mounts emptied before it
+              (`docker builder prune --filter type=exec.cachemount`)
+  code edit   the rebuild after a one-line edit of a module
+  + one dep   the rebuild after adding one small dependency (tabulate) to requirements.txt
+  image       the image's size
+  start       a container that imports the project's libraries (median of 3)
 
-Needs a Docker engine, the base image of the project and a docker CLI that builds with
-BuildKit. Empties the engine's BuildKit cache mounts: run it on a development machine, not on
-one whose cache you care about.
+for three Dockerfiles: `generated` (what `dockerize-ml init` writes), `reference` (the best
+hand-written production file, benchmarks/reference/<project>/reference.Dockerfile) and
+`naive` (`COPY . .`, then pip). All three get the .dockerignore `dockerize-ml init` writes,
+so the comparison is about the Dockerfile. The table gives each figure's ratio to the
+reference's and to naive's of the same run; `--runs 2` repeats everything to show the noise.
+
+Needs a Docker engine, the base image `python:3.11-slim` and a docker CLI that builds with
+BuildKit. It empties the engine's BuildKit cache mounts (every project's): run it on a
+development machine, not on one whose cache you care about. torch-train is several GB per
+image (PyPI's CUDA build): ask for it explicitly.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-NAIVE = """FROM python:3.11-slim
-WORKDIR /app
-COPY . .
-RUN pip install --no-cache-dir -r requirements.txt
-CMD ["python", "train.py"]
-"""
+HERE = Path(__file__).resolve().parent
+REFERENCE = HERE / "reference"
+REPO = HERE.parent
+
+#: project -> (source folder, module edited, what a container start imports)
+PROJECTS: dict[str, tuple[Path, str, str]] = {
+    "churn-model": (REPO / "examples" / "churn-model", "churn/features.py", "pandas, sklearn"),
+    "fastapi-service": (REFERENCE / "fastapi-service" / "project", "app.py", "fastapi, uvicorn"),
+    "torch-train": (REFERENCE / "torch-train" / "project", "train.py", "torch, numpy"),
+}
+DOCKERFILES = ("generated", "reference", "naive")
+FIGURES = ("cold", "edit", "dependency", "size", "start")
+HEADERS = ("cold", "code edit", "+ one dep", "image", "start")
+
+
+@dataclass
+class Result:
+    """One Dockerfile's figures in one run (seconds; size in MB)."""
+
+    project: str
+    dockerfile: str
+    run: int
+    cold: float
+    edit: float
+    dependency: float
+    size: float
+    start: float
 
 
 def docker() -> str:
     return os.environ.get("DOCKERIZE_ML_DOCKER") or "docker"
 
 
-def build(root: Path, tag: str, *, no_cache: bool = False) -> float:
+def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DOCKER_BUILDKIT": "1"}
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:
+        output = done.stdout[-3000:] + done.stderr[-3000:]
+        raise SystemExit(f"{' '.join(argv[:3])} failed:\n{output}")
+    return done
+
+
+def build(root: Path, tag: str, *, cold: bool = False) -> float:
     argv = [docker(), "build", "--progress=plain", "--tag", tag, str(root)]
-    if no_cache:
+    if cold:
+        _run([docker(), "builder", "prune", "--force", "--filter", "type=exec.cachemount"])
         argv.insert(2, "--no-cache")
     start = time.perf_counter()
-    subprocess.run(
-        argv, check=True, capture_output=True, env={**os.environ, "DOCKER_BUILDKIT": "1"}
-    )
+    _run(argv)
     return time.perf_counter() - start
 
 
-def scenario(root: Path, tag: str) -> tuple[float, float, float]:
-    subprocess.run(
-        [docker(), "builder", "prune", "--force", "--filter", "type=exec.cachemount"],
-        check=True,
-        capture_output=True,
+def start_time(tag: str, imports: str) -> float:
+    """The median of three container starts that import the project's libraries."""
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        _run([docker(), "run", "--rm", tag, "python", "-c", f"import {imports}"])
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def image_size(tag: str) -> float:
+    out = _run([docker(), "image", "inspect", "--format", "{{.Size}}", tag]).stdout
+    return int(out.strip()) / 1e6
+
+
+def prepare(project: str, dockerfile: str, folder: Path) -> None:
+    """The project in ``folder`` with its .dockerignore from `init` and the Dockerfile."""
+    source = PROJECTS[project][0]
+    skip = shutil.ignore_patterns("Dockerfile", ".dockerignore", "docker", ".dockerize-ml")
+    shutil.copytree(source, folder, ignore=skip)
+    _run(["dockerize-ml", "init", str(folder)])
+    if dockerfile != "generated":
+        text = (REFERENCE / project / f"{dockerfile}.Dockerfile").read_text()
+        (folder / "Dockerfile").write_text(text)
+
+
+def measure(project: str, dockerfile: str, run: int, tmp: Path) -> Result:
+    folder = tmp / f"{project}-{dockerfile}-{run}"
+    prepare(project, dockerfile, folder)
+    _, module, imports = PROJECTS[project]
+    tag = f"speed-bench-{project}-{dockerfile}:latest"
+    cold = build(folder, tag, cold=True)
+    edited = folder / module
+    edited.write_text(edited.read_text() + f"# edited {time.time()}\n")
+    edit = build(folder, tag)
+    requirements = folder / "requirements.txt"
+    # unique, or a later run would find this layer in the cache of an earlier one
+    requirements.write_text(requirements.read_text() + f"tabulate  # {time.time()}\n")
+    dependency = build(folder, tag)
+    result = Result(
+        project, dockerfile, run, cold, edit, dependency, image_size(tag), start_time(tag, imports)
     )
-    cold = build(root, tag, no_cache=True)
-    features = root / "churn" / "features.py"
-    features.write_text(features.read_text() + f"# edited {time.time()}\n")
-    edit = build(root, tag)
-    requirements = root / "requirements.txt"
-    requirements.write_text(requirements.read_text() + "tabulate\n")
-    dependency = build(root, tag)
-    return cold, edit, dependency
+    subprocess.run([docker(), "rmi", "-f", tag], capture_output=True, check=False)
+    return result
+
+
+def _cell(value: float, figure: str, reference: Result | None, naive: Result | None) -> str:
+    text = f"{value:.0f} MB" if figure == "size" else f"{value:.1f} s"
+    if figure == "size" and value >= 1000:
+        text = f"{value / 1000:.2f} GB"
+    ratios = [
+        f"{value / (getattr(other, figure) or 1e-9):.2f}x {name}"
+        for name, other in (("ref", reference), ("naive", naive))
+        if other is not None
+    ]
+    return f"{text} ({', '.join(ratios)})" if ratios else text
+
+
+def table(results: list[Result]) -> str:
+    """A Markdown table: every figure with its ratio to the same run's reference and naive."""
+    lines = [
+        "| project | run | Dockerfile | " + " | ".join(HEADERS) + " |",
+        "| --- | ---: | --- |" + " ---: |" * len(HEADERS),
+    ]
+    by_key = {(r.project, r.run, r.dockerfile): r for r in results}
+    for r in results:
+        ref = by_key.get((r.project, r.run, "reference"))
+        naive = by_key.get((r.project, r.run, "naive"))
+        cells = [_cell(getattr(r, f), f, ref, naive) for f in FIGURES]
+        lines.append(f"| {r.project} | {r.run} | {r.dockerfile} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--project", default="examples/churn-model")
+    parser.add_argument("--project", action="append", choices=sorted(PROJECTS))
+    parser.add_argument("--dockerfile", action="append", choices=DOCKERFILES)
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--first-run", type=int, default=1, help="the number of the first run")
+    parser.add_argument(
+        "--table", type=Path, nargs="+", help="only print the table of these --json files"
+    )
     args = parser.parse_args()
-    source = Path(args.project).resolve()
-    print(f"machine: {platform.platform()}, {os.cpu_count()} cores; project {source.name}")
-    print(f"{'Dockerfile':<11} {'cold':>8} {'code edit':>10} {'+1 dependency':>14}")
+    if args.table:
+        saved = [Result(**row) for path in args.table for row in json.loads(path.read_text())]
+        print(table(sorted(saved, key=lambda r: (r.project, r.run))))
+        return
+    projects = args.project or ["churn-model", "fastapi-service"]
+    dockerfiles = args.dockerfile or list(DOCKERFILES)
+    load = os.getloadavg()[0]
+    print(
+        f"machine: {platform.platform()}, {os.cpu_count()} cores, load average {load:.1f} "
+        f"at the start; {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        flush=True,
+    )
+    results: list[Result] = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name in ("generated", "naive"):
-            root = Path(tmp) / name
-            shutil.copytree(
-                source,
-                root,
-                ignore=shutil.ignore_patterns(
-                    "Dockerfile", ".dockerignore", "docker", ".dockerize-ml"
-                ),
-            )
-            if name == "generated":
-                subprocess.run(["dockerize-ml", "init", str(root)], check=True, capture_output=True)
-            else:
-                (root / "Dockerfile").write_text(NAIVE)
-            cold, edit, dependency = scenario(root, f"dockerize-ml-bench-{name}:latest")
-            print(f"{name:<11} {cold:>7.1f}s {edit:>9.1f}s {dependency:>13.1f}s")
-            subprocess.run(
-                [docker(), "rmi", "-f", f"dockerize-ml-bench-{name}:latest"],
-                capture_output=True,
-                check=False,
-            )
+        for run in range(args.first_run, args.first_run + args.runs):
+            for project in projects:
+                # every other run in the reverse order: the machine's load drifts
+                order = dockerfiles if run % 2 else dockerfiles[::-1]
+                for dockerfile in order:
+                    result = measure(project, dockerfile, run, Path(tmp))
+                    results.append(result)
+                    print(json.dumps(result.__dict__), flush=True)
+                    if args.json:  # kept as it goes: a long run can be stopped
+                        args.json.write_text(json.dumps([r.__dict__ for r in results], indent=2))
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+    print(table(results))
 
 
 if __name__ == "__main__":

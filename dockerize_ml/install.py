@@ -37,7 +37,15 @@ from dockerize_ml.profile import (
     ProjectProfile,
     requirement_string,
 )
-from dockerize_ml.steps import Command, Step, quoted_option, separate_layers
+from dockerize_ml.steps import (
+    UV_BINARY,
+    UV_MOUNT,
+    UV_STAGE,
+    Command,
+    Step,
+    quoted_option,
+    separate_layers,
+)
 
 #: Where dependency files are mounted or copied for the install step (outside the code).
 DEPS_DIR = "/tmp/deps"
@@ -97,6 +105,13 @@ class InstallPlan:
     #: The project's compiled extension modules are copied from the CUDA builder next to
     #: its code (after the code copy).
     compiled_copy: bool = False
+    #: uv comes from the uv stage, mounted in each RUN that needs it (BuildKit): the setup
+    #: RUN mounts it too, and nothing installs uv into the image.
+    uv_mount: tuple[str, ...] = ()  # (stage, source, target), or empty
+
+    @property
+    def uv_mounted(self) -> bool:
+        return bool(self.uv_mount)
 
 
 @dataclass(frozen=True)
@@ -826,6 +841,77 @@ def _with_undeclared_imports(ctx: _Ctx, plan: InstallPlan, kind: str) -> Install
     return dataclasses.replace(plan, before_code=(*plan.before_code, step))
 
 
+def _stable_layer(ctx: _Ctx, kind: str) -> list[Step]:
+    """The big, rarely changed libraries (pandas, scikit-learn, FastAPI, ...; the ``stable``
+    knowledge rows) in a layer of their own, before the rest, with their bytecode: adding a
+    small dependency then installs and compiles only that one. Their versions come from the
+    project's own specifiers; the requirements step after it installs everything as declared
+    (keeping what this layer installed when it fits)."""
+    if kind in _LOCKED_KINDS:
+        return []
+    options = ctx.profile.index_options if kind in ("requirements", "inferred", "conda") else ()
+    if any("${" in option for option in options):
+        return []  # a private index with credentials: only the requirements step has them
+    table = knowledge.load("frameworks")
+    stable = [
+        d
+        for d in ctx.profile.dependencies
+        if d.name in table["stable"]
+        and not d.url
+        and not table["frameworks"].get(d.name, {}).get("heavy")
+    ]
+    strings = ctx.strings(stable)
+    if not strings:
+        return []
+    command = ctx.install(*[quoted_option(o) for o in options], *_quote(strings))
+    names = ", ".join(dict.fromkeys(d.name for d in stable))
+    return [
+        Step(
+            comment=(
+                f"The big libraries the project is built on ({names}), in a layer of their own:",
+                "adding a small dependency later neither installs nor compiles them again.",
+            ),
+            commands=(command,),
+            cache=ctx.cache,
+            hadolint_ignore=ctx.hadolint([command]),
+        )
+    ]
+
+
+def _with_uv_stage(
+    ctx: _Ctx, plan: InstallPlan, base_image: str, system_python: bool
+) -> InstallPlan:
+    """With BuildKit on a Python base, uv comes from a stage of its own, mounted in each RUN
+    that needs it: never in the image, and no pip into a venv to install it."""
+    if not plan.needs_uv or plan.installer == "micromamba":
+        return plan
+    if not ctx.buildkit or system_python:
+        return plan  # uv is installed into the image (no mounts, or no pip to install it)
+    uv = knowledge.load("tools")["uv"]["version"]
+    stage = Stage(
+        name=UV_STAGE,
+        image=base_image,
+        comment=(
+            f"uv, pinned, in a stage of its own: each RUN that installs mounts {UV_BINARY}",
+            "from here, so uv never reaches the final image.",
+        ),
+        tools=(f"uv=={uv}",),
+    )
+
+    def mounted(steps: tuple[Step, ...]) -> tuple[Step, ...]:
+        return tuple(
+            dataclasses.replace(step, from_stage=(*step.from_stage, UV_MOUNT)) for step in steps
+        )
+
+    return dataclasses.replace(
+        plan,
+        stages=(stage, *plan.stages),
+        before_code=mounted(plan.before_code),
+        after_code=mounted(plan.after_code),
+        uv_mount=UV_MOUNT,
+    )
+
+
 def plan_install(
     profile: ProjectProfile,
     *,
@@ -840,11 +926,13 @@ def plan_install(
     local_paths: dict[str, str] | None = None,
     workspace_copies: tuple[tuple[str, str], ...] = (),
     requirements: tuple[str, ...] = (),
+    system_python: bool = False,
 ) -> InstallPlan:
     """Choose how the dependencies and the project are installed.
 
     With a ``cuda_builder``, what it compiles is installed from its wheels and left out of
-    the installs from the dependency files.
+    the installs from the dependency files. ``system_python``: the final image's base has no
+    Python of its own (``base_image`` is then the python image of the same version).
     """
     unknown = [e for e in extras if e not in profile.extras_available]
     unknown += [g for g in groups if g not in profile.groups_available]
@@ -896,11 +984,7 @@ def plan_install(
         plan = _inline(ctx, [], "nothing (no dependencies declared)")
     if profile.needs_git and not (ctx.compiled and profile.cuda_build.vcs_compiled_only):
         plan = dataclasses.replace(plan, apt_build=("git",))
-    heavy = _heavy_frameworks(ctx, device, kind)
-    if ctx.compiled:
-        heavy.append(_compiled_step(ctx))
-    if heavy and plan.installer != "micromamba":
-        plan = dataclasses.replace(plan, before_code=(*heavy, *plan.before_code))
+    plan = _with_first_layers(ctx, plan, device, kind)
     if ctx.compiled_project:
         plan = dataclasses.replace(plan, compiled_copy=True)
     # (a uv workspace's export has them already, pinned by its lock)
@@ -919,11 +1003,25 @@ def plan_install(
         )
         plan = dataclasses.replace(plan, before_code=(*plan.before_code, step))
     # The entry's own requirements, the imports nothing declares, then what the settings add
-    # (build --fix), last so that they win.
+    # (build --fix), last so that they win; uv mounted into every step that installs.
     plan = _with_saved_requirements(
         ctx, _with_undeclared_imports(ctx, _with_entry_requirements(ctx, plan), kind), requirements
     )
-    return dataclasses.replace(plan, before_code=separate_layers(plan.before_code))
+    plan = _with_uv_stage(ctx, plan, base_image, system_python)
+    before = separate_layers(plan.before_code, classic=not ctx.buildkit)
+    return dataclasses.replace(plan, before_code=before)
+
+
+def _with_first_layers(ctx: _Ctx, plan: InstallPlan, device: str, kind: str) -> InstallPlan:
+    """The layers before the dependency files' install, each reused while it stays the same:
+    the heavy frameworks, what the CUDA builder compiled, the big stable libraries."""
+    first = _heavy_frameworks(ctx, device, kind)
+    if ctx.compiled:
+        first.append(_compiled_step(ctx))
+    first += _stable_layer(ctx, kind)
+    if not first or plan.installer == "micromamba":
+        return plan
+    return dataclasses.replace(plan, before_code=(*first, *plan.before_code))
 
 
 def _compiled_step(ctx: _Ctx) -> Step:

@@ -255,10 +255,10 @@ def _python_setup(install: InstallPlan, system_python: bool, venv: bool) -> list
         if install.needs_uv:
             commands.append(f"{VENV}/bin/python -m pip install --no-cache-dir uv=={uv}")
         return commands
-    if install.needs_uv:
+    if install.needs_uv and not install.uv_mounted:
         commands.append(f"python -m pip install --no-cache-dir uv=={uv}")
-    if venv:
-        commands.append(f"python -m venv {VENV}")
+    if venv:  # uv's venv has no pip in it: instant, where python -m venv takes seconds
+        commands.append(f"uv venv {VENV}" if install.needs_uv else f"python -m venv {VENV}")
     return commands
 
 
@@ -616,6 +616,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         local_paths={path: image for path, _, image in context.folders} if context else {},
         workspace_copies=context.workspace_files if context else (),
         requirements=settings.dependencies,
+        system_python=system_python,
     )
 
     command, command_origin, single, launch = _command(profile, settings, device)

@@ -7,6 +7,12 @@ from dataclasses import dataclass, replace
 
 Command = tuple[str, ...]  # a command and its arguments, one argument per rendered line
 
+#: uv is pip-installed in a build stage of its own; every RUN that needs it mounts its binary
+#: from there (BuildKit), so uv never reaches the image.
+UV_STAGE = "uv"
+UV_BINARY = "/usr/local/bin/uv"
+UV_MOUNT = (UV_STAGE, UV_BINARY, UV_BINARY)
+
 
 def apt_install(packages: tuple[str, ...]) -> list[str]:
     """The commands that install Debian packages and leave no package lists behind."""
@@ -50,9 +56,13 @@ class Step:
 SEPARATE = ("DL3059", "A layer of its own: a change to one does not rebuild the other.")
 
 
-def separate_layers(steps: tuple[Step, ...] | list[Step]) -> tuple[Step, ...]:
+def separate_layers(
+    steps: tuple[Step, ...] | list[Step], classic: bool = False
+) -> tuple[Step, ...]:
     """Consecutive RUNs with the same mounts are separate layers on purpose (torch, then what
-    compiles against it or the rest of the dependencies): say so to hadolint."""
+    compiles against it or the rest of the dependencies): say so to hadolint. Without
+    BuildKit (``classic``) there are no mounts: a RUN follows the one before unless it copies
+    files in front of itself."""
     result = list(steps)
     for i in range(1, len(result)):
         before, step = result[i - 1], result[i]
@@ -63,6 +73,8 @@ def separate_layers(steps: tuple[Step, ...] | list[Step]) -> tuple[Step, ...]:
             step.caches,
             step.secrets,
         )
+        if classic:
+            same = not step.from_stage
         if same and not step.files and SEPARATE not in step.hadolint_ignore:
             result[i] = replace(step, hadolint_ignore=(*step.hadolint_ignore, SEPARATE))
     return tuple(result)

@@ -106,6 +106,30 @@ def test_requirements_training_project(
     install = "uv pip install -r" if buildkit else "pip install --no-cache-dir -r"
     assert second.step(install).cached, second.log[-3000:]
     assert not second.step("COPY --chown=app:app . .").cached
+    if buildkit:
+        _assert_lean_image_and_stable_layer(engine, root, tag)
+
+
+def _assert_lean_image_and_stable_layer(engine: Any, root: Path, tag: str) -> None:
+    """uv stayed in its stage (mounted, never copied), the venv has no pip, the big
+    libraries carry their bytecode, and a new small dependency leaves their layer alone."""
+    probe = (
+        "import importlib.util, pathlib, shutil, pandas, sklearn;"
+        "print(shutil.which('uv'), importlib.util.find_spec('pip') is not None);"
+        "print(len(list(pathlib.Path(pandas.__file__).parent.rglob('*.pyc'))) > 500,"
+        " len(list(pathlib.Path(sklearn.__file__).parent.rglob('*.pyc'))) > 300)"
+    )
+    code, output = run(engine, tag, ["python", "-c", probe])
+    assert code == 0, output
+    assert output.split() == ["None", "False", "True", "True"], output
+
+    requirements = root / "requirements.txt"
+    requirements.write_text(requirements.read_text() + f"tabulate  # {uuid.uuid4().hex}\n")
+    third = build(root, tag, True)
+    assert third.step("uv pip install 'pandas").cached, third.log[-3000:]
+    assert not third.step("uv pip install -r").cached
+    code, output = run(engine, tag, ["python", "-c", "import tabulate, sklearn"])
+    assert code == 0, output
 
 
 def test_run_script_mounts_outputs_passes_env_and_runs_as_the_app_user(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -77,6 +79,18 @@ def test_frameworks_rows() -> None:
         assert name == canonicalize_name(name), f"{name} is not a PEP 503 name"
         assert set(row) == {"heavy", "gpu"}, name
         assert isinstance(row["heavy"], bool) and isinstance(row["gpu"], bool)
+
+
+def test_stable_rows() -> None:
+    table = knowledge.load("frameworks")
+    assert len(table["stable"]) >= 10
+    for name, why in table["stable"].items():
+        assert name == canonicalize_name(name), f"{name} is not a PEP 503 name"
+        assert isinstance(why, str) and why.strip(), name
+        # the heavy frameworks have a layer of their own already
+        assert not table["frameworks"].get(name, {}).get("heavy"), name
+    code = (PACKAGE / "install.py").read_text()
+    assert 'table["stable"]' in code
 
 
 def test_server_rows() -> None:
@@ -254,8 +268,6 @@ def test_openmp_rows_match_the_real_wheels(
     tmp_path: Path, requirement: str, vendors_libgomp: bool
 ) -> None:
     """The libgomp1 rows of system.toml, checked against the manylinux wheels from PyPI."""
-    import zipfile
-
     done = subprocess.run(
         [
             sys.executable,
@@ -284,8 +296,13 @@ def test_openmp_rows_match_the_real_wheels(
     if done.returncode != 0:
         pytest.fail(f"PyPI not reachable: {done.stderr.strip().splitlines()[-1:]}")
     wheel = next(tmp_path.glob("*.whl"))
-    names = zipfile.ZipFile(wheel).namelist()
+    archive = zipfile.ZipFile(wheel)
+    names = archive.namelist()
     assert any("libgomp" in n for n in names) == vendors_libgomp, wheel.name
+    # What the wheel's own compiled modules load: the system's libgomp.so.1 (from libgomp1)
+    # where the wheel vendors none, a renamed copy of its own otherwise.
+    needed = _needed_libraries(archive, tmp_path)
+    assert ("libgomp.so.1" in needed) == (not vendors_libgomp), (wheel.name, sorted(needed))
     name = requirement.split("==", maxsplit=1)[0]
     row = knowledge.load("system")["distributions"].get(name, {})
     assert ("libgomp1" in row.get("run", [])) == (not vendors_libgomp)
@@ -308,3 +325,21 @@ def test_targets_rows() -> None:
         o.startswith("-") for o in (*table["port"]["options"], *table["port"]["bind_options"])
     )
     assert not set(table["outputs"]["checkpoints"]) & set(table["outputs"]["tensorboard"])
+
+
+def _needed_libraries(archive: zipfile.ZipFile, folder: Path) -> set[str]:
+    """The shared libraries (ELF ``NEEDED``) that a wheel's compiled files load."""
+    readelf = shutil.which("readelf")
+    if readelf is None:
+        pytest.skip("readelf (binutils) is not installed")
+    needed: set[str] = set()
+    for name in archive.namelist():
+        if not re.search(r"\.so(\.|$)", name):
+            continue
+        path = Path(archive.extract(name, folder / "unpacked"))
+        done = subprocess.run(
+            [readelf, "-d", str(path)], capture_output=True, text=True, check=True
+        )
+        out = done.stdout
+        needed |= set(re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out))
+    return needed
