@@ -27,6 +27,7 @@ TABLES = (
     "cuda",
     "secrets",
     "devtools",
+    "bases",
 )
 
 
