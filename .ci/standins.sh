@@ -43,7 +43,7 @@ bootstrap() {
   [ -n "$include" ] && args+=("--include=$include")
   case $suite in
     bionic | focal | jammy | noble)
-      args+=(--components=main,universe "--keyring=$(ubuntu_keyring)")
+      args+=("--components=main,universe" "--keyring=$(ubuntu_keyring)")
       # Debian 12's debootstrap has no script for noble; every Ubuntu since gutsy uses one.
       debootstrap "${args[@]}" "$suite" "$rootfs" "$UBUNTU" /usr/share/debootstrap/scripts/gutsy \
         >"$WORK/debootstrap-$suite.log" 2>&1 || { tail -n 30 "$WORK/debootstrap-$suite.log" >&2; exit 1; }

@@ -187,4 +187,3 @@ def image_user(image: str, venv: str, make_venv: bool, workdir: str) -> ImageUse
             f"{base.user} again"
         )
     return replace(user, notes=tuple(notes))
-

@@ -371,6 +371,34 @@ def _gpu_host(profile: ProjectProfile, base_image: str) -> str:
     return f"an NVIDIA driver >= {cuda12} for CUDA 12 wheels (>= {cuda13} for CUDA 13)"
 
 
+def _base_user(
+    base_image: str, python: str, settings: Settings, conda_image: bool, notes: list[str]
+) -> tuple[ImageUser, str]:
+    """The user and environment the base image asks for (bases.py), and the image's Python:
+    the base's own when it is known (Ubuntu 24.04's python3 is 3.12 whatever the project
+    says)."""
+    user = image_user(base_image, VENV, make_venv=True, workdir=WORKDIR)
+    if conda_image:  # the environment brings its own Python, whatever the base has
+        user = dataclasses.replace(user, system_python=False, python_version="")
+    if user.python_version and user.python_version != python:
+        if settings.base_image:
+            notes.append(
+                f"{settings.base_image}'s Python is {user.python_version}: the dependencies "
+                f"are chosen for it, not for {python}"
+            )
+        python = user.python_version
+    notes += user.notes
+    return user, python
+
+
+def _into_base_environment(install: InstallPlan, user: ImageUser) -> tuple[InstallPlan, str]:
+    """The install plan and where it installs: the base's own environment (a Jupyter stack's
+    /opt/conda) takes the packages when bases.toml says so; micromamba makes its own."""
+    if user.env == VENV or install.installer == "micromamba":
+        return install, VENV
+    return dataclasses.replace(install, make_venv=False), user.env
+
+
 def _tensorflow_image(profile: ProjectProfile) -> tuple[str, str, str] | None:
     """For a TensorFlow older than ``[and-cuda]``: its cudnn-runtime image, Python, pin."""
     tf = next((d for d in profile.dependencies if d.name == "tensorflow"), None)
@@ -497,16 +525,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
     for port in settings.ports:
         if not 0 < port < 65536:
             raise InvalidSettingError(f"--port {port} is not a TCP port", "use 1-65535")
-    user = image_user(base_image, VENV, make_venv=True, workdir=WORKDIR)
-    system_python = not conda_image and user.system_python
-    if user.python_version and user.python_version != python and not conda_image:
-        if settings.base_image:
-            notes.append(
-                f"{settings.base_image}'s Python is {user.python_version}: the dependencies "
-                f"are chosen for it, not for {python}"
-            )
-        python = user.python_version
-    notes += user.notes
+    user, python = _base_user(base_image, python, settings, conda_image, notes)
 
     cuda_builder = _cuda_builder(profile, settings, device, conda_image, python, notes)
     context = None if conda_image else _context(profile, settings)
@@ -514,7 +533,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         profile,
         installer=settings.installer,
         buildkit=settings.buildkit,
-        base_image=f"python:{python}-slim" if system_python else base_image,
+        base_image=f"python:{python}-slim" if user.system_python else base_image,
         extras=settings.extras,
         groups=settings.groups,
         dev_tools=settings.dev_tools,
@@ -523,10 +542,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         local_paths={path: image for path, _, image in context.folders} if context else {},
         workspace_copies=context.workspace_files if context else (),
     )
-    install_env = VENV
-    if user.env != VENV and install.installer != "micromamba":
-        # The base's own environment (a Jupyter stack's /opt/conda) takes the packages.
-        install, install_env = dataclasses.replace(install, make_venv=False), user.env
+    install, install_env = _into_base_environment(install, user)
 
     if settings.entry:
         command, command_origin = settings.entry, "--entry"
@@ -551,7 +567,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         sections.setdefault(rule.section, []).append(rule.pattern)
 
     apt, build, builder = _system_packages(profile, install, cuda_builder is not None)
-    if system_python:
+    if user.system_python:
         apt.setdefault("python3", "the base image has no Python of its own")
         apt.setdefault("python3-venv", "for the virtualenv")
         if builder:
@@ -584,7 +600,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             setup_commands=_setup_commands(install, tuple(sorted(apt)), builder, user),
             apt_packages=tuple(sorted(apt.items())),
             builder_packages=tuple(sorted(build.items())),
-            builder_setup=_builder_setup(install, tuple(sorted(build)), system_python)
+            builder_setup=_builder_setup(install, tuple(sorted(build)), user.system_python)
             if builder
             else (),
             env=env,

@@ -84,12 +84,22 @@ def test_the_python_version_comes_from_the_row_or_the_tag(image: str, version: s
 
 
 @pytest.mark.parametrize(
-    "image", ["registry.example.com/team/ml-base:2.1", "localhost:5000/python:3.11", "mycompany/python:3.11"]
+    "image",
+    [
+        "registry.example.com/team/ml-base:2.1",
+        "localhost:5000/python:3.11",
+        "mycompany/python:3.11",
+    ],
 )
 def test_unknown_bases_match_no_row(image: str) -> None:
     assert find_base(image) is None
     user = image_user(image, "/opt/venv", make_venv=True, workdir="/app")
-    assert (user.name, user.uid_arg, user.system_python, user.env) == ("app", True, False, "/opt/venv")
+    assert (user.name, user.uid_arg, user.system_python, user.env) == (
+        "app",
+        True,
+        False,
+        "/opt/venv",
+    )
 
 
 def test_an_unknown_base_keeps_the_default_dockerfile(tmp_path: Path) -> None:
@@ -146,8 +156,12 @@ def test_jupyter_stack_with_a_builder_stage_switches_to_root_there_too(tmp_path:
 
 @pytest.mark.parametrize(
     ("image", "removed"),
-    [("ubuntu:24.04", True), ("nvidia/cuda:12.6.3-runtime-ubuntu24.04", True),
-     ("ubuntu:22.04", False), ("debian:bookworm-slim", False)],
+    [
+        ("ubuntu:24.04", True),
+        ("nvidia/cuda:12.6.3-runtime-ubuntu24.04", True),
+        ("ubuntu:22.04", False),
+        ("debian:bookworm-slim", False),
+    ],
 )
 def test_a_uid_1000_user_of_the_base_is_removed_first(
     tmp_path: Path, image: str, removed: bool
