@@ -97,26 +97,47 @@ build_ubuntu() {
   import_rootfs "$rootfs" ubuntu:24.04 -c 'CMD ["/bin/bash"]'
 }
 
+# Ubuntu's packages of the release's -updates (a release's own suite can be old: bionic's
+# python3.7 there is 3.7.0b3), installed in the chroot through the real image's sources.
+ubuntu_install() {
+  local rootfs=$1
+  shift
+  chroot "$rootfs" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive chroot "$rootfs" apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  chroot "$rootfs" apt-get clean
+  rm -rf "$rootfs"/var/lib/apt/lists/*
+}
+
 # python:X.Y-slim: `python` and `python3` are X.Y, with pip and venv, pip usable system-wide.
 build_python() {
   local version=$1 suite packages rootfs
-  packages="python3,python3-pip,python3-venv,python3-dev,ca-certificates,adduser"
+  packages="python3 python3-pip python3-venv python3-dev python-is-python3 ca-certificates adduser"
   case $version in
-    3.7) suite=bionic packages="python3.7,python3.7-venv,python3.7-dev,python3-pip,python3-distutils,ca-certificates,adduser" ;;
-    3.8) suite=focal packages="$packages,python-is-python3" ;;
-    3.9) suite=bullseye packages="$packages,python-is-python3" ;;
-    3.10) suite=jammy packages="$packages,python-is-python3" ;;
-    3.11) suite=bookworm packages="$packages,python-is-python3" ;;
-    3.12) suite=noble packages="$packages,python-is-python3" ;;
-    3.13) suite=trixie packages="$packages,python-is-python3" ;;
+    3.7) suite=bionic packages="python3.7 python3.7-venv python3.7-dev python3-pip python3-distutils ca-certificates adduser" ;;
+    3.8) suite=focal ;;
+    3.9) suite=bullseye ;;
+    3.10) suite=jammy ;;
+    3.11) suite=bookworm ;;
+    3.12) suite=noble ;;
+    3.13) suite=trixie ;;
     *) die "no stand-in for python:$version-slim (3.7 to 3.13)" ;;
   esac
-  rootfs=$(bootstrap "$suite" "$packages")
-  case $suite in bionic | focal | jammy | noble) ubuntu_sources "$rootfs" "$suite" ;; esac
+  case $suite in
+    bionic | focal | jammy | noble)
+      rootfs=$(bootstrap "$suite" "")
+      ubuntu_sources "$rootfs" "$suite"
+      # shellcheck disable=SC2086 # a list of package names
+      ubuntu_install "$rootfs" $packages
+      ;;
+    *) rootfs=$(bootstrap "$suite" "${packages// /,}") ;;
+  esac
   rm -f "$rootfs"/usr/lib/python3*/EXTERNALLY-MANAGED
   if [ "$version" = 3.7 ]; then
-    # Bionic's python3 is 3.6; 3.7 comes from universe, and the official image's names
-    # point at it.
+    # Bionic's python3 is 3.6 and its pip (9) too old for today's wheels: 3.7 gets the last
+    # pip that supports it, from PyPI, and the official image's names point at 3.7.
+    python3 -m pip download --quiet --no-deps --dest "$rootfs/tmp" "pip==24.0"
+    chroot "$rootfs" python3.7 /tmp/pip-24.0-py3-none-any.whl/pip install --quiet --no-index /tmp/pip-24.0-py3-none-any.whl
+    rm -f "$rootfs"/tmp/pip-*.whl
     ln -sf /usr/bin/python3.7 "$rootfs/usr/local/bin/python3"
     ln -sf /usr/bin/python3.7 "$rootfs/usr/local/bin/python"
   fi
@@ -133,8 +154,7 @@ build_python() {
 # unreachable here, so /opt/conda is CPython compiled from the Ubuntu archive's source
 # (a real prefix, not a venv), with pip, and the stack's packages from PyPI.
 build_jupyter() {
-  local tag=$1 python=${1##*:python-}
-  [ "$python" = 3.12 ] || die "the Jupyter stand-in is built with Python 3.12 (noble's source): $tag"
+  local tag=$1
   "$DOCKER" image inspect ubuntu:24.04 >/dev/null 2>&1 || build_ubuntu
   DOCKER_BUILDKIT=1 "$DOCKER" build --quiet --tag "$tag" \
     --build-arg "UBUNTU_MIRROR=$UBUNTU" -f "$HERE/jupyter-standin.Dockerfile" "$HERE" >/dev/null

@@ -6,7 +6,9 @@ The images themselves are built against stand-ins in tests/test_bases_images.py.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -198,3 +200,56 @@ def test_samples_on_other_bases_lint_clean(sample: object) -> None:
         result = run_cli("init", root)
         assert result.returncode == 0, result.stderr
         lint_generated(root)
+
+
+CI = Path(__file__).resolve().parent.parent / ".ci"
+
+
+def test_standin_scripts_lint_clean() -> None:
+    from conftest import tool
+
+    shellcheck = subprocess.run(
+        [tool("shellcheck"), "--severity=style", str(CI / "standins.sh"), str(CI / "engine.sh")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert shellcheck.returncode == 0, shellcheck.stdout
+    hadolint = subprocess.run(
+        [tool("hadolint"), "--no-color", str(CI / "jupyter-standin.Dockerfile")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert hadolint.returncode == 0 and not hadolint.stdout.strip(), hadolint.stdout
+
+
+@pytest.mark.parametrize(
+    ("tag", "message"),
+    [
+        ("nope:1", "no stand-in for nope:1"),
+        ("python:3.6-slim", "no stand-in for python:3.6-slim (3.7 to 3.13)"),
+        ("quay.io/jupyter/scipy-notebook:python-3.11", "no stand-in for"),
+    ],
+)
+def test_standins_refuse_what_they_cannot_build(tag: str, message: str) -> None:
+    """Without touching an engine (DOCKER=/bin/false: no tag is present)."""
+    result = subprocess.run(
+        ["bash", str(CI / "standins.sh"), tag],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "DOCKER": "/bin/false"},
+    )
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_every_standin_the_engine_builds_is_a_row_and_a_tag_the_script_knows() -> None:
+    engine = (CI / "engine.sh").read_text()
+    [line] = [x for x in engine.splitlines() if "standins.sh" in x and "bash" in x]
+    tags = line.split('standins.sh" ')[1].split()
+    assert tags == ["ubuntu:24.04", "quay.io/jupyter/scipy-notebook:python-3.12"]
+    script = (CI / "standins.sh").read_text()
+    for tag in tags:
+        assert f"    {tag}) " in script, tag
+        assert find_base(tag) is not None, tag
