@@ -179,6 +179,9 @@ class BuildPlan:
     uid_arg: bool = True
     #: The base image runs as another user: the setup steps switch to root first.
     switch_to_root: bool = False
+    #: False when the packages go into the base's own environment (not a venv: uv is
+    #: pointed at its Python instead of VIRTUAL_ENV, which uv accepts for venvs only).
+    env_is_venv: bool = True
 
     @property
     def actions_by_name(self) -> dict[str, str]:
@@ -639,6 +642,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             gid=user.gid,
             uid_arg=user.uid_arg,
             switch_to_root=user.switch_to_root,
+            env_is_venv=install_env == VENV,
             actions=tuple(tools["github_actions"].items()),
             gitlab_images=(tools["gitlab"]["docker"], tools["gitlab"]["dind"]),
         )

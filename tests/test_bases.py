@@ -123,8 +123,10 @@ def test_jupyter_stack_keeps_jovyan_and_its_conda_environment(tmp_path: Path) ->
     assert dockerfile.rstrip().count("\nUSER ") == 2 and "\nUSER 1000:100\n" in dockerfile
     # no second user with uid 1000, no venv shadowing the stack's packages
     assert "useradd" not in dockerfile and "userdel" not in dockerfile
-    assert "venv" not in dockerfile.replace("VIRTUAL_ENV", "")
-    assert "VIRTUAL_ENV=/opt/conda" in dockerfile and "COPY --chown=jovyan:users . ." in dockerfile
+    assert "venv" not in dockerfile
+    # uv takes VIRTUAL_ENV for venvs only ("No virtual environment found"): its Python instead
+    assert "VIRTUAL_ENV" not in dockerfile and "UV_PYTHON=/opt/conda/bin/python" in dockerfile
+    assert "COPY --chown=jovyan:users . ." in dockerfile
     assert "APP_UID" not in dockerfile and "APP_UID" not in files["docker/build.sh"]
     k8s = "".join(text for name, text in files.items() if name.startswith("k8s/"))
     assert "runAsGroup: 100" in k8s and "fsGroup: 100" in k8s
@@ -188,7 +190,7 @@ def test_pytorch_image_installs_beside_its_torch(tmp_path: Path) -> None:
     dockerfile = files_for(root, base_image="pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime")[
         "Dockerfile"
     ]
-    assert "VIRTUAL_ENV=/opt/conda" in dockerfile and "-m venv" not in dockerfile
+    assert "UV_PYTHON=/opt/conda/bin/python" in dockerfile and "venv" not in dockerfile
     # root runs pytorch/pytorch: dockerize-ml's own user, with the host's uid
     assert 'useradd --no-log-init --create-home --uid "${APP_UID}"' in dockerfile
     assert "USER 0" not in dockerfile
