@@ -138,6 +138,9 @@ build_python() {
     python3 -m pip download --quiet --no-deps --dest "$rootfs/tmp" "pip==24.0"
     chroot "$rootfs" python3.7 /tmp/pip-24.0-py3-none-any.whl/pip install --quiet --no-index /tmp/pip-24.0-py3-none-any.whl
     rm -f "$rootfs"/tmp/pip-*.whl
+    # That pip trusts certifi's bundle, not the system's (Debian's and Ubuntu's own pips are
+    # patched to): point it at the system's, which holds the proxy's CA.
+    printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' >"$rootfs/etc/pip.conf"
     ln -sf /usr/bin/python3.7 "$rootfs/usr/local/bin/python3"
     ln -sf /usr/bin/python3.7 "$rootfs/usr/local/bin/python"
   fi
