@@ -55,6 +55,9 @@ RUN if grep -q "${NB_UID}" /etc/passwd; then userdel --remove "$(id -un "${NB_UI
  && chmod g+w /etc/passwd
 COPY --from=python --chown=1000:100 /opt/conda /opt/conda
 COPY --chmod=755 start-notebook.py /usr/local/bin/start-notebook.py
+# This pip (CPython's ensurepip) trusts certifi's bundle, not the system's, which holds the
+# machine's proxy CA (a company CA is the same situation): point it at the system's.
+RUN printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' > /etc/pip.conf
 # As the real image says it; NB_UID is 1000.
 # hadolint ignore=DL3066
 USER ${NB_UID}

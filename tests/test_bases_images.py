@@ -95,7 +95,9 @@ def test_jupyter_stack_sample(
     assert lines[0].startswith("uid=1000(jovyan) gid=100(users)"), output
     assert lines[1] == "/opt/conda/bin/python", output
     site = "/opt/conda/lib/python3.12/site-packages/"
-    assert lines[2] == f"{site}pandas/__init__.py" and lines[3] == f"{site}tabulate.py", output
+    assert lines[2] == f"{site}pandas/__init__.py" and lines[3].startswith(f"{site}tabulate"), (
+        output
+    )
     # pandas>=2.0 was satisfied by the stack's own copy (jovyan's), not installed again
     assert lines[4] == f"jovyan {site}pandas", output
     assert "no-venv" in lines, output
