@@ -64,8 +64,16 @@ if ! curl --silent --fail --output /dev/null "http://$REGISTRY/v2/"; then
 fi
 log "registry ready: $REGISTRY"
 
+# The stand-ins of other bases the integration tests build on (tests/test_bases_images.py);
+# .ci/standins.sh builds each once, and more (python:3.X-slim) on request.
+standins() {
+  bash "$(dirname "${BASH_SOURCE[0]}")/standins.sh" ubuntu:24.04 quay.io/jupyter/scipy-notebook:python-3.12 \
+    python:3.13-slim
+}
+
 if "$DOCKER" image inspect "$BASE_TAG" >/dev/null 2>&1; then
   log "base image $BASE_TAG present (cached)"
+  standins
   exit 0
 fi
 
@@ -99,3 +107,6 @@ tar -C "$ROOTFS" -c . | "$DOCKER" import \
   -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   -c 'CMD ["python3"]' - "$BASE_TAG" >/dev/null
 log "base image $BASE_TAG built"
+trap - EXIT
+rm -rf "$ROOTFS"
+standins

@@ -41,6 +41,7 @@ from dockerize_ml.steps import (
     UV_BINARY,
     UV_MOUNT,
     UV_STAGE,
+    UV_TARGET,
     Command,
     Step,
     quoted_option,
@@ -81,6 +82,7 @@ class Stage:
     image: str
     comment: tuple[str, ...] = ()
     tools: tuple[str, ...] = ()  # pinned PyPI packages the stage installs
+    tools_target: str = ""  # pip's --target for them ("": the base's environment)
     files: tuple[str, ...] = ()  # context files copied into /src
     #: (source in the context, destination under /src): files kept in their folders.
     copies: tuple[tuple[str, str], ...] = ()
@@ -896,6 +898,7 @@ def _with_uv_stage(
             "from here, so uv never reaches the final image.",
         ),
         tools=(f"uv=={uv}",),
+        tools_target=UV_TARGET,
     )
 
     def mounted(steps: tuple[Step, ...]) -> tuple[Step, ...]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from packaging.markers import Marker
 
 from dockerize_ml import knowledge
+from dockerize_ml.bases import ImageUser, image_user
 from dockerize_ml.choices import CI_SYSTEMS, DEVICES, INSTALLERS
 from dockerize_ml.cudabuild import CudaBuilder, plan_cuda_builder
 from dockerize_ml.detect.files import repository_root
@@ -37,7 +38,8 @@ from dockerize_ml.version import __version__
 
 __all__ = ["BuildPlan", "InvalidSettingError", "Mount", "Settings", "make_plan"]
 
-#: The folder inside the image that holds the code, and the unprivileged user that runs it.
+#: The folder inside the image that holds the code, and the unprivileged user that runs it
+#: (unless the base image has its own: bases.py).
 WORKDIR = "/app"
 USER = "app"
 DEFAULT_UID = 1000
@@ -224,6 +226,16 @@ class BuildPlan:
     user: str = USER
     uid: int = DEFAULT_UID
     venv: str = VENV
+    #: The user's group and gid (the image's own user may have another group: jovyan, users).
+    group: str = USER
+    gid: int = DEFAULT_UID
+    #: Whether the uid is the APP_UID build argument (false: the base image's own user).
+    uid_arg: bool = True
+    #: The base image runs as another user: the setup steps switch to root first.
+    switch_to_root: bool = False
+    #: False when the packages go into the base's own environment (not a venv: uv is
+    #: pointed at its Python instead of VIRTUAL_ENV, which uv accepts for venvs only).
+    env_is_venv: bool = True
 
     @property
     def actions_by_name(self) -> dict[str, str]:
@@ -246,7 +258,8 @@ def _python(profile: ProjectProfile, settings: Settings) -> str:
 
 def _python_setup(install: InstallPlan, system_python: bool, venv: bool) -> list[str]:
     """uv and the venv. On a base without Python of its own (nvidia/cuda, ubuntu), the venv
-    comes from Debian/Ubuntu's python3 and uv is installed into it."""
+    comes from Debian/Ubuntu's python3 and uv is installed into it (that python3 may be
+    externally managed, PEP 668: nothing is installed into it)."""
     uv = knowledge.load("tools")["uv"]["version"]
     commands: list[str] = []
     if system_python:
@@ -263,17 +276,13 @@ def _python_setup(install: InstallPlan, system_python: bool, venv: bool) -> list
 
 
 def _setup_commands(
-    install: InstallPlan, apt: tuple[str, ...], builder: bool, system_python: bool
+    install: InstallPlan, apt: tuple[str, ...], builder: bool, user: ImageUser
 ) -> tuple[str, ...]:
     """The layer built once: system packages, the app user and its folders, uv, the venv
     (with a builder stage, the venv comes from there and uv only if the project needs it)."""
+    system_python = user.system_python
     commands = apt_install(apt)
-    commands += [
-        f'groupadd --gid "${{APP_UID}}" {USER}',
-        f'useradd --no-log-init --create-home --uid "${{APP_UID}}" --gid {USER} {USER}',
-        f"mkdir -p /home/{USER}/.cache {WORKDIR}",
-        f"chown {USER}:{USER} /home/{USER}/.cache {WORKDIR}",
-    ]
+    commands += user.commands
     if builder:
         # The venv comes from the builder stage. On a base without Python the builder put uv
         # into the venv; otherwise uv is installed here when steps after the code need it.
@@ -288,14 +297,17 @@ def _builder_setup(
     install: InstallPlan, packages: tuple[str, ...], system_python: bool
 ) -> tuple[str, ...]:
     """The builder stage's tools: compilers and headers, uv, and the venv to fill."""
-    return (*apt_install(packages), *_python_setup(install, system_python, venv=True))
+    return (
+        *apt_install(packages),
+        *_python_setup(install, system_python, venv=install.make_venv),
+    )
 
 
-#: Frameworks that download models into ~/.cache at run time.
+#: Frameworks that download models into ~/.cache at run time (under the user's home).
 _CACHE_ENV = (
-    ("XDG_CACHE_HOME", "/home/app/.cache"),
-    ("HF_HOME", "/home/app/.cache/huggingface"),
-    ("TORCH_HOME", "/home/app/.cache/torch"),
+    ("XDG_CACHE_HOME", ".cache"),
+    ("HF_HOME", ".cache/huggingface"),
+    ("TORCH_HOME", ".cache/torch"),
 )
 
 
@@ -412,12 +424,12 @@ def _secret_mounts(profile: ProjectProfile, settings: Settings) -> tuple[Mount, 
 
 
 def _environment(
-    profile: ProjectProfile, settings: Settings, device: str
+    profile: ProjectProfile, settings: Settings, device: str, home: str
 ) -> tuple[tuple[str, str], ...]:
     """What the entry point, the model caches and the GPUs need in the environment."""
     env = profile.entrypoint.env if profile.entrypoint and not settings.entry else ()
     if profile.frameworks:
-        env = (*env, *_CACHE_ENV)
+        env = (*env, *((name, f"{home}/{path}") for name, path in _CACHE_ENV))
     if device == "cuda":
         # The NVIDIA Container Toolkit exposes the GPUs these name; compute and utility are
         # what CUDA programs and nvidia-smi need.
@@ -442,15 +454,32 @@ def _gpu_host(profile: ProjectProfile, base_image: str) -> str:
     return f"an NVIDIA driver >= {cuda12} for CUDA 12 wheels (>= {cuda13} for CUDA 13)"
 
 
-#: Base images without a Python of their own: the image gets Debian/Ubuntu's python3.
-_WITHOUT_PYTHON = ("nvidia/cuda", "ubuntu", "debian")
+def _base_user(
+    base_image: str, python: str, settings: Settings, conda_image: bool, notes: list[str]
+) -> tuple[ImageUser, str]:
+    """The user and environment the base image asks for (bases.py), and the image's Python:
+    the base's own when it is known (Ubuntu 24.04's python3 is 3.12 whatever the project
+    says)."""
+    user = image_user(base_image, VENV, make_venv=True, workdir=WORKDIR)
+    if conda_image:  # the environment brings its own Python, whatever the base has
+        user = dataclasses.replace(user, system_python=False, python_version="")
+    if user.python_version and user.python_version != python:
+        if settings.base_image:
+            notes.append(
+                f"{settings.base_image}'s Python is {user.python_version}: the dependencies "
+                f"are chosen for it, not for {python}"
+            )
+        python = user.python_version
+    notes += user.notes
+    return user, python
 
 
-def _without_python(image: str) -> bool:
-    repository = image.split("@", 1)[0].rsplit(":", 1)[0]
-    for prefix in ("docker.io/library/", "docker.io/", "nvcr.io/"):
-        repository = repository.removeprefix(prefix)
-    return repository in _WITHOUT_PYTHON
+def _into_base_environment(install: InstallPlan, user: ImageUser) -> tuple[InstallPlan, str]:
+    """The install plan and where it installs: the base's own environment (a Jupyter stack's
+    /opt/conda) takes the packages when bases.toml says so; micromamba makes its own."""
+    if user.env == VENV or install.installer == "micromamba":
+        return install, VENV
+    return dataclasses.replace(install, make_venv=False), user.env
 
 
 def _tensorflow_image(profile: ProjectProfile) -> tuple[str, str, str] | None:
@@ -599,7 +628,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
     for port in settings.ports:
         if not 0 < port < 65536:
             raise InvalidSettingError(f"--port {port} is not a TCP port", "use 1-65535")
-    system_python = not conda_image and _without_python(base_image)
+    user, python = _base_user(base_image, python, settings, conda_image, notes)
 
     cuda_builder = _cuda_builder(profile, settings, device, conda_image, python, notes)
     context = None if conda_image else _context(profile, settings)
@@ -607,7 +636,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         profile,
         installer=settings.installer,
         buildkit=settings.buildkit,
-        base_image=f"python:{python}-slim" if system_python else base_image,
+        base_image=f"python:{python}-slim" if user.system_python else base_image,
         extras=settings.extras,
         groups=settings.groups,
         dev_tools=settings.dev_tools,
@@ -616,8 +645,9 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         local_paths={path: image for path, _, image in context.folders} if context else {},
         workspace_copies=context.workspace_files if context else (),
         requirements=settings.dependencies,
-        system_python=system_python,
+        system_python=user.system_python,
     )
+    install, install_env = _into_base_environment(install, user)
 
     command, command_origin, single, launch = _command(profile, settings, device)
 
@@ -636,13 +666,13 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         sections.setdefault(rule.section, []).append(rule.pattern)
 
     apt, build, builder = _system_packages(profile, install, cuda_builder is not None)
-    if system_python:
+    if user.system_python:
         apt.setdefault("python3", "the base image has no Python of its own")
         apt.setdefault("python3-venv", "for the virtualenv")
         if builder:
             build.setdefault("python3-dev", "headers to compile against Python")
             build.setdefault("python3-venv", "for the virtualenv")
-    env = (*_environment(profile, settings, device), *(launch.env if launch else ()))
+    env = (*_environment(profile, settings, device, user.home), *(launch.env if launch else ()))
     inferred = tuple(
         (d.name + d.specifier, d.detail) for d in profile.dependencies if d.source == "inferred"
     )
@@ -670,10 +700,10 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             python_version=python,
             buildkit=settings.buildkit,
             install=install,
-            setup_commands=_setup_commands(install, tuple(sorted(apt)), builder, system_python),
+            setup_commands=_setup_commands(install, tuple(sorted(apt)), builder, user),
             apt_packages=tuple(sorted(apt.items())),
             builder_packages=tuple(sorted(build.items())),
-            builder_setup=_builder_setup(install, tuple(sorted(build)), system_python)
+            builder_setup=_builder_setup(install, tuple(sorted(build)), user.system_python)
             if builder
             else (),
             env=env,
@@ -718,6 +748,14 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             launch=launch,
             devcontainer=settings.devcontainer,
             platforms=platforms,
+            user=user.name,
+            uid=user.uid,
+            venv=install_env,
+            group=user.group,
+            gid=user.gid,
+            uid_arg=user.uid_arg,
+            switch_to_root=user.switch_to_root,
+            env_is_venv=install_env == VENV,
             actions=tuple(tools["github_actions"].items()),
             gitlab_images=(tools["gitlab"]["docker"], tools["gitlab"]["dind"]),
         ),

@@ -9,9 +9,12 @@ Command = tuple[str, ...]  # a command and its arguments, one argument per rende
 
 #: uv is pip-installed in a build stage of its own; every RUN that needs it mounts its binary
 #: from there (BuildKit), so uv never reaches the image.
+#: pip installs it into a folder of its own there, which any user can write (a Jupyter
+#: stack's stage runs as jovyan), so the binary's place does not depend on the base's Python.
 UV_STAGE = "uv"
+UV_TARGET = "/tmp/uv"
 UV_BINARY = "/usr/local/bin/uv"
-UV_MOUNT = (UV_STAGE, UV_BINARY, UV_BINARY)
+UV_MOUNT = (UV_STAGE, f"{UV_TARGET}/bin/uv", UV_BINARY)
 
 
 def apt_install(packages: tuple[str, ...]) -> list[str]:

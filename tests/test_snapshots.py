@@ -13,6 +13,7 @@ not hold must render exactly as the default does (so a variant cannot drift unse
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from conftest import SAMPLE_DIRS, copy_sample
 
 from dockerize_ml import inspect_project, make_plan, render
 from dockerize_ml.errors import DockerizeError
-from dockerize_ml.plan import Settings
+from dockerize_ml.settings import load, to_settings
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 
@@ -58,7 +59,9 @@ def _render(root: Path, variant: str) -> dict[str, str] | str:
     if variant == "device":
         settings["device"] = "cpu" if profile.gpu.uses_cuda else "cuda"
     try:
-        return render(make_plan(profile, Settings(**settings)))  # type: ignore[arg-type]
+        # The sample's own saved settings (its base image), under the variant's.
+        saved = dataclasses.replace(to_settings(load(root), {}), **settings)  # type: ignore[arg-type]
+        return render(make_plan(profile, saved))
     except DockerizeError as exc:
         return f"refused: {exc.message}\n"
 

@@ -32,6 +32,7 @@ TABLES = (
     "debian",
     "targets",
     "apis",
+    "bases",
 )
 
 
