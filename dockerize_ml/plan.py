@@ -18,7 +18,6 @@ from dockerize_ml import knowledge
 from dockerize_ml.bases import ImageUser, image_user
 from dockerize_ml.choices import CI_SYSTEMS, DEVICES, INSTALLERS
 from dockerize_ml.cudabuild import CudaBuilder, plan_cuda_builder
-from dockerize_ml.detect.files import repository_root
 from dockerize_ml.errors import InvalidProjectFileError, docs
 from dockerize_ml.install import (
     VENV,
@@ -345,13 +344,12 @@ def _health(profile: ProjectProfile, port: int) -> str:
     return chosen[0].health if chosen else "/"
 
 
-def _repository(root: Path) -> str:
+def _repository(profile: ProjectProfile) -> str:
     """The project's folder relative to its git repository. The branch `init` runs on is not
     read: CI files name the CI system's own default branch, so they hold on every branch."""
-    folder = repository_root(root)
-    if folder is None:
+    if not profile.repository_root:
         return "."
-    return root.relative_to(folder).as_posix() or "."
+    return Path(profile.root).relative_to(profile.repository_root).as_posix() or "."
 
 
 def _system_packages(
@@ -555,7 +553,7 @@ def _context(profile: ProjectProfile, settings: Settings) -> Context | None:
     """The repository root as build context, when the project installs sibling folders."""
     outside = [loc.path for loc in profile.local_installs if loc.path.startswith("../")]
     root = Path(profile.root).resolve()
-    repo = repository_root(root)
+    repo = Path(profile.repository_root) if profile.repository_root else None
     if not outside or repo is None:
         return None
     if not settings.buildkit:
@@ -682,7 +680,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
     secrets = _secret_mounts(profile, settings)
     tools = knowledge.load("tools")
     server_port = smoke.port if smoke.kind == "server" else (ports[0] if ports else 0)
-    repo_path = _repository(Path(profile.root))
+    repo_path = _repository(profile)
     platforms = plan_platforms(profile, settings.platforms, python, conda_image)
     for name in settings.ci:
         if name not in CI_SYSTEMS:

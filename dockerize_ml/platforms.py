@@ -19,9 +19,8 @@ from packaging.markers import Marker
 from packaging.utils import canonicalize_name
 
 from dockerize_ml import knowledge
-from dockerize_ml.detect.python_version import pinned
 from dockerize_ml.install import InvalidSettingError
-from dockerize_ml.profile import Dependency, ProjectProfile
+from dockerize_ml.profile import Dependency, ProjectProfile, pinned
 
 __all__ = ["MARKER_ENV", "Platform", "PlatformPlan", "known", "marker_env", "plan_platforms"]
 

@@ -11,6 +11,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
 SCHEMA_VERSION = 1
 
 DEPENDENCY_KINDS = (
@@ -268,6 +270,9 @@ class ProjectProfile:
     uv_sources: tuple[str, ...] = ()
     #: The uv workspace (with a lock) the project is a member of, when it uses its members.
     uv_workspace: UvWorkspace | None = None
+    #: The git repository that holds the project (its own or an enclosing one), absolute;
+    #: "" outside one. CI files live at its root; a sibling folder is built from there.
+    repository_root: str = ""
     #: Requirement lines naming a folder of the machine that froze them (``file:///croot/...``).
     frozen_paths: tuple[Evidence, ...] = ()
     conda: CondaEnv | None = None
@@ -338,3 +343,15 @@ def requirement_string(dep: Dependency) -> str:
     if dep.markers:
         text += f"{' ' if dep.url else ''}; {dep.markers}"
     return text
+
+
+def pinned(dep: Dependency) -> str | None:
+    """The release an exact pin names (``==1.2.3``), or None."""
+    try:
+        specs = list(SpecifierSet(dep.specifier))
+    except InvalidSpecifier:
+        return None
+    for spec in specs:
+        if spec.operator in ("==", "===") and "*" not in spec.version:
+            return spec.version.split("+")[0]
+    return None

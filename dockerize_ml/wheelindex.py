@@ -38,8 +38,8 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from packaging.version import InvalidVersion, Version
 
 from dockerize_ml import knowledge
-from dockerize_ml.detect.python_version import candidates, pinned, table_pythons
-from dockerize_ml.profile import Dependency, Evidence, WheelFact
+from dockerize_ml.detect.python_version import candidates, table_pythons
+from dockerize_ml.profile import Dependency, Evidence, WheelFact, pinned
 
 __all__ = ["CACHE_VERSION", "OFFLINE_ENV", "cache_dir", "lookup", "offline", "release_pythons"]
 

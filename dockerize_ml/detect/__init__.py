@@ -28,7 +28,7 @@ from dockerize_ml.detect.entrypoints import (
     packaged_entrypoints,
     script_entrypoints,
 )
-from dockerize_ml.detect.files import read_toml, space_config
+from dockerize_ml.detect.files import read_toml, repository_root, space_config
 from dockerize_ml.detect.frameworks import detect_cuda_build, detect_frameworks, detect_gpu
 from dockerize_ml.detect.imports import (
     ImportFacts,
@@ -421,6 +421,7 @@ def detect(
     warnings += project.warnings
     return ProjectProfile(
         root=str(project.root),
+        repository_root=str(repository_root(project.root) or ""),
         name=_slug(name),
         python_version=python.version,
         python_version_source=python.source,

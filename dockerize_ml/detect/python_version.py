@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from dockerize_ml import knowledge
 from dockerize_ml.detect.deps.model import PythonHint
 from dockerize_ml.detect.files import space_config
-from dockerize_ml.profile import Dependency, Evidence, WheelFact
+from dockerize_ml.profile import Dependency, Evidence, WheelFact, pinned
 from dockerize_ml.scan import Scan
 
 _X_Y = re.compile(r"^\s*(?:python-?|cpython-?)?(\d+)\.(\d+)(?:\.\d+)?\S*\s*$", re.IGNORECASE)
@@ -178,18 +178,6 @@ def candidates() -> list[str]:
     """Every ``X.Y`` a choice can land on: the end-of-life versions, then the official ones."""
     table = knowledge.load("python")
     return sorted({*table["end_of_life"], *table["versions"]}, key=_key)
-
-
-def pinned(dep: Dependency) -> str | None:
-    """The release an exact pin names (``==1.2.3``), or None."""
-    try:
-        specs = list(SpecifierSet(dep.specifier))
-    except InvalidSpecifier:
-        return None
-    for spec in specs:
-        if spec.operator in ("==", "===") and "*" not in spec.version:
-            return spec.version.split("+")[0]
-    return None
 
 
 def table_pythons(name: str, version: str) -> list[str] | None:
