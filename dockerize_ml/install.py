@@ -14,6 +14,7 @@ import posixpath
 import re
 import shlex
 from dataclasses import dataclass, field
+from typing import Any
 
 from packaging.utils import canonicalize_name
 
@@ -158,6 +159,16 @@ class _Ctx:
         if not self.buildkit:
             return ""
         return "/root/.cache/uv" if self.uv else "/root/.cache/pip"
+
+    def step(self, comment: tuple[str, ...], command: Command, **more: Any) -> Step:
+        """One RUN of ``command`` with the installer's cache and hadolint's exceptions."""
+        return Step(
+            comment=comment,
+            commands=(command,),
+            cache=self.cache,
+            hadolint_ignore=self.hadolint([command]),
+            **more,
+        )
 
     def hadolint(
         self, commands: list[Command] | tuple[Command, ...] = ()
@@ -831,14 +842,12 @@ def _with_undeclared_imports(ctx: _Ctx, plan: InstallPlan, kind: str) -> Install
     if not names:
         return plan
     command = ctx.install(*_quote(names))
-    step = Step(
-        comment=(
+    step = ctx.step(
+        (
             f"Imported by the code, declared by no dependency file: {', '.join(names)}.",
             "Installed unpinned; declare them (with the versions you use) to pin them.",
         ),
-        commands=(command,),
-        cache=ctx.cache,
-        hadolint_ignore=ctx.hadolint([command]),
+        command,
     )
     return dataclasses.replace(plan, before_code=(*plan.before_code, step))
 
@@ -868,14 +877,12 @@ def _stable_layer(ctx: _Ctx, kind: str) -> list[Step]:
     command = ctx.install(*[quoted_option(o) for o in options], *_quote(strings))
     names = ", ".join(dict.fromkeys(d.name for d in stable))
     return [
-        Step(
-            comment=(
+        ctx.step(
+            (
                 f"The big libraries the project is built on ({names}), in a layer of their own:",
                 "adding a small dependency later neither installs nor compiles them again.",
             ),
-            commands=(command,),
-            cache=ctx.cache,
-            hadolint_ignore=ctx.hadolint([command]),
+            command,
         )
     ]
 
@@ -995,14 +1002,12 @@ def plan_install(
     if folder_deps and plan.installer != "micromamba":
         command = ctx.install(*_quote(folder_deps))
         folders = sorted({posixpath.dirname(d.source) for d in profile.local_dependencies})
-        step = Step(
-            comment=(
+        step = ctx.step(
+            (
                 f"What the project's own folders need ({', '.join(folders)}), read from their",
                 "package files: the folders themselves are installed after the code.",
             ),
-            commands=(command,),
-            cache=ctx.cache,
-            hadolint_ignore=ctx.hadolint([command]),
+            command,
         )
         plan = dataclasses.replace(plan, before_code=(*plan.before_code, step))
     # The entry's own requirements, the imports nothing declares, then what the settings add
@@ -1032,15 +1037,13 @@ def _compiled_step(ctx: _Ctx) -> Step:
     then find them installed); their own dependencies (einops, ...) come from the index."""
     names = ", ".join(r.name for r in ctx.compiled)
     command = ctx.install(f"{MOUNTED}/deps/*.whl")
-    return Step(
-        comment=(
+    return ctx.step(
+        (
             f"Compiled in the cuda-builder stage ({names}): the final image gets the wheels,",
             "not the CUDA toolkit. They depend on torch, installed above.",
         ),
-        commands=(command,),
+        command,
         from_stage=((STAGE, f"{WHEELS}/deps", f"{MOUNTED}/deps"),),
-        cache=ctx.cache,
-        hadolint_ignore=ctx.hadolint([command]),
     )
 
 
@@ -1051,11 +1054,8 @@ def _with_saved_requirements(
     if not requirements or plan.installer == "micromamba":
         return plan
     command = ctx.install(*_quote(list(requirements)))
-    step = Step(
-        comment=("Saved in the settings (dependencies): what no dependency file declares.",),
-        commands=(command,),
-        cache=ctx.cache,
-        hadolint_ignore=ctx.hadolint([command]),
+    step = ctx.step(
+        ("Saved in the settings (dependencies): what no dependency file declares.",), command
     )
     return dataclasses.replace(plan, before_code=(*plan.before_code, step))
 

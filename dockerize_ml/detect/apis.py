@@ -17,7 +17,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from dockerize_ml import knowledge
-from dockerize_ml.detect.code import CodeIndex
+from dockerize_ml.detect.code import CodeIndex, dotted_name
 from dockerize_ml.profile import Dependency, Evidence, WheelFact
 
 
@@ -70,15 +70,6 @@ def _aliases(tree: ast.Module) -> dict[str, str]:
     return names
 
 
-def _dotted(node: ast.AST) -> str:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = _dotted(node.value)
-        return f"{base}.{node.attr}" if base else ""
-    return ""
-
-
 def _uses(tree: ast.Module) -> dict[str, int]:
     """Every dotted name the module reaches (imports and attribute chains), first line."""
     aliases = _aliases(tree)
@@ -92,7 +83,7 @@ def _uses(tree: ast.Module) -> dict[str, int]:
             for alias in node.names:
                 found.setdefault(alias.name, node.lineno)
         elif isinstance(node, ast.Attribute):
-            dotted = _dotted(node)
+            dotted = dotted_name(node)
             head, _, rest = dotted.partition(".")
             if head in aliases and rest:
                 found.setdefault(f"{aliases[head]}.{rest}", node.lineno)
@@ -125,7 +116,7 @@ def _dataclass_names(tree: ast.Module) -> dict[str, ast.ClassDef]:
         if isinstance(node, ast.ClassDef):
             for deco in node.decorator_list:
                 target = deco.func if isinstance(deco, ast.Call) else deco
-                if _dotted(target).split(".")[-1] == "dataclass":
+                if dotted_name(target).split(".")[-1] == "dataclass":
                     found[node.name] = node
     return found
 
@@ -155,7 +146,7 @@ def dataclass_instance_default(index: CodeIndex) -> Evidence | None:
                 value = stmt.value if isinstance(stmt, ast.AnnAssign) else None
                 if not isinstance(value, ast.Call):
                     continue
-                name = _dotted(value.func).split(".")[-1]
+                name = dotted_name(value.func).split(".")[-1]
                 if name in classes and not _hashable(classes[name]):
                     detail = f"dataclass field defaults to a {name}() instance"
                     return Evidence(path, stmt.lineno, detail)

@@ -111,11 +111,11 @@ def _literal(node: ast.AST) -> object:
     return None
 
 
-def _dotted(node: ast.AST) -> str:
+def dotted_name(node: ast.AST) -> str:
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Attribute):
-        base = _dotted(node.value)
+        base = dotted_name(node.value)
         return f"{base}.{node.attr}" if base else ""
     return ""
 
@@ -161,7 +161,7 @@ def _joined(node: ast.AST, names: dict[str, str] | None = None) -> str | None:
             inner = _parent(inner)
         return inner
     if isinstance(node, ast.Call):
-        func = _dotted(node.func)
+        func = dotted_name(node.func)
         if isinstance(node.func, ast.Attribute) and node.func.attr in ("resolve", "absolute"):
             inner = _joined(node.func.value, names)
             return inner if inner is not None and inner.startswith(HERE) else None
@@ -228,10 +228,10 @@ class _Visitor(ast.NodeVisitor):
     def visit_Try(self, node: ast.Try) -> None:
         guarded = any(
             h.type is None
-            or _dotted(h.type) in _IMPORT_ERRORS
+            or dotted_name(h.type) in _IMPORT_ERRORS
             or (
                 isinstance(h.type, ast.Tuple)
-                and any(_dotted(e) in _IMPORT_ERRORS for e in h.type.elts)
+                and any(dotted_name(e) in _IMPORT_ERRORS for e in h.type.elts)
             )
             for h in node.handlers
         )
@@ -245,7 +245,7 @@ class _Visitor(ast.NodeVisitor):
     visit_TryStar = visit_Try  # type: ignore[assignment]
 
     def visit_If(self, node: ast.If) -> None:
-        checking = _dotted(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+        checking = dotted_name(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
         self.optional += checking
         for stmt in node.body:
             self.visit(stmt)
@@ -282,7 +282,7 @@ class _Visitor(ast.NodeVisitor):
     def _call(self, node: ast.Call, assigned_to: str = "") -> None:
         if not self.cell:
             self.source.call_nodes.append(node)
-        func = _dotted(node.func)
+        func = dotted_name(node.func)
         if not func and isinstance(node.func, ast.Attribute):
             func = f".{node.func.attr}"  # a method of an expression: gr.Interface(...).launch()
         if not func:
