@@ -93,6 +93,8 @@ def plan_launch(
     why = f"the code {first.detail} at {first.path}:{first.line}" if first else ""
     if command[0] in _LAUNCHERS or command[:3] == ("python", "-m", "torch.distributed.run"):
         return None
+    if facts.launcher == "mpi":
+        return None  # mpiexec starts MPI ranks; one process is what the image runs alone
     if facts.launcher == "ray":
         return Launch("ray", why, command, command, ())
     env = (("PET_NPROC_PER_NODE", "gpu"),) if device == "cuda" else ()

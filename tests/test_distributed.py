@@ -308,7 +308,7 @@ def test_every_row_of_the_table_is_a_sign(tmp_path: Path) -> None:
     detector name its row's launcher (or an earlier row's, which the order says wins)."""
     table = knowledge.load("distributed")
     names = [row["name"] for row in table["launchers"]]
-    assert names == ["ray", "accelerate", "deepspeed", "torchrun"]
+    assert names == ["ray", "accelerate", "deepspeed", "mpi", "torchrun"]
     assert set(table) == {"launchers", "lightning"}
     for number, row in enumerate(table["launchers"]):
         assert set(row) == {"name", "calls", "modules", "strategies"}
@@ -346,3 +346,27 @@ def test_no_entry_point_is_not_launched(tmp_path: Path) -> None:
     )
     plan = make_plan(inspect_project(root), Settings())
     assert plan.launch is None and plan.command == ("python",)
+
+
+def test_ranks_from_mpi_are_not_launched_with_torchrun(tmp_path: Path) -> None:
+    """OpenAI's improved-diffusion takes its rank and world size from mpi4py's COMM_WORLD and
+    wraps the model in DDP (the real-world corpus): under torchrun every process would be
+    rank 0 of 1 to MPI. The image runs the script as one process; mpiexec is the user's."""
+    root = write_tree(
+        tmp_path / "diffusion",
+        {
+            "requirements.txt": "torch\nmpi4py\n",
+            "scripts/image_train.py": (
+                "import argparse\nfrom mpi4py import MPI\nimport torch.distributed as dist\n"
+                "from torch.nn.parallel import DistributedDataParallel as DDP\n"
+                "def main():\n    dist.init_process_group('gloo', rank=MPI.COMM_WORLD.Get_rank(),"
+                " world_size=MPI.COMM_WORLD.Get_size())\n"
+                "if __name__ == '__main__':\n    argparse.ArgumentParser().parse_args()\n    main()\n"
+            ),
+        },
+    )
+    profile = inspect_project(root)
+    assert profile.distributed.launcher == "mpi"
+    plan = make_plan(profile, Settings())
+    assert plan.launch is None
+    assert plan.command[:2] == ("python", "scripts/image_train.py"), plan.command
