@@ -764,15 +764,25 @@ def _with_cuda_extra(dep: Dependency) -> Dependency:
     return dataclasses.replace(dep, extras=(*dep.extras, extra))
 
 
+def _early_layer_options(ctx: _Ctx, kind: str) -> tuple[str, ...] | None:
+    """The index options of a layer installed before the dependency files (heavy frameworks,
+    stable libraries); None when there can be none: a lockfile is the environment, and a
+    private index with credentials is reached by the requirements step alone."""
+    if kind in _LOCKED_KINDS:
+        return None
+    options = ctx.profile.index_options if kind in ("requirements", "inferred", "conda") else ()
+    if any("${" in option for option in options):
+        return None
+    return tuple(options)
+
+
 def _heavy_frameworks(ctx: _Ctx, device: str, kind: str) -> list[Step]:
     """Heavy frameworks (torch, TensorFlow, JAX) in a layer of their own, before the rest, so
     adding a small dependency does not reinstall them; on a CPU image, the torch family
     from its CPU wheel index."""
-    if kind in _LOCKED_KINDS:
+    options = _early_layer_options(ctx, kind)
+    if options is None:
         return []
-    options = ctx.profile.index_options if kind in ("requirements", "inferred", "conda") else ()
-    if any("${" in option for option in options):
-        return []  # a private index with credentials: only the requirements step has them
     table = knowledge.load("frameworks")
     heavy = [
         d
@@ -858,11 +868,9 @@ def _stable_layer(ctx: _Ctx, kind: str) -> list[Step]:
     small dependency then installs and compiles only that one. Their versions come from the
     project's own specifiers; the requirements step after it installs everything as declared
     (keeping what this layer installed when it fits)."""
-    if kind in _LOCKED_KINDS:
+    options = _early_layer_options(ctx, kind)
+    if options is None:
         return []
-    options = ctx.profile.index_options if kind in ("requirements", "inferred", "conda") else ()
-    if any("${" in option for option in options):
-        return []  # a private index with credentials: only the requirements step has them
     table = knowledge.load("frameworks")
     stable = [
         d
