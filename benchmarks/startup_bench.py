@@ -4,7 +4,8 @@ on an unchanged project (the pre-commit hook's case), and `check` after a change
     python benchmarks/startup_bench.py [--repeat 7] [--project examples/churn-model]
 
 The project is copied to a temporary folder and made a git checkout (as a user's is); each
-figure is the median of --repeat runs of the installed console script, wall clock, with the
+figure is the median of --repeat runs of the console script installed beside this
+interpreter (not a shim on PATH), wall clock, with the
 machine's load average printed beside it: on a loaded machine the figures mean little.
 """
 
@@ -16,6 +17,8 @@ import platform
 import shutil
 import statistics
 import subprocess
+import sys
+import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -46,7 +49,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--project", type=Path, default=ROOT / "examples" / "churn-model")
     args = parser.parse_args()
-    tool = shutil.which("dockerize-ml") or "dockerize-ml"
+    # The console script beside this interpreter (a venv's bin/), not one found on PATH: a
+    # pyenv or asdf shim in front of it adds its own start-up (a shell and a version lookup).
+    tool = str(Path(sysconfig.get_path("scripts")) / "dockerize-ml")
+    if not Path(tool).is_file():
+        raise SystemExit(f"no console script at {tool}: pip install -e . first")
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp) / "project"
         shutil.copytree(args.project, project)
@@ -55,7 +62,7 @@ def main() -> None:
         _git(project, "commit", "-qm", "start")
         subprocess.run([tool, "init", "."], cwd=project, capture_output=True, check=True)
         rows = [
-            ("python -c pass (the interpreter alone)", ["python", "-c", "pass"]),
+            ("python -c pass (the interpreter alone)", [sys.executable, "-c", "pass"]),
             ("dockerize-ml --version", [tool, "--version"]),
             ("dockerize-ml check, nothing moved", [tool, "check", "."]),
             ("dockerize-ml init, nothing moved", [tool, "init", "."]),

@@ -1,5 +1,5 @@
 """``python -m dockerize_ml``."""
 
-from dockerize_ml.cli import main
+from dockerize_ml.entry import main
 
 main()

@@ -104,7 +104,9 @@ def record(root: Path, messages: list[str], files: list[str]) -> None:
             path.unlink(missing_ok=True)
             return
         data = {"fingerprint": value, "messages": messages, "files": files}
-        path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        part = path.with_name(f".{path.name}.{os.getpid()}.part")  # atomic: all or nothing
+        part.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        part.replace(path)
     except OSError:
         return  # only the fast path is lost
 

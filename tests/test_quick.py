@@ -196,3 +196,59 @@ def test_a_broken_record_means_the_full_path(tmp_path: Path) -> None:
         assert quick.unchanged(root) is None
         done = run_cli("check", root)
         assert done.returncode == 0, done.stderr
+
+
+def _loaded(*args: str | Path) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "dockerize_ml", *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    names = {
+        line.rsplit("|", 1)[-1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    return done, names
+
+
+def test_the_fast_answers_load_no_command_line_parser(tmp_path: Path) -> None:
+    """`--version`, and `check`/`init` when nothing moved, answer before typer (and the
+    pydantic it loads) is imported: dockerize_ml/entry.py."""
+    root = _project(tmp_path)
+    for args in (["--version"], ["check", root], ["init", root]):
+        done, names = _loaded(*args)
+        assert done.returncode == 0, done.stderr
+        assert not names & {"typer", "click", "pydantic", "jinja2"}, args
+    # A moved project takes the CLI's path, and gives its answer.
+    (root / "README.md").write_text((root / "README.md").read_text() + "\nEdited.\n")
+    done, names = _loaded("check", root)
+    assert "typer" in names
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["check", "--diff"],
+        ["check", "-h"],
+        ["check", ""],
+        ["init", "--force"],
+        ["init", ".", "--force"],
+        ["check", "--", "."],
+        ["detect"],
+        ["--help"],
+        ["--version", "check"],
+    ],
+)
+def test_anything_but_the_exact_fast_shapes_goes_to_the_cli(
+    args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dockerize_ml import entry
+
+    root = _project(tmp_path)
+    monkeypatch.chdir(root)  # a project where nothing moved: the fast path would answer
+    assert entry.answer(["check"]) == 0
+    assert entry.answer(args) is None
