@@ -17,7 +17,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from dockerize_ml import knowledge
-from dockerize_ml.detect.code import CodeIndex, dotted_name
+from dockerize_ml.detect.code import CodeIndex, SourceFile, dotted_name
 from dockerize_ml.profile import Dependency, Evidence, WheelFact
 
 
@@ -53,72 +53,46 @@ def pythons_up_to(dist: str, last: str) -> tuple[str, ...]:
     return tuple(sorted(found, key=_key))
 
 
-def _aliases(tree: ast.Module) -> dict[str, str]:
-    """Local name -> the dotted module or object it stands for."""
-    names: dict[str, str] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    names[alias.asname] = alias.name
-                else:
-                    top = alias.name.split(".")[0]
-                    names[top] = top
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            for alias in node.names:
-                names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-    return names
-
-
-def _uses(tree: ast.Module) -> dict[str, int]:
-    """Every dotted name the module reaches (imports and attribute chains), first line."""
-    aliases = _aliases(tree)
+def _uses(source: SourceFile) -> dict[str, int]:
+    """Every dotted name the module reaches (imports and chains of names), first line; from
+    the code index's one pass over the module."""
     found: dict[str, int] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            found.setdefault(node.module, node.lineno)
-            for alias in node.names:
-                found.setdefault(f"{node.module}.{alias.name}", node.lineno)
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                found.setdefault(alias.name, node.lineno)
-        elif isinstance(node, ast.Attribute):
-            dotted = dotted_name(node)
-            head, _, rest = dotted.partition(".")
-            if head in aliases and rest:
-                found.setdefault(f"{aliases[head]}.{rest}", node.lineno)
+
+    def seen(name: str, line: int) -> None:
+        if line < found.get(name, line + 1):
+            found[name] = line
+
+    for imp in source.imports:
+        if not imp.level and not imp.cell:
+            seen(imp.module, imp.line)
+    for name, line in source.imported:  # `from tensorflow import contrib`
+        seen(name, line)
+    for dotted, line in source.chains:
+        head, _, rest = dotted.partition(".")
+        if head in source.aliases and rest:
+            seen(f"{source.aliases[head]}.{rest}", line)
     return found
 
 
 def removed_api_uses(index: CodeIndex) -> list[OldApi]:
     """The first use of each removed API of the ``apis`` table, by file order."""
-    rows = knowledge.load("apis")["removed"]
+    rows = {str(row["use"]): row for row in knowledge.load("apis")["removed"]}
     hits: dict[str, OldApi] = {}
     for path, source in sorted(index.files.items()):
         if source.tree is None:
             continue
-        for name, line in _uses(source.tree).items():
-            for row in rows:
-                use = str(row["use"])
-                if (name == use or name.startswith(use + ".")) and use not in hits:
+        for name, line in sorted(_uses(source).items(), key=lambda item: item[1]):
+            parts = name.split(".")
+            # `use` is the name or a prefix of it: torch._six.container_abcs uses torch._six
+            for use in (".".join(parts[:n]) for n in range(len(parts), 0, -1)):
+                row = rows.get(use)
+                if row is not None and use not in hits:
                     detail = f"uses {use}, removed in {row['dist']} {row['removed']}"
                     pythons = pythons_up_to(row["dist"], row["last"])
                     hits[use] = OldApi(
                         row["dist"], use, row["removed"], pythons, Evidence(path, line, detail)
                     )
     return list(hits.values())
-
-
-def _dataclass_names(tree: ast.Module) -> dict[str, ast.ClassDef]:
-    """Classes decorated ``@dataclass`` (or ``@dataclasses.dataclass(...)``) by name."""
-    found: dict[str, ast.ClassDef] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ClassDef):
-            for deco in node.decorator_list:
-                target = deco.func if isinstance(deco, ast.Call) else deco
-                if dotted_name(target).split(".")[-1] == "dataclass":
-                    found[node.name] = node
-    return found
 
 
 def _hashable(cls: ast.ClassDef) -> bool:
@@ -138,10 +112,9 @@ def dataclass_instance_default(index: CodeIndex) -> Evidence | None:
     """Where a dataclass field defaults to an instance of an (unhashable) dataclass."""
     classes: dict[str, ast.ClassDef] = {}
     for source in index.files.values():
-        if source.tree is not None:
-            classes.update(_dataclass_names(source.tree))
+        classes.update(source.dataclasses)
     for path, source in sorted(index.files.items()):
-        for cls in _dataclass_names(source.tree).values() if source.tree else ():
+        for cls in source.dataclasses.values():
             for stmt in cls.body:
                 value = stmt.value if isinstance(stmt, ast.AnnAssign) else None
                 if not isinstance(value, ast.Call):

@@ -83,6 +83,15 @@ class SourceFile:
     #: Every call node of the parsed module, so that detectors looking for one do not walk
     #: the tree again (a walk of every tree costs as much as the parse).
     call_nodes: list[ast.Call] = field(default_factory=list, repr=False, compare=False)
+    #: Of the parsed module (.py files only), from the same pass: each import's local name
+    #: -> the dotted module or object it stands for (``np`` -> ``numpy``), every outermost
+    #: chain of names with its line (``torch._six.container_abcs``), and the classes
+    #: decorated ``@dataclass``, by name; ``imported``: each ``from a import b`` as ``a.b``
+    #: with its line. The removed-API detector reads them (apis.py).
+    aliases: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    chains: list[tuple[str, int]] = field(default_factory=list, repr=False, compare=False)
+    imported: list[tuple[str, int]] = field(default_factory=list, repr=False, compare=False)
+    dataclasses: dict[str, ast.ClassDef] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass
@@ -218,12 +227,27 @@ class _Visitor(ast.NodeVisitor):
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
             self._import(alias.name, node)
+            if not self.cell:
+                top = alias.name.split(".")[0]
+                self.source.aliases[alias.asname or top] = alias.name if alias.asname else top
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         if node.level:
             self._import(node.module or "", node, node.level)
         elif node.module:
             self._import(node.module, node)
+            if not self.cell:
+                for alias in node.names:
+                    dotted = f"{node.module}.{alias.name}"
+                    self.source.aliases[alias.asname or alias.name] = dotted
+                    self.source.imported.append((dotted, node.lineno))
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        dotted = dotted_name(node)
+        if not dotted:  # `load().weights`, `x[0].shape`: what is below is worth a visit
+            self.visit(node.value)
+        elif not self.cell:
+            self.source.chains.append((dotted, node.lineno))
 
     def visit_Try(self, node: ast.Try) -> None:
         guarded = any(
@@ -260,7 +284,14 @@ class _Visitor(ast.NodeVisitor):
         self.depth -= 1
 
     visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
-    visit_ClassDef = visit_FunctionDef  # type: ignore[assignment]
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        if not self.cell:
+            for deco in node.decorator_list:
+                target = deco.func if isinstance(deco, ast.Call) else deco
+                if dotted_name(target).split(".")[-1] == "dataclass":
+                    self.source.dataclasses[node.name] = node
+        self.visit_FunctionDef(node)  # type: ignore[arg-type]
 
     def visit_Assign(self, node: ast.Assign) -> None:
         target = node.targets[0] if len(node.targets) == 1 else None

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from dockerize_ml import knowledge
-from dockerize_ml.detect.code import Call, CodeIndex
+from dockerize_ml.detect.code import Call, CodeIndex, SourceFile
 from dockerize_ml.profile import Distributed, Evidence
 
 #: Code that does not run the project: tests, their fixtures, documentation examples.
@@ -25,8 +25,11 @@ _STRATEGY_TAKERS = ("Trainer", "Fabric")
 def _call_matches(call: Call, names: list[str]) -> str:
     """The name of ``names`` that ``call`` is (``dist.init_process_group`` is
     ``init_process_group``), or ""."""
+    tail = call.func.rpartition(".")[2]
+    if tail in names:  # the common case, one lookup: `init_process_group`
+        return tail
     for name in names:
-        if call.func == name or call.func.endswith("." + name):
+        if "." in name and (call.func == name or call.func.endswith("." + name)):
             return name
     return ""
 
@@ -42,11 +45,11 @@ def _strategy(call: Call, prefixes: list[str], self_launching: list[str]) -> str
     return value if value.startswith(tuple(prefixes)) else ""
 
 
-def _signs(index: CodeIndex, row: dict[str, Any], self_launching: list[str]) -> list[Evidence]:
+def _signs(
+    sources: list[SourceFile], row: dict[str, Any], self_launching: list[str]
+) -> list[Evidence]:
     found: list[Evidence] = []
-    for source in index.files.values():
-        if _TEST_PATH.search(source.path):
-            continue
+    for source in sources:
         for imp in source.imports:
             if imp.level == 0 and any(
                 imp.module == m or imp.module.startswith(m + ".") for m in row["modules"]
@@ -69,8 +72,9 @@ def detect_distributed(index: CodeIndex) -> Distributed:
     first lines that say so."""
     table = knowledge.load("distributed")
     self_launching = list(table["lightning"]["self_launching"])
+    sources = [s for s in index.files.values() if not _TEST_PATH.search(s.path)]
     for row in table["launchers"]:
-        evidence = _signs(index, row, self_launching)
+        evidence = _signs(sources, row, self_launching)
         if evidence:
             return Distributed(str(row["name"]), tuple(evidence[:5]))
     return Distributed()
