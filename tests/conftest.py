@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -71,13 +71,17 @@ def copy_sample(name: str, target: Path) -> Path:
     return target
 
 
+#: The ``sample`` fixture: a sample's name -> a fresh copy of it.
+Sample = Callable[[str], Path]
+
+
 @pytest.fixture
-def sample(tmp_path: Path) -> Callable[[str], Path]:
+def sample(tmp_path: Path) -> Sample:
     """Copy a sample project into a fresh folder and return it."""
     return lambda name: copy_sample(name, tmp_path / name)
 
 
-def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:
+def write_tree(root: Path, files: Mapping[str, str | bytes]) -> Path:
     """Create ``files`` (relative path -> content) under ``root``."""
     for rel, content in files.items():
         path = root / rel
@@ -122,7 +126,7 @@ def engine() -> Iterator[object]:
     import docker.errors
 
     try:
-        sdk.images.get(BASE_IMAGE)  # type: ignore[attr-defined]
+        sdk.images.get(BASE_IMAGE)
     except docker.errors.ImageNotFound:
         _unavailable(f"base image {BASE_IMAGE} is missing (.ci/engine.sh builds a stand-in)")
     yield sdk

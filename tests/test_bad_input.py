@@ -21,7 +21,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ MAIN = "import numpy\nif __name__ == '__main__':\n    pass\n"
 PYPROJECT = '[project]\nname = "demo"\nversion = "1"\ndependencies = ["numpy"]\n'
 
 #: reader -> (the file it reads, the project around it). The other files are valid.
-READERS: dict[str, tuple[str, dict[str, str | bytes]]] = {
+READERS: dict[str, tuple[str, Mapping[str, str | bytes]]] = {
     "requirements": ("requirements.txt", {}),
     "pyproject": ("pyproject.toml", {}),
     "poetry.lock": (
@@ -106,7 +106,7 @@ def outcome(root: Path) -> tuple[int, str, list[str]]:
     return code, line, warnings
 
 
-def project(root: Path, rel: str, content: str | bytes, around: dict[str, str | bytes]) -> Path:
+def project(root: Path, rel: str, content: str | bytes, around: Mapping[str, str | bytes]) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     return write_tree(root, {"main.py": MAIN, **around, rel: content})
 
@@ -145,9 +145,7 @@ def test_random_bytes(reader: str, content: bytes, fresh: Callable[[], Path]) ->
     assert_names(rel, code, line, warnings)
 
 
-_LINE_TEXT = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=400
-)
+_LINE_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=400)
 
 
 @pytest.mark.parametrize("reader", list(READERS))
@@ -440,7 +438,7 @@ def test_a_lockfile_of_several_mib_is_read(tmp_path: Path) -> None:
 
 LATIN1 = "# caf\xe9\nnumpy\n".encode("latin-1")
 #: name -> (files, exit code, what the error or a warning must say)
-REPRODUCTIONS: dict[str, tuple[dict[str, str | bytes], int, tuple[str, ...]]] = {
+REPRODUCTIONS: dict[str, tuple[Mapping[str, str | bytes], int, tuple[str, ...]]] = {
     "project = []": ({"pyproject.toml": "project = []\n"}, 5, ("pyproject.toml:1", "project")),
     'project = "x"': ({"pyproject.toml": 'project = "x"\n'}, 5, ("pyproject.toml", "project")),
     'tool = "x"': ({"pyproject.toml": 'tool = "x"\n'}, 5, ("pyproject.toml", "tool")),
@@ -721,7 +719,7 @@ def test_build_says_why_a_silent_docker_did_not_build(tmp_path: Path, monkeypatc
     ],
 )
 def test_the_command_line(
-    files: dict[str, str | bytes], args: list[str], code: int, words: list[str], tmp_path: Path
+    files: Mapping[str, str | bytes], args: list[str], code: int, words: list[str], tmp_path: Path
 ) -> None:
     write_tree(tmp_path, {"main.py": MAIN, **files})
     result = run_cli(*args, tmp_path)

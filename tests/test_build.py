@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,9 @@ from dockerize_ml.engine import diagnose
 from dockerize_ml.errors import ExitCode
 
 
-def build_json(root: Path, *flags: str, env: dict[str, str] | None = None):
+def build_json(
+    root: Path, *flags: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return run_cli("build", root, "--json", *flags, env=env)
 
 

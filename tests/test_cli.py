@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import run_cli, write_tree
+from conftest import Sample, run_cli, write_tree
 
 from dockerize_ml.errors import ExitCode
 from dockerize_ml.names import OUTPUTS
@@ -34,7 +34,7 @@ CONTRACT_FIELDS = {
 GENERATED = tuple(OUTPUTS)
 
 
-def test_detect_json_is_the_profile_contract(sample) -> None:
+def test_detect_json_is_the_profile_contract(sample: Sample) -> None:
     root = sample("churn-model")
     result = run_cli("detect", "--json", root)
     assert result.returncode == 0, result.stderr
@@ -74,7 +74,7 @@ def test_detect_json_is_the_profile_contract(sample) -> None:
     assert data["env_files"] == [".env"]
 
 
-def test_detect_human_report_shows_evidence(sample) -> None:
+def test_detect_human_report_shows_evidence(sample: Sample) -> None:
     result = run_cli("detect", sample("churn-model"))
     assert result.returncode == 0, result.stderr
     assert "Python        3.11  (.python-version:1" in result.stdout
@@ -82,7 +82,7 @@ def test_detect_human_report_shows_evidence(sample) -> None:
     assert "requirements.txt:5" in result.stdout
 
 
-def test_init_writes_the_files_and_scripts_are_executable(sample) -> None:
+def test_init_writes_the_files_and_scripts_are_executable(sample: Sample) -> None:
     root = sample("churn-model")
     result = run_cli("init", root)
     assert result.returncode == 0, result.stderr
@@ -97,7 +97,7 @@ def test_init_writes_the_files_and_scripts_are_executable(sample) -> None:
     assert again.stdout.count("unchanged") == len(GENERATED)
 
 
-def test_init_never_overwrites_a_users_file(sample) -> None:
+def test_init_never_overwrites_a_users_file(sample: Sample) -> None:
     root = sample("churn-model")
     mine = "FROM python:3.11-slim\n# my own careful Dockerfile\n"
     (root / "Dockerfile").write_text(mine)
@@ -118,7 +118,7 @@ def test_init_never_overwrites_a_users_file(sample) -> None:
     assert not (root / "Dockerfile.dockerize-ml-new").exists()
 
 
-def test_dry_run_writes_nothing_and_shows_the_files(sample) -> None:
+def test_dry_run_writes_nothing_and_shows_the_files(sample: Sample) -> None:
     root = sample("churn-model")
     result = run_cli("init", "--dry-run", root)
     assert result.returncode == 0, result.stderr
@@ -127,7 +127,7 @@ def test_dry_run_writes_nothing_and_shows_the_files(sample) -> None:
     assert not any((root / rel).exists() for rel in GENERATED)
 
 
-def test_flags_reach_the_files(sample) -> None:
+def test_flags_reach_the_files(sample: Sample) -> None:
     root = sample("churn-model")
     result = run_cli(
         "init",
@@ -161,7 +161,7 @@ def test_flags_reach_the_files(sample) -> None:
         (["--entry", "python 'unclosed"], ExitCode.USAGE, "--entry"),
     ],
 )
-def test_bad_flags(sample, args: list[str], code: int, needle: str) -> None:
+def test_bad_flags(sample: Sample, args: list[str], code: int, needle: str) -> None:
     result = run_cli("init", sample("churn-model"), *args)
     assert result.returncode == code
     assert needle in result.stderr

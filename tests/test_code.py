@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli, write_tree
+from conftest import Sample, run_cli, write_tree
 
 from dockerize_ml import knowledge
 from dockerize_ml.detect import detect
 from dockerize_ml.detect.code import build_index
 from dockerize_ml.detect.deps.model import url_name
 from dockerize_ml.detect.imports import resolve, stdlib_names
+from dockerize_ml.profile import ProjectProfile
 from dockerize_ml.scan import scan
 
 
-def profile_of(root: Path, files: dict[str, str | bytes]):
+def profile_of(root: Path, files: Mapping[str, str | bytes]) -> ProjectProfile:
     write_tree(root, files)
     return detect(scan(root))
 
@@ -135,7 +137,7 @@ def test_invalid_notebook_is_a_warning(tmp_path: Path) -> None:
     assert any(w.startswith("bad.ipynb:1: not a valid notebook") for w in profile.warnings)
 
 
-def test_unreadable_file_is_a_warning(tmp_path: Path, monkeypatch) -> None:
+def test_unreadable_file_is_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_tree(tmp_path, {"main.py": "import os\n", "secret.py": "x = 1\n"})
     real = Path.read_bytes
 
@@ -250,7 +252,7 @@ def test_loopback_server_is_a_warning(tmp_path: Path) -> None:
     assert any("serve.py:3" in w and "loopback" in w for w in profile.warnings)
 
 
-def test_programs_run_need_their_packages(sample) -> None:
+def test_programs_run_need_their_packages(sample: Sample) -> None:
     data = detect_json(sample("ffmpeg-clips"))
     packages = {p["name"]: p for p in data["system_packages"]}
     assert set(packages) == {"ffmpeg", "tesseract-ocr"}
@@ -262,7 +264,7 @@ def test_programs_run_need_their_packages(sample) -> None:
     assert packages["ffmpeg"]["stage"] == "run"
 
 
-def test_setup_py_that_declares_nothing_and_imports_cv2(sample) -> None:
+def test_setup_py_that_declares_nothing_and_imports_cv2(sample: Sample) -> None:
     data = detect_json(sample("cv-setup"))
     assert data["undeclared_imports"] == ["opencv-python-headless", "pillow"]
     assert data["dependency_sources"][0] == {
@@ -275,7 +277,7 @@ def test_setup_py_that_declares_nothing_and_imports_cv2(sample) -> None:
     assert data["entrypoint"]["command"] == ["cvtool"]
 
 
-def test_no_requirements_repository(sample) -> None:
+def test_no_requirements_repository(sample: Sample) -> None:
     root = sample("no-requirements")
     data = detect_json(root)
     assert [d["name"] for d in data["dependencies"]] == [
@@ -297,7 +299,7 @@ def test_no_requirements_repository(sample) -> None:
     assert again["dependency_sources"][0]["kind"] == "requirements"
 
 
-def test_notebook_course_with_apt_txt(sample) -> None:
+def test_notebook_course_with_apt_txt(sample: Sample) -> None:
     data = detect_json(sample("notebook-course"))
     assert data["entrypoint"]["kind"] == "jupyterlab"
     assert data["entrypoint"]["command"][:2] == ["jupyter", "lab"]
@@ -316,7 +318,7 @@ def test_notebook_course_with_apt_txt(sample) -> None:
     assert data["runtime_file_evidence"][0]["detail"] == "names '../data/titanic.csv' (cell 2)"
 
 
-def test_streamlit_app_reading_a_csv(sample) -> None:
+def test_streamlit_app_reading_a_csv(sample: Sample) -> None:
     data = detect_json(sample("streamlit-csv"))
     assert data["entrypoint"]["kind"] == "streamlit"
     assert data["entrypoint"]["health"] == "/_stcore/health"
@@ -389,6 +391,7 @@ def test_conda_packages_and_url_requirements_count_as_declared(tmp_path: Path) -
     )
     assert "faiss-cpu" not in profile.undeclared_imports
     assert not any("`clip`" in w for w in profile.warnings), profile.warnings
+    assert profile.entrypoint is not None
     assert [e.command for e in (profile.entrypoint, *profile.entrypoint_alternatives)] == [
         ("python", "app.py")
     ]

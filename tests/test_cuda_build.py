@@ -15,7 +15,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from conftest import TRAIN, files_for, write_and_lint, write_tree
+from conftest import TRAIN, Sample, files_for, write_and_lint, write_tree
 
 from dockerize_ml import inspect_project, make_plan, render
 from dockerize_ml.cudabuild import sed_command
@@ -33,7 +33,7 @@ def stages(dockerfile: str) -> dict[str, str]:
     return named
 
 
-def test_detects_what_compiles_cuda(sample) -> None:
+def test_detects_what_compiles_cuda(sample: Sample) -> None:
     profile = inspect_project(sample("cuda-ext"))
     build = profile.cuda_build
     assert [(r.name, r.evidence.line) for r in build.requirements] == [
@@ -50,7 +50,7 @@ def test_detects_what_compiles_cuda(sample) -> None:
     assert not any("`apex` is not a known distribution" in w for w in profile.warnings)
 
 
-def test_cuda_extension_project(sample) -> None:
+def test_cuda_extension_project(sample: Sample) -> None:
     root = sample("cuda-ext")
     files = files_for(root)
     parts = stages(files["Dockerfile"])
@@ -91,7 +91,9 @@ def test_cuda_extension_project(sample) -> None:
     assert "`data/` is mounted at `/app/data` read-only" in readme
 
 
-def test_the_sed_takes_out_exactly_the_compiled_requirements(sample, tmp_path: Path) -> None:
+def test_the_sed_takes_out_exactly_the_compiled_requirements(
+    sample: Sample, tmp_path: Path
+) -> None:
     """Run the generated sed (GNU sed, as in Debian images) on the sample's requirements and
     on an exported lockfile with hashes."""
     root = sample("cuda-ext")
@@ -128,7 +130,9 @@ def test_the_sed_takes_out_exactly_the_compiled_requirements(sample, tmp_path: P
     )
 
 
-def test_compiled_modules_are_extracted_at_their_package_paths(sample, tmp_path: Path) -> None:
+def test_compiled_modules_are_extracted_at_their_package_paths(
+    sample: Sample, tmp_path: Path
+) -> None:
     """The builder's one-liner that puts a wheel's .so files where `COPY . .` puts the code."""
     dockerfile = files_for(sample("cuda-ext"))["Dockerfile"]
     line = next(ln for ln in dockerfile.splitlines() if "zipfile.ZipFile" in ln)
@@ -144,14 +148,14 @@ def test_compiled_modules_are_extracted_at_their_package_paths(sample, tmp_path:
     assert found == ["fusedattn/_C.cpython-312-x86_64-linux-gnu.so"]
 
 
-def test_classic_builder_copies_the_wheels(sample) -> None:
+def test_classic_builder_copies_the_wheels(sample: Sample) -> None:
     files = files_for(sample("cuda-ext"), buildkit=False)
     final = stages(files["Dockerfile"])["final"]
     assert "COPY --from=cuda-builder /wheels/deps /tmp/cuda-wheels/deps" in final
     assert "--mount" not in files["Dockerfile"]
 
 
-def test_device_cpu_has_no_builder(sample) -> None:
+def test_device_cpu_has_no_builder(sample: Sample) -> None:
     root = sample("cuda-ext")
     plan = make_plan(inspect_project(root), Settings(device="cpu"))
     assert plan.cuda_builder is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,7 @@ _MAIN = "if __name__ == '__main__':\n    pass\n"
         ({"requirements.txt": "onnxruntime-gpu==1.19.2\n"}, "requires onnxruntime-gpu"),
     ],
 )
-def test_cuda_signals(tmp_path: Path, files: dict[str, str | bytes], why: str) -> None:
+def test_cuda_signals(tmp_path: Path, files: Mapping[str, str | bytes], why: str) -> None:
     profile = inspect_project(write_tree(tmp_path, {"main.py": _MAIN, **files}))
     assert profile.gpu.uses_cuda
     assert any(why in e.detail for e in profile.gpu.evidence), profile.gpu.evidence
@@ -54,7 +55,7 @@ def test_cuda_signals(tmp_path: Path, files: dict[str, str | bytes], why: str) -
         {"configs/trainer/cpu.yaml": "accelerator: cpu\n"},
     ],
 )
-def test_what_is_not_cuda_use(tmp_path: Path, files: dict[str, str | bytes]) -> None:
+def test_what_is_not_cuda_use(tmp_path: Path, files: Mapping[str, str | bytes]) -> None:
     """A library's tests, its fixtures and documentation examples do not run the project."""
     profile = inspect_project(write_tree(tmp_path, {"main.py": _MAIN, **files}))
     assert not profile.gpu.uses_cuda, profile.gpu.evidence

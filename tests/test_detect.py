@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -9,10 +10,11 @@ from conftest import write_tree
 
 from dockerize_ml.detect import detect, inspect_project
 from dockerize_ml.errors import BadPathError, InvalidProjectFileError, NotAProjectError
+from dockerize_ml.profile import ProjectProfile
 from dockerize_ml.scan import scan
 
 
-def profile_of(root: Path, files: dict[str, str | bytes]):
+def profile_of(root: Path, files: Mapping[str, str | bytes]) -> ProjectProfile:
     write_tree(root, files)
     return detect(scan(root))
 

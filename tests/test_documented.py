@@ -3,6 +3,7 @@ blocks, Makefile targets, ``python -m`` modules; a side server does not outrank 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ FLASK_SERVER = (
 )
 
 
-def profile_of(root: Path, files: dict[str, str]) -> ProjectProfile:
+def profile_of(root: Path, files: Mapping[str, str | bytes]) -> ProjectProfile:
     write_tree(root, files)
     return detect(scan(root))
 

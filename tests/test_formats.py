@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli, write_tree
+from conftest import Sample, run_cli, write_tree
 
 from dockerize_ml import inspect_project, make_plan, render
 from dockerize_ml.detect.deps.conda import conda_spec_to_pep440
@@ -27,7 +27,7 @@ def names(data: dict[str, Any]) -> list[str]:
     return [d["name"] for d in data["dependencies"]]
 
 
-def test_poetry_with_lock(sample) -> None:
+def test_poetry_with_lock(sample: Sample) -> None:
     data = detect_json(sample("poetry-fastapi"))
     assert data["dependency_sources"][0] == {
         "kind": "poetry",
@@ -50,7 +50,7 @@ def test_poetry_with_lock(sample) -> None:
     assert data["package"]["build_backend"] == "poetry.core.masonry.api"
 
 
-def test_uv_lock(sample) -> None:
+def test_uv_lock(sample: Sample) -> None:
     data = detect_json(sample("uv-scoring"))
     assert data["dependency_sources"][0]["kind"] == "uv"
     assert data["dependency_sources"][0]["lock"] == "uv.lock"
@@ -64,7 +64,7 @@ def test_uv_lock(sample) -> None:
     assert data["entrypoint"]["command"] == ["python", "score.py"]
 
 
-def test_pipfile_with_lock(sample) -> None:
+def test_pipfile_with_lock(sample: Sample) -> None:
     data = detect_json(sample("pipenv-report"))
     assert data["dependency_sources"][0] == {
         "kind": "pipfile",
@@ -77,7 +77,7 @@ def test_pipfile_with_lock(sample) -> None:
     assert (data["python_version"], data["python_version_source"]) == ("3.11", "Pipfile")
 
 
-def test_pdm_with_lock(sample) -> None:
+def test_pdm_with_lock(sample: Sample) -> None:
     root = sample("pdm-features")
     data = detect_json(root)
     assert data["dependency_sources"][0]["kind"] == "pdm"
@@ -91,7 +91,7 @@ def test_pdm_with_lock(sample) -> None:
     assert "'hishel<2'" in dockerfile
 
 
-def test_setup_py_with_empty_install_requires_and_extras(sample) -> None:
+def test_setup_py_with_empty_install_requires_and_extras(sample: Sample) -> None:
     data = detect_json(sample("setuptools-extras"))
     assert data["dependency_sources"][0]["kind"] == "setuptools"
     assert data["dependencies"] == []
@@ -103,7 +103,7 @@ def test_setup_py_with_empty_install_requires_and_extras(sample) -> None:
     assert data["entrypoint"]["evidence"][0]["path"] == "setup.py"
 
 
-def test_requirements_with_editable_project(sample) -> None:
+def test_requirements_with_editable_project(sample: Sample) -> None:
     data = detect_json(sample("requirements-editable"))
     assert data["dependency_files"] == [
         "requirements.txt",
@@ -121,7 +121,7 @@ def test_requirements_with_editable_project(sample) -> None:
     assert "requirements/dev.txt" not in data["dependency_files"]
 
 
-def test_conda_that_pip_can_install(sample) -> None:
+def test_conda_that_pip_can_install(sample: Sample) -> None:
     data = detect_json(sample("conda-pip"))
     conda = data["conda"]
     assert conda["pip_installable"] is True
@@ -131,7 +131,7 @@ def test_conda_that_pip_can_install(sample) -> None:
     assert data["local_installs"][0]["path"] == "."
 
 
-def test_conda_that_needs_micromamba(sample) -> None:
+def test_conda_that_needs_micromamba(sample: Sample) -> None:
     """No conda channel is reachable from these machines: this image is not built here.
 
     The generated files are asserted and linted (tests/test_render.py) instead.
@@ -222,7 +222,7 @@ def test_several_sources_are_reported_and_a_flag_chooses(tmp_path: Path) -> None
     assert "sources found: conda, requirements" in missing.stderr
 
 
-def test_a_lockfile_wins_over_requirements(tmp_path: Path, sample) -> None:
+def test_a_lockfile_wins_over_requirements(tmp_path: Path, sample: Sample) -> None:
     root = sample("uv-scoring")
     (root / "requirements.txt").write_text("numpy\n")
     data = detect_json(root)
@@ -294,7 +294,7 @@ def test_unknown_requirements_option_is_a_warning(tmp_path: Path) -> None:
     assert any("requirements.txt:1: unknown option --frobnicate" in w for w in data["warnings"])
 
 
-def test_unknown_extra_is_a_usage_error(sample) -> None:
+def test_unknown_extra_is_a_usage_error(sample: Sample) -> None:
     result = run_cli("init", sample("setuptools-extras"), "--extra", "gpu")
     assert result.returncode == ExitCode.USAGE
     assert "no extra or group named 'gpu'" in result.stderr and "fast" in result.stderr

@@ -69,8 +69,9 @@ def test_docs_links_point_at_published_pages_that_exist() -> None:
             and isinstance(node.body[0], ast.Expr)
         }
         for node in ast.walk(tree):
-            text_node = isinstance(node, ast.Constant) and isinstance(node.value, str)
-            if text_node and id(node) not in docstrings and bare.search(node.value):
+            if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+                continue
+            if id(node) not in docstrings and bare.search(node.value):
                 raise AssertionError(f"{path.name}:{node.lineno}: {node.value!r}")
     for path in (REPO / "templates").glob("*.j2"):  # generated files: every line
         text = path.read_text()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import TRAIN, files_for, write_tree
+from conftest import TRAIN, Sample, files_for, write_tree
 
 from dockerize_ml import inspect_project, make_plan, render
 from dockerize_ml.plan import InvalidSettingError, Settings
@@ -84,7 +84,7 @@ def test_jax_project(tmp_path: Path) -> None:
     assert "NVIDIA_VISIBLE_DEVICES=all" in files["Dockerfile"]
 
 
-def test_lockfiles_keep_their_own_pins(sample) -> None:
+def test_lockfiles_keep_their_own_pins(sample: Sample) -> None:
     files = render(make_plan(inspect_project(sample("uv-scoring")), Settings(device="cpu")))
     assert "Heavy frameworks" not in files["Dockerfile"]
 

@@ -125,7 +125,7 @@ def test_brings_rows_are_well_formed_and_followed() -> None:
 
 def test_a_notebook_pip_comment_is_not_a_package(tmp_path: Path) -> None:
     """mae's demo: `!pip3 install timm==0.4.5  # 0.3.2 does not work in Colab`."""
-    cell = {
+    cell: dict[str, object] = {
         "cell_type": "code",
         "metadata": {},
         "outputs": [],

@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from conftest import copy_sample, run_cli
+from conftest import Sample, copy_sample, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,7 +24,7 @@ def init_ok(root: Path, *flags: str) -> subprocess.CompletedProcess[str]:
     return result
 
 
-def test_untouched_files_are_updated_and_edited_ones_merged(sample) -> None:
+def test_untouched_files_are_updated_and_edited_ones_merged(sample: Sample) -> None:
     root = sample("churn-model")
     init_ok(root)
     dockerfile = root / "Dockerfile"
@@ -50,7 +50,7 @@ def test_untouched_files_are_updated_and_edited_ones_merged(sample) -> None:
     assert run_cli("check", root).returncode == 0
 
 
-def test_conflicting_edit_leaves_the_file_and_writes_beside(sample) -> None:
+def test_conflicting_edit_leaves_the_file_and_writes_beside(sample: Sample) -> None:
     root = sample("churn-model")
     init_ok(root)
     dockerfile = root / "Dockerfile"
@@ -70,7 +70,7 @@ def test_conflicting_edit_leaves_the_file_and_writes_beside(sample) -> None:
     assert run_cli("check", root).returncode == 0
 
 
-def test_deleted_generated_file_is_not_recreated_unless_asked(sample) -> None:
+def test_deleted_generated_file_is_not_recreated_unless_asked(sample: Sample) -> None:
     root = sample("churn-model")
     init_ok(root)
     (root / ".dockerignore").unlink()
@@ -82,7 +82,7 @@ def test_deleted_generated_file_is_not_recreated_unless_asked(sample) -> None:
     assert (root / ".dockerignore").is_file()
 
 
-def test_settings_are_saved_replayed_and_checked(sample) -> None:
+def test_settings_are_saved_replayed_and_checked(sample: Sample) -> None:
     root = sample("sentiment-cli")
     before = (root / "pyproject.toml").read_text()
     init_ok(root, "--python", "3.10", "--port", "9000", "--installer", "pip")
@@ -100,7 +100,7 @@ def test_settings_are_saved_replayed_and_checked(sample) -> None:
     assert "unknown setting 'colour'" in bad.stderr and "docs/settings.md" in bad.stderr
 
 
-def test_settings_file_without_pyproject(sample) -> None:
+def test_settings_file_without_pyproject(sample: Sample) -> None:
     root = sample("churn-model")
     init_ok(root, "--python", "3.10")
     text = (root / "dockerize-ml.toml").read_text()
@@ -108,7 +108,7 @@ def test_settings_file_without_pyproject(sample) -> None:
     assert "dockerize-ml.toml" in (root / ".dockerignore").read_text()
 
 
-def test_check_before_any_init_and_dry_run(sample) -> None:
+def test_check_before_any_init_and_dry_run(sample: Sample) -> None:
     root = sample("churn-model")
     result = run_cli("check", root)
     assert result.returncode == ExitCode.STALE and "run: dockerize-ml init" in result.stderr
@@ -117,7 +117,7 @@ def test_check_before_any_init_and_dry_run(sample) -> None:
     assert not (root / "Dockerfile").exists() and not (root / ".dockerize-ml").exists()
 
 
-def test_check_diff_shows_the_change(sample) -> None:
+def test_check_diff_shows_the_change(sample: Sample) -> None:
     root = sample("churn-model")
     init_ok(root)
     (root / ".python-version").write_text("3.10\n")
@@ -127,7 +127,7 @@ def test_check_diff_shows_the_change(sample) -> None:
     assert ".python-version" in result.stderr
 
 
-def test_two_runs_at_once_leave_a_valid_state(sample) -> None:
+def test_two_runs_at_once_leave_a_valid_state(sample: Sample) -> None:
     root = sample("churn-model")
     procs = [
         subprocess.Popen(
@@ -176,7 +176,9 @@ CHANGES = st.sampled_from(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(edits=USER_LINES, change=CHANGES, add_dependency=st.booleans())
-def test_no_user_line_is_ever_lost(edits, change, add_dependency) -> None:
+def test_no_user_line_is_ever_lost(
+    edits: list[tuple[str, int, str]], change: dict[str, object], add_dependency: bool
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "p"
         copy_sample("churn-model", root)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import write_tree
 
 from dockerize_ml import scan as scan_module
@@ -93,7 +94,9 @@ def test_virtualenv_found_by_pyvenv_cfg_whatever_its_name(tmp_path: Path) -> Non
     assert list(result.files) == ["pkg/mod.py"]
 
 
-def test_huge_folders_are_not_walked_file_by_file(tmp_path: Path, monkeypatch) -> None:
+def test_huge_folders_are_not_walked_file_by_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(scan_module, "LARGE_DIR_ENTRIES", 50)
     images = tmp_path / "images"
     images.mkdir()
@@ -113,7 +116,7 @@ def test_symlink_loops_are_not_followed(tmp_path: Path) -> None:
     assert "pkg/mod.py" in result.files
 
 
-def test_unreadable_text_warns_and_goes_on(tmp_path: Path, monkeypatch) -> None:
+def test_unreadable_text_warns_and_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(scan_module, "MAX_READ_BYTES", 100)
     write_tree(
         tmp_path,

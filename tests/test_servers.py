@@ -3,6 +3,7 @@ the code sets them (literals, argparse defaults, variables), made to listen on 0
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from dockerize_ml.profile import ProjectProfile
 from dockerize_ml.scan import scan
 
 
-def profile_of(root: Path, files: dict[str, str]) -> ProjectProfile:
+def profile_of(root: Path, files: Mapping[str, str | bytes]) -> ProjectProfile:
     write_tree(root, files)
     return detect(scan(root))
 

@@ -22,8 +22,8 @@ from conftest import lint_generated, run_cli, tool
 
 from dockerize_ml import inspect_project, make_plan, render
 from dockerize_ml.errors import ExitCode
+from dockerize_ml.names import PLATFORM_DIR
 from dockerize_ml.plan import Settings
-from dockerize_ml.targets import PLATFORM_DIR
 
 ENTRY = f"{PLATFORM_DIR}/platform_entry.py"
 

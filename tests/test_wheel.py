@@ -8,10 +8,12 @@ import venv
 import zipfile
 from pathlib import Path
 
-from conftest import REPO
+from conftest import REPO, Sample
 
 
-def test_wheel_installs_and_runs_init_outside_the_source_tree(sample, tmp_path: Path) -> None:
+def test_wheel_installs_and_runs_init_outside_the_source_tree(
+    sample: Sample, tmp_path: Path
+) -> None:
     dist = tmp_path / "dist"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(dist), str(REPO)],
