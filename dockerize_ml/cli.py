@@ -1,4 +1,5 @@
-"""The command line: parse, call the library, print, exit. The only module that prints or exits."""
+"""The command line: parse, call the library, print, exit. With entry.py (its fast answers), the
+only module that prints or exits."""
 
 from __future__ import annotations
 
