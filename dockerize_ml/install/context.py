@@ -106,6 +106,14 @@ class Ctx:
     local_paths: dict[str, str] = field(default_factory=dict)
     #: Development tools taken out of the requirements files (empty with ``--dev-tools``).
     dev_left_out: tuple[Dependency, ...] = ()
+    #: The dependency source installed from: its kind (a key of ``profile.SOURCE_KINDS``)
+    #: and its file.
+    kind: str = ""
+    source: str = ""
+    #: The image the export stages start from (the final image's Python).
+    base_image: str = ""
+    #: A uv workspace member's files copied for the export stage (source, destination).
+    workspace_copies: tuple[tuple[str, str], ...] = ()
 
     def strings(self, deps: tuple[Dependency, ...] | list[Dependency]) -> list[str]:
         """The dependencies as requirement strings, without what the CUDA builder compiles."""

@@ -52,7 +52,7 @@ def _exported(ctx: Ctx, tool: str, stage: Stage, origin: str) -> InstallPlan:
     )
 
 
-def from_poetry(ctx: Ctx, base_image: str) -> InstallPlan:
+def from_poetry(ctx: Ctx) -> InstallPlan:
     tools = knowledge.load("tools")
     if not ctx.profile.dependency_sources or not any(
         s.used and s.lock for s in ctx.profile.dependency_sources
@@ -67,7 +67,7 @@ def from_poetry(ctx: Ctx, base_image: str) -> InstallPlan:
     export += [f"--extras {shlex.quote(e)}" for e in ctx.extras]
     stage = Stage(
         name="poetry-export",
-        image=base_image,
+        image=ctx.base_image,
         comment=(
             "Poetry exports poetry.lock to a pinned requirements file (with hashes); it",
             "never reaches the final image.",
@@ -87,9 +87,7 @@ def from_poetry(ctx: Ctx, base_image: str) -> InstallPlan:
     return _exported(ctx, "Poetry", stage, "poetry.lock")
 
 
-def from_uv_workspace(
-    ctx: Ctx, base_image: str, copies: tuple[tuple[str, str], ...]
-) -> InstallPlan:
+def from_uv_workspace(ctx: Ctx) -> InstallPlan:
     """A uv workspace member: its dependencies exported from the workspace's lock (uv export
     --package, without the workspace members, which are installed from their folders after
     the code), in a stage of its own."""
@@ -102,24 +100,24 @@ def from_uv_workspace(
     )
     stage = Stage(
         name="uv-export",
-        image=base_image,
+        image=ctx.base_image,
         comment=(
             "uv exports this project's dependencies from the workspace's uv.lock (with",
             "hashes); the stage never reaches the final image.",
         ),
         tools=(f"uv=={uv}",),
-        copies=copies,
+        copies=ctx.workspace_copies,
         commands=((export,),),
     )
     return _exported(ctx, "uv", stage, f"the workspace's uv.lock ({workspace.lock})")
 
 
-def from_pdm(ctx: Ctx, base_image: str) -> InstallPlan:
+def from_pdm(ctx: Ctx) -> InstallPlan:
     tools = knowledge.load("tools")
     groups = "".join(f" --group {shlex.quote(g)}" for g in (*ctx.extras, *ctx.groups))
     stage = Stage(
         name="pdm-export",
-        image=base_image,
+        image=ctx.base_image,
         comment=(
             "PDM exports pdm.lock to a pinned requirements file (with hashes); it never",
             "reaches the final image.",
@@ -133,7 +131,7 @@ def from_pdm(ctx: Ctx, base_image: str) -> InstallPlan:
     return _exported(ctx, "PDM", stage, "pdm.lock")
 
 
-def from_pipenv(ctx: Ctx, base_image: str) -> InstallPlan:
+def from_pipenv(ctx: Ctx) -> InstallPlan:
     profile = ctx.profile
     if not any(s.used and s.lock for s in profile.dependency_sources):
         return from_inline(
@@ -145,7 +143,7 @@ def from_pipenv(ctx: Ctx, base_image: str) -> InstallPlan:
     tools = knowledge.load("tools")
     stage = Stage(
         name="pipenv-export",
-        image=base_image,
+        image=ctx.base_image,
         comment=(
             "Pipenv exports Pipfile.lock's default packages to a pinned requirements file",
             "(with hashes); it never reaches the final image.",

@@ -5,6 +5,7 @@ imports, saved requirements and the uv stage."""
 from __future__ import annotations
 
 import dataclasses
+import posixpath
 
 from dockerize_ml import knowledge
 from dockerize_ml.cudabuild import (
@@ -16,6 +17,7 @@ from dockerize_ml.cudabuild import (
 from dockerize_ml.install.context import Ctx, InstallPlan, Stage, quote_each
 from dockerize_ml.knowledge.cuda import pinned_minor
 from dockerize_ml.profile import (
+    SOURCE_KINDS,
     Dependency,
     requirement_string,
 )
@@ -29,8 +31,12 @@ from dockerize_ml.steps import (
     quoted_option,
 )
 
-#: Sources whose versions a lockfile or an export pins: the heavy layer would fight them.
-_LOCKED_KINDS = ("uv", "poetry", "pdm", "pipfile")
+
+def _locked(kind: str) -> bool:
+    """Whether a lockfile or an export pins the source's versions: a layer before it would
+    fight them (the kinds table's ``locked``)."""
+    row = SOURCE_KINDS.get(kind)
+    return row is not None and row.locked
 
 
 def _strings(deps: tuple[Dependency, ...] | list[Dependency]) -> list[str]:
@@ -56,9 +62,10 @@ def _early_layer_options(ctx: Ctx, kind: str) -> tuple[str, ...] | None:
     """The index options of a layer installed before the dependency files (heavy frameworks,
     stable libraries); None when there can be none: a lockfile is the environment, and a
     private index with credentials is reached by the requirements step alone."""
-    if kind in _LOCKED_KINDS:
+    if _locked(kind):
         return None
-    options = ctx.profile.index_options if kind in ("requirements", "inferred", "conda") else ()
+    row = SOURCE_KINDS.get(kind)
+    options = ctx.profile.index_options if row is not None and row.index_options else ()
     if any("${" in option for option in options):
         return None
     return tuple(options)
@@ -122,7 +129,7 @@ def _undeclared(ctx: Ctx, kind: str) -> list[Dependency]:
     warning `detect` gives. Not against a lockfile (the lock is the environment), not for an
     inferred source (it is made of them), not into a micromamba environment."""
     conda = ctx.profile.conda
-    if kind in (*_LOCKED_KINDS, "inferred", "") or (conda and not conda.pip_installable):
+    if _locked(kind) or kind in ("inferred", "") or (conda and not conda.pip_installable):
         return []
     declared = {d.name for d in ctx.profile.dependencies}
     return [
@@ -241,6 +248,25 @@ def _compiled_step(ctx: Ctx) -> Step:
         command,
         from_stage=((STAGE, f"{WHEELS}/deps", f"{MOUNTED}/deps"),),
     )
+
+
+def with_folder_dependencies(ctx: Ctx, plan: InstallPlan) -> InstallPlan:
+    """What the project's own folders (``-e ./libs/x``) depend on, before the code; not for a
+    uv workspace member, whose export has them already, pinned by its lock."""
+    profile = ctx.profile
+    folder_deps = [] if ctx.workspace_copies else ctx.strings(profile.local_dependencies)
+    if not folder_deps or plan.installer == "micromamba":
+        return plan
+    command = ctx.install(*quote_each(folder_deps))
+    folders = sorted({posixpath.dirname(d.source) for d in profile.local_dependencies})
+    step = ctx.step(
+        (
+            f"What the project's own folders need ({', '.join(folders)}), read from their",
+            "package files: the folders themselves are installed after the code.",
+        ),
+        command,
+    )
+    return dataclasses.replace(plan, before_code=(*plan.before_code, step))
 
 
 def with_saved_requirements(
