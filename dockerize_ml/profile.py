@@ -33,8 +33,8 @@ class SourceKind:
     #: ``locked``: its manager pins the environment, so no layer installs before it and
     #: nothing undeclared is added to it.
     lock_rank: int | None = None
-    #: Its files carry installer options (``--index-url``, ``--find-links``) that the
-    #: layers installed before them (heavy frameworks, stable libraries) reuse.
+    #: Its files carry installer options (``--index-url``, ``--find-links``, ``-c FILE``)
+    #: that the layers installed before them (heavy frameworks, stable libraries) reuse.
     index_options: bool = False
 
     @property
@@ -304,6 +304,9 @@ class ProjectProfile:
     source_builds: tuple[Evidence, ...] = ()
     #: Where the requirements files say packages come from (``--find-links URL``, ...).
     index_options: tuple[str, ...] = ()
+    #: The constraints files (``-c FILE``) the dependency files name, from the root: the
+    #: layers installed before those files honour them too.
+    constraint_files: tuple[str, ...] = ()
     #: Dependencies whose ``[tool.uv.sources]`` entry (git, URL, path, workspace) was applied.
     uv_sources: tuple[str, ...] = ()
     #: The uv workspace (with a lock) the project is a member of, when it uses its members.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
+import shlex
 
 from dockerize_ml import knowledge
 from dockerize_ml.cudabuild import (
@@ -14,7 +15,7 @@ from dockerize_ml.cudabuild import (
     WHEELS,
     keep,
 )
-from dockerize_ml.install.context import Ctx, InstallPlan, Stage, quote_each
+from dockerize_ml.install.context import DEPS_DIR, Ctx, InstallPlan, Stage, quote_each
 from dockerize_ml.knowledge.cuda import pinned_minor
 from dockerize_ml.profile import (
     SOURCE_KINDS,
@@ -71,6 +72,24 @@ def _early_layer_options(ctx: Ctx, kind: str) -> tuple[str, ...] | None:
     return tuple(options)
 
 
+def _constraint_files(ctx: Ctx, kind: str) -> tuple[str, ...]:
+    """The constraints files (``-c FILE``) the dependency files install under. A layer
+    installed before them honours them too: a version it chose alone would be replaced by
+    the dependency files' install (both copies kept in the image, and the layer for
+    nothing), or conflict with what they pin."""
+    row = SOURCE_KINDS.get(kind)
+    return ctx.profile.constraint_files if row is not None and row.index_options else ()
+
+
+def _constrained(files: tuple[str, ...]) -> tuple[list[str], tuple[str, ...]]:
+    """The installer's ``-c`` arguments for ``files`` (mounted under DEPS_DIR), and the
+    comment that says so."""
+    if not files:
+        return [], ()
+    args = [f"-c {DEPS_DIR}/{shlex.quote(f)}" for f in files]
+    return args, (f"Under the constraints of {', '.join(files)}, as the dependency files are.",)
+
+
 def _heavy_frameworks(ctx: Ctx, device: str, kind: str) -> list[Step]:
     """Heavy frameworks (torch, TensorFlow, JAX) in a layer of their own, before the rest, so
     adding a small dependency does not reinstall them; on a CPU image, the torch family
@@ -93,14 +112,17 @@ def _heavy_frameworks(ctx: Ctx, device: str, kind: str) -> list[Step]:
     commands: list[Command] = []
     # The requirements files' own indexes and find-links (torch==2.0.1+cu118 with
     # --find-links .../torch_stable.html) serve this layer too.
+    files = _constraint_files(ctx, kind)
+    constraints, said = _constrained(files)
     own = [quoted_option(option) for option in options]
     if cpu_family:
         index = table["cpu_index"][cpu_family[0].name]
         flags = f"--index-url {index} --extra-index-url https://pypi.org/simple"
         extra = [o.replace("--index-url ", "--extra-index-url ", 1) for o in own]
-        commands.append(ctx.install(*extra, *quote_each(_strings(cpu_family)), flags=flags))
+        cpu = quote_each(_strings(cpu_family))
+        commands.append(ctx.install(*extra, *constraints, *cpu, flags=flags))
     if others:
-        commands.append(ctx.install(*own, *quote_each(_strings(others))))
+        commands.append(ctx.install(*own, *constraints, *quote_each(_strings(others))))
     names = ", ".join(
         d.name + (f"[{','.join(d.extras)}]" if d.extras else "") for d in (*cpu_family, *others)
     )
@@ -116,8 +138,10 @@ def _heavy_frameworks(ctx: Ctx, device: str, kind: str) -> list[Step]:
             comment=(
                 f"Heavy frameworks first, in a layer of their own ({names}; {where}):",
                 "adding a small dependency later does not download them again.",
+                *said,
             ),
             commands=tuple(commands),
+            files=files,
             cache=ctx.cache,
             hadolint_ignore=ctx.hadolint(commands),
         )
@@ -177,15 +201,20 @@ def _stable_layer(ctx: Ctx, kind: str) -> list[Step]:
     strings = ctx.strings(stable)
     if not strings:
         return []
-    command = ctx.install(*[quoted_option(o) for o in options], *quote_each(strings))
+    files = _constraint_files(ctx, kind)
+    constraints, said = _constrained(files)
+    own = [quoted_option(o) for o in options]
+    command = ctx.install(*own, *constraints, *quote_each(strings))
     names = ", ".join(dict.fromkeys(d.name for d in stable))
     return [
         ctx.step(
             (
                 f"The big libraries the project is built on ({names}), in a layer of their own:",
                 "adding a small dependency later neither installs nor compiles them again.",
+                *said,
             ),
             command,
+            files=files,
         )
     ]
 
