@@ -100,14 +100,14 @@ def plan_install(
     plan = strategy(kind)(ctx)
     if profile.needs_git and not (ctx.compiled and profile.cuda_build.vcs_compiled_only):
         plan = dataclasses.replace(plan, apt_build=("git",))
-    plan = with_first_layers(ctx, plan, device, kind)
+    plan = with_first_layers(ctx, plan, device)
     if ctx.compiled_project:
         plan = dataclasses.replace(plan, compiled_copy=True)
     plan = with_folder_dependencies(ctx, plan)
     # The entry's own requirements, the imports nothing declares, then what the settings add
     # (build --fix), last so that they win; uv mounted into every step that installs.
     plan = with_saved_requirements(
-        ctx, with_undeclared_imports(ctx, with_entry_requirements(ctx, plan), kind), requirements
+        ctx, with_undeclared_imports(ctx, with_entry_requirements(ctx, plan)), requirements
     )
     plan = with_uv_stage(ctx, plan, base_image, system_python)
     before = separate_layers(plan.before_code, classic=not ctx.buildkit)

@@ -59,25 +59,25 @@ def _with_cuda_extra(dep: Dependency) -> Dependency:
     return dataclasses.replace(dep, extras=(*dep.extras, extra))
 
 
-def _early_layer_options(ctx: Ctx, kind: str) -> tuple[str, ...] | None:
+def _early_layer_options(ctx: Ctx) -> tuple[str, ...] | None:
     """The index options of a layer installed before the dependency files (heavy frameworks,
     stable libraries); None when there can be none: a lockfile is the environment, and a
     private index with credentials is reached by the requirements step alone."""
-    if _locked(kind):
+    if _locked(ctx.kind):
         return None
-    row = SOURCE_KINDS.get(kind)
+    row = SOURCE_KINDS.get(ctx.kind)
     options = ctx.profile.index_options if row is not None and row.index_options else ()
     if any("${" in option for option in options):
         return None
     return tuple(options)
 
 
-def _constraint_files(ctx: Ctx, kind: str) -> tuple[str, ...]:
+def _constraint_files(ctx: Ctx) -> tuple[str, ...]:
     """The constraints files (``-c FILE``) the dependency files install under. A layer
     installed before them honours them too: a version it chose alone would be replaced by
     the dependency files' install (both copies kept in the image, and the layer for
     nothing), or conflict with what they pin."""
-    row = SOURCE_KINDS.get(kind)
+    row = SOURCE_KINDS.get(ctx.kind)
     return ctx.profile.constraint_files if row is not None and row.index_options else ()
 
 
@@ -90,17 +90,17 @@ def _constrained(files: tuple[str, ...]) -> tuple[list[str], tuple[str, ...]]:
     return args, (f"Under the constraints of {', '.join(files)}, as the dependency files are.",)
 
 
-def _heavy_frameworks(ctx: Ctx, device: str, kind: str) -> list[Step]:
+def _heavy_frameworks(ctx: Ctx, device: str) -> list[Step]:
     """Heavy frameworks (torch, TensorFlow, JAX) in a layer of their own, before the rest, so
     adding a small dependency does not reinstall them; on a CPU image, the torch family
     from its CPU wheel index."""
-    options = _early_layer_options(ctx, kind)
+    options = _early_layer_options(ctx)
     if options is None:
         return []
     table = knowledge.load("frameworks")
     heavy = [
         d
-        for d in (*ctx.profile.dependencies, *_undeclared(ctx, kind))
+        for d in (*ctx.profile.dependencies, *_undeclared(ctx))
         if table["frameworks"].get(d.name, {}).get("heavy") and not d.url
     ]
     if not heavy:
@@ -112,7 +112,7 @@ def _heavy_frameworks(ctx: Ctx, device: str, kind: str) -> list[Step]:
     commands: list[Command] = []
     # The requirements files' own indexes and find-links (torch==2.0.1+cu118 with
     # --find-links .../torch_stable.html) serve this layer too.
-    files = _constraint_files(ctx, kind)
+    files = _constraint_files(ctx)
     constraints, said = _constrained(files)
     own = [quoted_option(option) for option in options]
     if cpu_family:
@@ -148,11 +148,12 @@ def _heavy_frameworks(ctx: Ctx, device: str, kind: str) -> list[Step]:
     ]
 
 
-def _undeclared(ctx: Ctx, kind: str) -> list[Dependency]:
+def _undeclared(ctx: Ctx) -> list[Dependency]:
     """What the code imports and nothing declares (nor brings): installed unpinned, with the
     warning `detect` gives. Not against a lockfile (the lock is the environment), not for an
     inferred source (it is made of them), not into a micromamba environment."""
     conda = ctx.profile.conda
+    kind = ctx.kind
     if _locked(kind) or kind in ("inferred", "") or (conda and not conda.pip_installable):
         return []
     declared = {d.name for d in ctx.profile.dependencies}
@@ -163,11 +164,11 @@ def _undeclared(ctx: Ctx, kind: str) -> list[Dependency]:
     ]
 
 
-def with_undeclared_imports(ctx: Ctx, plan: InstallPlan, kind: str) -> InstallPlan:
+def with_undeclared_imports(ctx: Ctx, plan: InstallPlan) -> InstallPlan:
     """The undeclared imports that are not heavy frameworks (those have their layer), after
     the declared dependencies, so that a version those pin or bring is kept."""
     heavy = knowledge.load("frameworks")["frameworks"]
-    names = [d.name for d in _undeclared(ctx, kind) if not heavy.get(d.name, {}).get("heavy")]
+    names = [d.name for d in _undeclared(ctx) if not heavy.get(d.name, {}).get("heavy")]
     if not names:
         return plan
     command = ctx.install(*quote_each(names))
@@ -181,13 +182,13 @@ def with_undeclared_imports(ctx: Ctx, plan: InstallPlan, kind: str) -> InstallPl
     return dataclasses.replace(plan, before_code=(*plan.before_code, step))
 
 
-def _stable_layer(ctx: Ctx, kind: str) -> list[Step]:
+def _stable_layer(ctx: Ctx) -> list[Step]:
     """The big, rarely changed libraries (pandas, scikit-learn, FastAPI, ...; the ``stable``
     knowledge rows) in a layer of their own, before the rest, with their bytecode: adding a
     small dependency then installs and compiles only that one. Their versions come from the
     project's own specifiers; the requirements step after it installs everything as declared
     (keeping what this layer installed when it fits)."""
-    options = _early_layer_options(ctx, kind)
+    options = _early_layer_options(ctx)
     if options is None:
         return []
     table = knowledge.load("frameworks")
@@ -201,7 +202,7 @@ def _stable_layer(ctx: Ctx, kind: str) -> list[Step]:
     strings = ctx.strings(stable)
     if not strings:
         return []
-    files = _constraint_files(ctx, kind)
+    files = _constraint_files(ctx)
     constraints, said = _constrained(files)
     own = [quoted_option(o) for o in options]
     command = ctx.install(*own, *constraints, *quote_each(strings))
@@ -252,13 +253,13 @@ def with_uv_stage(ctx: Ctx, plan: InstallPlan, base_image: str, system_python: b
     )
 
 
-def with_first_layers(ctx: Ctx, plan: InstallPlan, device: str, kind: str) -> InstallPlan:
+def with_first_layers(ctx: Ctx, plan: InstallPlan, device: str) -> InstallPlan:
     """The layers before the dependency files' install, each reused while it stays the same:
     the heavy frameworks, what the CUDA builder compiled, the big stable libraries."""
-    first = _heavy_frameworks(ctx, device, kind)
+    first = _heavy_frameworks(ctx, device)
     if ctx.compiled:
         first.append(_compiled_step(ctx))
-    first += _stable_layer(ctx, kind)
+    first += _stable_layer(ctx)
     if not first or plan.installer == "micromamba":
         return plan
     return dataclasses.replace(plan, before_code=(*first, *plan.before_code))
