@@ -18,7 +18,7 @@ from dockerize_ml import quick
 from dockerize_ml.choices import FIX_ROUNDS, INSTALLERS
 from dockerize_ml.errors import BuildFailedError, DockerizeError, ExitCode, NoEngineError, docs
 from dockerize_ml.names import DOCKER_ENV, NEW_SUFFIX
-from dockerize_ml.profile import DEPENDENCY_KINDS
+from dockerize_ml.profile import SOURCE_KINDS
 from dockerize_ml.version import __version__
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ DepsFrom = Annotated[
         "--deps-from",
         metavar="KIND",
         help="Dependency source to install from when there are several: "
-        f"{', '.join(DEPENDENCY_KINDS[:-1])}, or {DEPENDENCY_KINDS[-1]}.",
+        f"{', '.join(list(SOURCE_KINDS)[:-1])}, or {list(SOURCE_KINDS)[-1]}.",
     ),
 ]
 PathArg = Annotated[

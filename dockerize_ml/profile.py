@@ -15,17 +15,55 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 SCHEMA_VERSION = 1
 
-DEPENDENCY_KINDS = (
-    "requirements",
-    "pep621",
-    "poetry",
-    "uv",
-    "pdm",
-    "pipfile",
-    "conda",
-    "setuptools",
-    "inferred",
-)
+
+@dataclass(frozen=True)
+class SourceKind:
+    """A kind of dependency source: one row of :data:`SOURCE_KINDS`.
+
+    Detection ranks the sources it finds by it (``rank``, ``lock_rank``: lower wins; the
+    order docs/dependencies.md states), the install strategy of each kind is in
+    ``dockerize_ml.install.kinds`` (a test checks that every row has one), and the CLI's
+    ``--deps-from`` and the ``deps-from`` setting accept its ``name``.
+    """
+
+    name: str
+    #: Rank among the sources without a lockfile; None: the kind always has one.
+    rank: int | None
+    #: Rank among the lockfiles; None: the kind has none. A kind that can have one is
+    #: ``locked``: its manager pins the environment, so no layer installs before it and
+    #: nothing undeclared is added to it.
+    lock_rank: int | None = None
+    #: Its files carry installer options (``--index-url``, ``--find-links``, ``-c FILE``)
+    #: that the layers installed before them (heavy frameworks, stable libraries) reuse.
+    index_options: bool = False
+
+    @property
+    def locked(self) -> bool:
+        return self.lock_rank is not None
+
+    def rank_of(self, lock: bool) -> int:
+        """The rank of a source of this kind, with or without its lockfile."""
+        rank = self.lock_rank if lock else self.rank
+        return 99 if rank is None else rank
+
+
+#: Every kind of dependency source, in the order the CLI's help names them. Lockfiles rank
+#: before everything (0-9), then requirements files, manifests and conda files (10-).
+SOURCE_KINDS: dict[str, SourceKind] = {
+    row.name: row
+    for row in (
+        SourceKind("requirements", rank=10, index_options=True),
+        SourceKind("pep621", rank=12),
+        SourceKind("poetry", rank=11, lock_rank=1),
+        SourceKind("uv", rank=None, lock_rank=0),
+        SourceKind("pdm", rank=None, lock_rank=2),
+        SourceKind("pipfile", rank=13, lock_rank=3),
+        SourceKind("conda", rank=15, index_options=True),
+        SourceKind("setuptools", rank=14),
+        # made of the code's imports when no file declares anything (never ranked)
+        SourceKind("inferred", rank=None, index_options=True),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -45,7 +83,7 @@ class Evidence:
 
 @dataclass(frozen=True)
 class DependencySource:
-    """A file that declares dependencies, and its kind (one of :data:`DEPENDENCY_KINDS`)."""
+    """A file that declares dependencies, and its kind (a key of :data:`SOURCE_KINDS`)."""
 
     kind: str
     path: str
@@ -266,6 +304,9 @@ class ProjectProfile:
     source_builds: tuple[Evidence, ...] = ()
     #: Where the requirements files say packages come from (``--find-links URL``, ...).
     index_options: tuple[str, ...] = ()
+    #: The constraints files (``-c FILE``) the dependency files name, from the root: the
+    #: layers installed before those files honour them too.
+    constraint_files: tuple[str, ...] = ()
     #: Dependencies whose ``[tool.uv.sources]`` entry (git, URL, path, workspace) was applied.
     uv_sources: tuple[str, ...] = ()
     #: The uv workspace (with a lock) the project is a member of, when it uses its members.

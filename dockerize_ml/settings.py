@@ -25,7 +25,7 @@ from dockerize_ml.install import InvalidSettingError
 from dockerize_ml.names import CONTROL, SETTINGS_FILE
 from dockerize_ml.plan import Settings
 from dockerize_ml.platforms import known as known_platforms
-from dockerize_ml.profile import DEPENDENCY_KINDS
+from dockerize_ml.profile import SOURCE_KINDS
 from dockerize_ml.scan import MAX_READ_BYTES, UndecodableError, decode
 from dockerize_ml.targets import TARGETS
 from dockerize_ml.write import atomic_write
@@ -36,7 +36,7 @@ TABLE = "dockerize-ml"
 
 #: What --deps-from (and the deps-from setting) names: the profile's dependency kinds
 #: (docs/dependencies.md).
-DEPS_FROM = DEPENDENCY_KINDS
+DEPS_FROM = tuple(SOURCE_KINDS)
 _IMAGE_REF = re.compile(r"[a-z0-9][a-z0-9._/:@-]*", re.IGNORECASE)
 
 #: key -> (type check, description); the documented, hand-editable keys (docs/settings.md).

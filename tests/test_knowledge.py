@@ -89,7 +89,7 @@ def test_stable_rows() -> None:
         assert isinstance(why, str) and why.strip(), name
         # the heavy frameworks have a layer of their own already
         assert not table["frameworks"].get(name, {}).get("heavy"), name
-    code = (PACKAGE / "install.py").read_text()
+    code = (PACKAGE / "install" / "layers.py").read_text()
     assert 'table["stable"]' in code
 
 

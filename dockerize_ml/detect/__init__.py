@@ -458,6 +458,7 @@ def detect(
         needs_git=_needs_git(chosen, declared),
         source_builds=tuple(chosen.source_builds) if chosen else (),
         index_options=tuple(dict.fromkeys(chosen.index_options)) if chosen else (),
+        constraint_files=tuple(dict.fromkeys(chosen.constraint_files)) if chosen else (),
         uv_sources=tuple(chosen.uv_sources) if chosen else (),
         uv_workspace=chosen.uv_workspace if chosen else None,
         frozen_paths=tuple(chosen.frozen_paths) if chosen else (),

@@ -28,7 +28,13 @@ from dockerize_ml.detect.deps.setuptools import setuptools_candidate
 from dockerize_ml.detect.devtools import dev_only
 from dockerize_ml.detect.files import line_of, repository_root
 from dockerize_ml.errors import DockerizeError, ExitCode, docs
-from dockerize_ml.profile import DependencySource, Evidence, LocalInstall, Package
+from dockerize_ml.profile import (
+    SOURCE_KINDS,
+    DependencySource,
+    Evidence,
+    LocalInstall,
+    Package,
+)
 from dockerize_ml.scan import Scan
 
 __all__ = ["DependencyFacts", "detect_dependencies"]
@@ -41,10 +47,8 @@ class UnknownSourceError(DockerizeError):
 
 
 def _rank(cand: Candidate) -> int:
-    if cand.lock:
-        return ("uv", "poetry", "pdm", "pipfile").index(cand.kind)
-    order = ("requirements", "poetry", "pep621", "pipfile", "setuptools", "conda")
-    return 10 + order.index(cand.kind)
+    """Which source wins when there are several (lower wins): the kinds table's order."""
+    return SOURCE_KINDS[cand.kind].rank_of(bool(cand.lock))
 
 
 @dataclass

@@ -177,6 +177,7 @@ def _pip_section(scan: Scan, rel: str, text: str, lines: list[str], cand: Candid
                 kept.append(f"{option} {target}")
                 if option in ("-c", "--constraint"):
                     cand.files.append(target)
+                    cand.constraint_files.append(target)
                     continue
                 # what the file (and its includes) declares is the environment's too
                 part = Candidate("requirements", target)

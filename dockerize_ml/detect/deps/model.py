@@ -44,6 +44,8 @@ class Candidate:
     source_builds: list[Evidence] = field(default_factory=list)
     #: Where the requirements files say packages come from (--index-url, --find-links, ...).
     index_options: list[str] = field(default_factory=list)
+    #: The constraints files (``-c FILE``) the requirements files name.
+    constraint_files: list[str] = field(default_factory=list)
     #: Distributions that bare URL requirements most likely install (their ``#egg=`` name
     #: or the repository's name): counted as declared when the code imports them.
     url_names: list[str] = field(default_factory=list)

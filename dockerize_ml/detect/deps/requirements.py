@@ -134,6 +134,8 @@ def read_requirements(scan: Scan, rel: str, cand: Candidate) -> None:
             )
             return
         cand.files.append(path)
+        if constraint:
+            cand.constraint_files.append(path)
         folder = posixpath.dirname(path)
         for number, line in logical_lines(text):
             include = _INCLUDE.match(line)
