@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import tomllib
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pypi_meta import requires  # noqa: E402
+from pypi_meta import requires
 
 TABLE = Path(__file__).resolve().parent.parent / "dockerize_ml" / "knowledge" / "imports.toml"
 #: How far a transitive claim is looked for (the rows' own chains are at most 3 long).

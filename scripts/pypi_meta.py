@@ -40,7 +40,7 @@ def project(name: str) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(cached.read_text())
         return data
     try:
-        with urllib.request.urlopen(f"{INDEX}/{key}/json", timeout=60) as answer:  # noqa: S310
+        with urllib.request.urlopen(f"{INDEX}/{key}/json", timeout=60) as answer:
             raw = json.load(answer)
     except urllib.error.HTTPError as error:
         if error.code == 404:
@@ -84,9 +84,11 @@ def requires(name: str, extra: str = "") -> set[str]:
         env = _environment(python)
         here = set()
         for req in lines:
-            if req.marker is None or req.marker.evaluate({**env, "extra": ""}):
-                here.add(canonicalize_name(req.name))
-            elif extra and req.marker.evaluate({**env, "extra": extra}):
+            if (
+                req.marker is None
+                or req.marker.evaluate({**env, "extra": ""})
+                or (extra and req.marker.evaluate({**env, "extra": extra}))
+            ):
                 here.add(canonicalize_name(req.name))
         found = here if found is None else found & here
     return found or set()

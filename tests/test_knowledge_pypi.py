@@ -32,7 +32,7 @@ def _script(name: str) -> ModuleType:
 @pytest.fixture(scope="module")
 def pypi(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
     try:
-        urllib.request.urlopen("https://pypi.org/pypi/pip/json", timeout=15).close()  # noqa: S310
+        urllib.request.urlopen("https://pypi.org/pypi/pip/json", timeout=15).close()
     except OSError as error:
         pytest.skip(f"PyPI not reachable: {error}")
     meta = _script("pypi_meta")
@@ -56,3 +56,48 @@ def test_the_brings_check_finds_a_wrong_claim(pypi: ModuleType) -> None:
     assert len(wrong) == 1 and "does not bring pytz" in wrong[0], wrong
     assert check.check("notebook", ["ipykernel"]) == []  # notebook -> jupyterlab -> ipykernel
     assert check.check("requests", ["torch"]) != []
+
+
+#: Wheels above this many bytes are checked only with DOCKERIZE_ML_WHEELS=all (the OpenCV,
+#: CatBoost, PyAV and pyarrow wheels are 30-90 MB each; all of them took ~2 minutes here).
+SMALL_WHEEL = 25_000_000
+
+
+def _wheel_rows() -> list[str]:
+    check = _script("check_wheels")
+    system, _ = check.tables()
+    return [*system, *check.NO_ROW]
+
+
+@pytest.mark.parametrize("name", _wheel_rows())
+def test_system_rows_match_the_real_wheel(
+    pypi: ModuleType, tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each system.toml row (and each distribution that must have none) against the ELF
+    NEEDED and the vendored files of the current release's wheel; sdist-only ones and
+    program packages are what the script lists as not checked."""
+    import os
+
+    check = _script("check_wheels")
+    url = check.best_wheel(name)
+    if (
+        url is not None
+        and url["size"] > SMALL_WHEEL
+        and os.environ.get("DOCKERIZE_ML_WHEELS") != "all"
+    ):
+        pytest.skip(f"{url['filename']} is {url['size'] // 1_000_000} MB: DOCKERIZE_ML_WHEELS=all")
+    system, _ = check.tables()
+    result = check.check(name, system.get(name, {}), tmp_path)
+    assert result.problems == [], "\n".join(result.problems)
+    if name in check.NO_ROW:
+        assert name not in system and result.linked == {}, (name, result.linked)
+
+
+def test_the_wheel_check_finds_a_stale_row(pypi: ModuleType, tmp_path: Path) -> None:
+    """The check can fail: the old soundfile -> libsndfile1 row (the wheel vendors it) and
+    a LightGBM row without libgomp1 (its wheel links the system's) are both wrong."""
+    check = _script("check_wheels")
+    stale = check.check("soundfile", {"run": ["libsndfile1"]}, tmp_path)
+    assert any("vendors libsndfile" in line for line in stale.problems), stale.problems
+    missing = check.check("lightgbm", {}, tmp_path)
+    assert any("libgomp.so.1 (libgomp1)" in line for line in missing.problems), missing.problems
