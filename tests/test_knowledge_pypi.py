@@ -101,3 +101,21 @@ def test_the_wheel_check_finds_a_stale_row(pypi: ModuleType, tmp_path: Path) -> 
     assert any("vendors libsndfile" in line for line in stale.problems), stale.problems
     missing = check.check("lightgbm", {}, tmp_path)
     assert any("libgomp.so.1 (libgomp1)" in line for line in missing.problems), missing.problems
+
+
+def test_every_pipreqs_mapping_row_is_covered(pypi: ModuleType) -> None:
+    """Issue 12: the imports table covers pipreqs' public mapping (the pinned release, its
+    sha256 checked), each line a row with that distribution or a difference with a reason;
+    and no difference is stale."""
+    script = _script("pipreqs_rows")
+    data = script.table()
+    pin = data["pipreqs"]
+    rows = script.mapping(pin["version"], pin["sha256"])
+    assert len(rows) > 1000
+    assert script.uncovered(rows, data) == []
+    modules = {module for module, _ in rows}
+    assert set(pin["differences"]) <= modules, set(pin["differences"]) - modules
+    # a difference is a real one: the table does not already agree with pipreqs there
+    plain = {**data, "pipreqs": {**pin, "differences": {}}}
+    for module in pin["differences"]:
+        assert script.uncovered([(m, d) for m, d in rows if m == module], plain), module
