@@ -130,6 +130,24 @@ def test_import_rows() -> None:
     assert any(k.startswith("azure.") for k in rows)
 
 
+def test_pipreqs_pin_and_differences() -> None:
+    """The pinned pipreqs release and the deliberate differences from its mapping (checked
+    against the real file by tests/test_knowledge_pypi.py): each with a reason, none for an
+    import whose row agrees, the standard-library ones really standard."""
+    table = knowledge.load("imports")
+    pin = table["pipreqs"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", pin["version"])
+    assert re.fullmatch(r"[0-9a-f]{64}", pin["sha256"])
+    assert len(pin["differences"]) >= 10
+    for module, why in pin["differences"].items():
+        assert isinstance(why, str) and why.strip() == why and len(why) > 10, module
+        if why.startswith("standard library"):
+            assert module in sys.stdlib_module_names, module
+        if why.startswith("not a module name"):
+            assert not re.fullmatch(r"[A-Za-z_]\w*", module), module
+    assert "google" not in table["imports"] and "azure" not in table["imports"]
+
+
 def test_system_rows() -> None:
     table = knowledge.load("system")
     debian = re.compile(r"[a-z0-9][a-z0-9.+-]+")

@@ -1,0 +1,121 @@
+"""Knowledge rows checked against PyPI itself (its JSON API), skipped without a network.
+
+The scripts under scripts/ do the checking; these tests run them, so a row that PyPI's
+current release contradicts fails here, and ``python scripts/check_brings.py`` says which.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import urllib.request
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+pytestmark = pytest.mark.network
+
+
+def _script(name: str) -> ModuleType:
+    sys.path.insert(0, str(SCRIPTS))
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def pypi(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    try:
+        urllib.request.urlopen("https://pypi.org/pypi/pip/json", timeout=15).close()
+    except OSError as error:
+        pytest.skip(f"PyPI not reachable: {error}")
+    meta = _script("pypi_meta")
+    meta.CACHE = tmp_path_factory.mktemp("pypi")
+    return meta
+
+
+def test_every_brings_row_is_in_pypi_requires_dist(pypi: ModuleType) -> None:
+    check = _script("check_brings")
+    table = check.rows()
+    assert len(table) >= 60
+    problems = [line for name, claims in table.items() for line in check.check(name, claims)]
+    assert problems == [], "\n".join(problems)
+
+
+def test_the_brings_check_finds_a_wrong_claim(pypi: ModuleType) -> None:
+    """The check can fail: a claim PyPI does not have (pandas 3 dropped pytz) is reported,
+    and a claim only reachable through a chain is accepted."""
+    check = _script("check_brings")
+    wrong = check.check("pandas", ["numpy", "pytz"])
+    assert len(wrong) == 1 and "does not bring pytz" in wrong[0], wrong
+    assert check.check("notebook", ["ipykernel"]) == []  # notebook -> jupyterlab -> ipykernel
+    assert check.check("requests", ["torch"]) != []
+
+
+#: Wheels above this many bytes are checked only with DOCKERIZE_ML_WHEELS=all (the OpenCV,
+#: CatBoost, PyAV and pyarrow wheels are 30-90 MB each; all of them took ~2 minutes here).
+SMALL_WHEEL = 25_000_000
+
+
+def _wheel_rows() -> list[str]:
+    check = _script("check_wheels")
+    system, _ = check.tables()
+    return [*system, *check.NO_ROW]
+
+
+@pytest.mark.parametrize("name", _wheel_rows())
+def test_system_rows_match_the_real_wheel(
+    pypi: ModuleType, tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each system.toml row (and each distribution that must have none) against the ELF
+    NEEDED and the vendored files of the current release's wheel; sdist-only ones and
+    program packages are what the script lists as not checked."""
+    import os
+
+    check = _script("check_wheels")
+    url = check.best_wheel(name)
+    if (
+        url is not None
+        and url["size"] > SMALL_WHEEL
+        and os.environ.get("DOCKERIZE_ML_WHEELS") != "all"
+    ):
+        pytest.skip(f"{url['filename']} is {url['size'] // 1_000_000} MB: DOCKERIZE_ML_WHEELS=all")
+    system, _ = check.tables()
+    result = check.check(name, system.get(name, {}), tmp_path)
+    assert result.problems == [], "\n".join(result.problems)
+    if name in check.NO_ROW:
+        assert name not in system and result.linked == {}, (name, result.linked)
+
+
+def test_the_wheel_check_finds_a_stale_row(pypi: ModuleType, tmp_path: Path) -> None:
+    """The check can fail: the old soundfile -> libsndfile1 row (the wheel vendors it) and
+    a LightGBM row without libgomp1 (its wheel links the system's) are both wrong."""
+    check = _script("check_wheels")
+    stale = check.check("soundfile", {"run": ["libsndfile1"]}, tmp_path)
+    assert any("vendors libsndfile" in line for line in stale.problems), stale.problems
+    missing = check.check("lightgbm", {}, tmp_path)
+    assert any("libgomp.so.1 (libgomp1)" in line for line in missing.problems), missing.problems
+
+
+def test_every_pipreqs_mapping_row_is_covered(pypi: ModuleType) -> None:
+    """Issue 12: the imports table covers pipreqs' public mapping (the pinned release, its
+    sha256 checked), each line a row with that distribution or a difference with a reason;
+    and no difference is stale."""
+    script = _script("pipreqs_rows")
+    data = script.table()
+    pin = data["pipreqs"]
+    rows = script.mapping(pin["version"], pin["sha256"])
+    assert len(rows) > 1000
+    assert script.uncovered(rows, data) == []
+    modules = {module for module, _ in rows}
+    assert set(pin["differences"]) <= modules, set(pin["differences"]) - modules
+    # a difference is a real one: the table does not already agree with pipreqs there
+    plain = {**data, "pipreqs": {**pin, "differences": {}}}
+    for module in pin["differences"]:
+        assert script.uncovered([(m, d) for m, d in rows if m == module], plain), module
