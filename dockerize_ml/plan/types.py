@@ -54,6 +54,11 @@ class Settings:
     targets: tuple[str, ...] = ()
     predict_route: str | None = None
 
+    #: Read before the plan: the dependency source detection installs from (--deps-from),
+    #: and the user's own smoke test of `dockerize-ml build`.
+    deps_from: str | None = None
+    smoke: str | None = None
+
 
 #: Seconds one health request may take before it counts as failed.
 PROBE_TIMEOUT = 3
