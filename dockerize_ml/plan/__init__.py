@@ -39,26 +39,11 @@ __all__ = [
 
 def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
     """Decide the base image, install strategy, user, command, ports and mounts."""
-    if settings.installer not in INSTALLERS:
-        raise InvalidSettingError(
-            f"--installer {settings.installer!r} is not one of {', '.join(INSTALLERS)}",
-            "use --installer uv (the default) or --installer pip",
-        )
-    if settings.device not in DEVICES:
-        raise InvalidSettingError(
-            f"--device {settings.device!r} is not one of {', '.join(DEVICES)}",
-            "auto follows the code's CUDA use; cpu makes a small image; cuda a GPU one",
-        )
+    _refuse_choices(settings)
     _refuse_credentials(profile)
     profile = setup_layer.with_saved_packages(profile, settings)
-    device = settings.device
-    if device == "auto":
-        device = "cuda" if profile.gpu.uses_cuda else "cpu"
-    conda_image = (
-        profile.conda is not None
-        and not profile.conda.pip_installable
-        and any(s.used and s.kind == "conda" for s in profile.dependency_sources)
-    )
+    device = image.choose_device(profile, settings)
+    conda_image = image.is_conda_image(profile)
     base_image, python, notes = image.base_image(profile, settings, device, conda_image)
     for port in settings.ports:
         if not 0 < port < 65536:
@@ -202,6 +187,21 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         profile,
         settings,
     )
+
+
+def _refuse_choices(settings: Settings) -> None:
+    """An installer or device the plan does not know (a library caller's Settings: the
+    CLI and the settings file offer only these)."""
+    if settings.installer not in INSTALLERS:
+        raise InvalidSettingError(
+            f"--installer {settings.installer!r} is not one of {', '.join(INSTALLERS)}",
+            "use --installer uv (the default) or --installer pip",
+        )
+    if settings.device not in DEVICES:
+        raise InvalidSettingError(
+            f"--device {settings.device!r} is not one of {', '.join(DEVICES)}",
+            "auto follows the code's CUDA use; cpu makes a small image; cuda a GPU one",
+        )
 
 
 def _refuse_credentials(profile: ProjectProfile) -> None:

@@ -21,6 +21,24 @@ from dockerize_ml.plan.types import (
 )
 from dockerize_ml.profile import ProjectProfile
 
+
+def choose_device(profile: ProjectProfile, settings: Settings) -> str:
+    """What the image is built for: the chosen device, or (auto) CUDA when the code uses it."""
+    if settings.device == "auto":
+        return "cuda" if profile.gpu.uses_cuda else "cpu"
+    return settings.device
+
+
+def is_conda_image(profile: ProjectProfile) -> bool:
+    """Whether the image is a micromamba one: a conda environment pip cannot install is the
+    dependency source used."""
+    return (
+        profile.conda is not None
+        and not profile.conda.pip_installable
+        and any(s.used and s.kind == "conda" for s in profile.dependency_sources)
+    )
+
+
 _IMAGE_REF = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*$", re.IGNORECASE)
 
 
