@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from dockerize_ml import knowledge
-from dockerize_ml.choices import CI_SYSTEMS, DEVICES, INSTALLERS
 from dockerize_ml.errors import InvalidProjectFileError, docs
 from dockerize_ml.install import VENV, InvalidSettingError, plan_install
 from dockerize_ml.names import CONTROL
@@ -39,15 +38,11 @@ __all__ = [
 
 def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
     """Decide the base image, install strategy, user, command, ports and mounts."""
-    _refuse_choices(settings)
     _refuse_credentials(profile)
     profile = setup_layer.with_saved_packages(profile, settings)
     device = image.choose_device(profile, settings)
     conda_image = image.is_conda_image(profile)
     base_image, python, notes = image.base_image(profile, settings, device, conda_image)
-    for port in settings.ports:
-        if not 0 < port < 65536:
-            raise InvalidSettingError(f"--port {port} is not a TCP port", "use 1-65535")
     user, python = image.base_user(base_image, python, settings, conda_image, notes)
 
     cuda_builder = image.cuda_builder(profile, settings, device, conda_image, python, notes)
@@ -107,12 +102,6 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
     server_port = smoke.port if smoke.kind == "server" else (ports[0] if ports else 0)
     repo_path = runtime.repository(profile)
     platforms = plan_platforms(profile, settings.platforms, python, conda_image)
-    for name in settings.ci:
-        if name not in CI_SYSTEMS:
-            raise InvalidSettingError(
-                f"--ci {name!r} is not one of {', '.join(CI_SYSTEMS)}",
-                "use --ci github or --ci gitlab",
-            )
 
     return _checked(
         BuildPlan(
@@ -187,21 +176,6 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         profile,
         settings,
     )
-
-
-def _refuse_choices(settings: Settings) -> None:
-    """An installer or device the plan does not know (a library caller's Settings: the
-    CLI and the settings file offer only these)."""
-    if settings.installer not in INSTALLERS:
-        raise InvalidSettingError(
-            f"--installer {settings.installer!r} is not one of {', '.join(INSTALLERS)}",
-            "use --installer uv (the default) or --installer pip",
-        )
-    if settings.device not in DEVICES:
-        raise InvalidSettingError(
-            f"--device {settings.device!r} is not one of {', '.join(DEVICES)}",
-            "auto follows the code's CUDA use; cpu makes a small image; cuda a GPU one",
-        )
 
 
 def _refuse_credentials(profile: ProjectProfile) -> None:

@@ -6,11 +6,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from dockerize_ml.choices import CI_SYSTEMS, DEVICES, INSTALLERS
 from dockerize_ml.cudabuild import CudaBuilder
-from dockerize_ml.install import (
-    VENV,
-    InstallPlan,
-)
+from dockerize_ml.install import VENV, InstallPlan, InvalidSettingError
 from dockerize_ml.launch import Launch
 from dockerize_ml.platforms import PlatformPlan
 from dockerize_ml.targets import TargetPlan
@@ -58,6 +56,30 @@ class Settings:
     #: and the user's own smoke test of `dockerize-ml build`.
     deps_from: str | None = None
     smoke: str | None = None
+
+    def __post_init__(self) -> None:
+        """A record that exists holds values the plan can use: an installer, a device, a
+        port or a CI system it does not know is refused here, with the flag's name (the
+        settings file's own values are checked when it is read: settings.KEYS)."""
+        if self.installer not in INSTALLERS:
+            raise InvalidSettingError(
+                f"--installer {self.installer!r} is not one of {', '.join(INSTALLERS)}",
+                "use --installer uv (the default) or --installer pip",
+            )
+        if self.device not in DEVICES:
+            raise InvalidSettingError(
+                f"--device {self.device!r} is not one of {', '.join(DEVICES)}",
+                "auto follows the code's CUDA use; cpu makes a small image; cuda a GPU one",
+            )
+        port = next((p for p in self.ports if not 0 < p < 65536), None)
+        if port is not None:
+            raise InvalidSettingError(f"--port {port} is not a TCP port", "use 1-65535")
+        name = next((c for c in self.ci if c not in CI_SYSTEMS), None)
+        if name is not None:
+            raise InvalidSettingError(
+                f"--ci {name!r} is not one of {', '.join(CI_SYSTEMS)}",
+                "use --ci github or --ci gitlab",
+            )
 
 
 #: Seconds one health request may take before it counts as failed.
