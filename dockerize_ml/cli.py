@@ -381,7 +381,7 @@ def init(
         targets=tuple(target) if target else None,
         predict_route=predict_route,
     )
-    if not (flags != Choices() or force or dry_run or recreate or diff):
+    if flags == Choices() and not (force or dry_run or recreate or diff):
         recorded = quick.unchanged(path)
         if recorded is not None:  # nothing moved since the last init: the same answer
             for message in recorded.messages:
