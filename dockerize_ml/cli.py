@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from dockerize_ml import quick
-from dockerize_ml.choices import FIX_ROUNDS, INSTALLERS
+from dockerize_ml.choices import FIX_ROUNDS, INSTALLERS, Choices
 from dockerize_ml.errors import BuildFailedError, DockerizeError, ExitCode, NoEngineError, docs
 from dockerize_ml.names import DOCKER_ENV, NEW_SUFFIX
 from dockerize_ml.profile import SOURCE_KINDS
@@ -24,7 +24,7 @@ from dockerize_ml.version import __version__
 if TYPE_CHECKING:
     from dockerize_ml.diagnose import Finding
     from dockerize_ml.jobs import BuildOnce, Failure, FixRound
-    from dockerize_ml.plan import BuildPlan
+    from dockerize_ml.plan import BuildPlan, Settings
     from dockerize_ml.profile import ProjectProfile
     from dockerize_ml.smoke import BuildReport
 
@@ -362,27 +362,27 @@ def init(
             raise typer.BadParameter(
                 f"cannot split {entry!r}: {exc}", param_hint="--entry"
             ) from None
-    given = {
-        "python": python,
-        "entry": entry,
-        "ports": port or None,
-        "base-image": base_image,
-        "installer": installer,
-        "deps-from": deps_from,
-        "extras": extra or None,
-        "groups": group or None,
-        "buildkit": buildkit,
-        "ci": ci or None,
-        "device": device,
-        "k8s": k8s,
-        "devcontainer": devcontainer,
-        "dev-tools": dev_tools,
-        "platforms": [p.strip() for a in platform or () for p in a.split(",") if p.strip()] or None,
-        "targets": target or None,
-        "predict-route": predict_route,
-    }
-    flags = {k: v for k, v in given.items() if v is not None}
-    if not (flags or force or dry_run or recreate or diff):
+    platforms = [p.strip() for a in platform or () for p in a.split(",") if p.strip()]
+    flags = Choices(
+        python=python,
+        entry=entry,
+        ports=tuple(port) if port else None,
+        base_image=base_image,
+        installer=installer,
+        deps_from=deps_from,
+        extras=tuple(extra) if extra else None,
+        groups=tuple(group) if group else None,
+        buildkit=buildkit,
+        ci=tuple(ci) if ci else None,
+        device=device,
+        k8s=k8s,
+        devcontainer=devcontainer,
+        dev_tools=dev_tools,
+        platforms=tuple(platforms) if platforms else None,
+        targets=tuple(target) if target else None,
+        predict_route=predict_route,
+    )
+    if flags == Choices() and not (force or dry_run or recreate or diff):
         recorded = quick.unchanged(path)
         if recorded is not None:  # nothing moved since the last init: the same answer
             for message in recorded.messages:
@@ -482,7 +482,7 @@ def _failure_log(report: BuildReport) -> str:
 
 def _build_once(
     path: Path, options: dict[str, Any], as_json: bool
-) -> Callable[[ProjectProfile, BuildPlan, dict[str, Any]], tuple[Any, Failure | None]]:
+) -> Callable[[ProjectProfile, BuildPlan, Settings], tuple[Any, Failure | None]]:
     """One build and smoke test of the project as planned now: the report, and why it
     failed (None when it passed)."""
     from docker.errors import ImageNotFound
@@ -492,7 +492,7 @@ def _build_once(
     from dockerize_ml.smoke import build_and_smoke
 
     def once(
-        profile: ProjectProfile, plan: BuildPlan, saved: dict[str, Any]
+        profile: ProjectProfile, plan: BuildPlan, settings: Settings
     ) -> tuple[Any, Failure | None]:
         image = options["tag"] or plan.image
         try:
@@ -502,7 +502,7 @@ def _build_once(
                 profile.frameworks,
                 tag=image,
                 smoke=not options["no_smoke"],
-                user_command=options["smoke"] or saved.get("smoke"),
+                user_command=options["smoke"] or settings.smoke,
                 gpus=options["gpus"],
                 timeout=options["timeout"],
                 on_line=None if as_json else _progress,
@@ -634,8 +634,8 @@ def build(
     if fix:
         _build_fix(path, once, rounds, as_json)
         return
-    profile, plan, saved = plan_project(path, {})
-    outcome, failure = once(profile, plan, saved)
+    profile, plan, settings = plan_project(path)
+    outcome, failure = once(profile, plan, settings)
     findings = diagnose(failure.log, fix_facts(path, profile, plan)) if failure else []
     if isinstance(outcome, BuildFailedError):
         _print_findings(findings, fix_hint=True)

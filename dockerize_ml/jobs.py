@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -20,9 +20,10 @@ from dockerize_ml.choices import FIX_ROUNDS
 from dockerize_ml.detect import detect, pinned_dependencies, scan_project
 from dockerize_ml.diagnose import Facts, Finding, diagnose, merge
 from dockerize_ml.names import SETTINGS_FILE
-from dockerize_ml.plan import BuildPlan, make_plan
+from dockerize_ml.plan import BuildPlan, Settings, make_plan
 from dockerize_ml.profile import Dependency, ProjectProfile
 from dockerize_ml.rendering import render
+from dockerize_ml.settings import Choices
 from dockerize_ml.write import (
     ATTENTION,
     FileAction,
@@ -32,6 +33,9 @@ from dockerize_ml.write import (
     locked,
     plan_writes,
 )
+
+#: No choices: the saved settings alone.
+_NONE = Choices()
 
 #: Project files whose change can change the generated files.
 INPUT_FILES = (
@@ -89,36 +93,48 @@ def inspect(root: Path, deps_from: str | None = None) -> ProjectProfile:
 
 
 def plan_project(
-    root: Path, flags: dict[str, Any]
-) -> tuple[ProjectProfile, BuildPlan, dict[str, Any]]:
+    root: Path, flags: Choices | Mapping[str, Any] = _NONE
+) -> tuple[ProjectProfile, BuildPlan, Settings]:
     """Detect and plan with the saved settings and this run's flags; the settings too."""
-    saved = saved_settings.load(root)
-    merged = {**saved, **flags}
-    profile = inspect(root, merged.get("deps-from"))
-    return profile, make_plan(profile, saved_settings.to_settings(saved, flags)), merged
+    settings = saved_settings.to_settings(saved_settings.load(root), _choices(flags))
+    profile = inspect(root, settings.deps_from)
+    return profile, make_plan(profile, settings), settings
 
 
-def _render(root: Path, flags: dict[str, Any]) -> tuple[ProjectProfile, dict[str, str], list[str]]:
+def _choices(flags: Choices | Mapping[str, Any]) -> Choices:
+    """This run's choices as the typed record: a mapping (keys as the settings file names
+    them) is checked at this edge, so a misspelled key is an error, never ignored."""
+    return flags if isinstance(flags, Choices) else saved_settings.choices_from(flags)
+
+
+def _render(
+    root: Path, flags: Choices | Mapping[str, Any]
+) -> tuple[ProjectProfile, dict[str, str], list[str]]:
     profile, plan, _ = plan_project(root, flags)
     return profile, render(plan), list(plan.notes)
 
 
 def run_init(
     root: Path,
-    flags: dict[str, Any],
+    flags: Choices | Mapping[str, Any] = _NONE,
     *,
     force: bool = False,
     dry_run: bool = False,
     recreate: bool = False,
 ) -> InitResult:
-    """Detect, plan and render; write the files without losing any edit; save the flags."""
+    """Detect, plan and render; write the files without losing any edit; save the flags.
+
+    ``flags`` are this run's choices: a :class:`~dockerize_ml.settings.Choices` record, or
+    a mapping keyed as the settings file is (``{"base-image": "python:3.12-slim"}``), where
+    an unknown key raises :class:`~dockerize_ml.install.InvalidSettingError`."""
+    flags = _choices(flags)
     profile, files, notes = _render(root, flags)
     if dry_run:
         state, why = State.load(root)
         actions = plan_writes(root, files, state, force=force, recreate=recreate)
         return InitResult(profile, actions, files, [*notes, *([why] if why else [])])
     with locked(root):
-        saved_to = saved_settings.save(root, flags)
+        saved_to = saved_settings.save(root, flags.table())
         state, why = State.load(root)
         actions = plan_writes(root, files, state, force=force, recreate=recreate)
         new_state = apply(root, actions, state, dependency_inputs(root, profile))
@@ -154,7 +170,7 @@ class CheckResult:
 
 def run_check(root: Path) -> CheckResult:
     """What ``init`` would change now, without writing anything."""
-    profile, files, _ = _render(root, {})
+    profile, files, _ = _render(root, _NONE)
     state, _ = State.load(root)
     if state is None:
         return CheckResult(list(files), [], True, "")
@@ -309,7 +325,7 @@ def fix_facts(root: Path, profile: ProjectProfile, plan: BuildPlan) -> Facts:
     )
 
 
-BuildOnce = Callable[[ProjectProfile, BuildPlan, dict[str, Any]], tuple[Any, Failure | None]]
+BuildOnce = Callable[[ProjectProfile, BuildPlan, Settings], tuple[Any, Failure | None]]
 RoundSink = Callable[[FixRound], None]
 
 
@@ -327,15 +343,15 @@ def run_fix(
     done: list[FixRound] = []
     outcome: Any = None
     for number in range(1, rounds + 1):
-        profile, plan, saved = plan_project(root, {})
-        outcome, failure = build_once(profile, plan, saved)
+        profile, plan, settings = plan_project(root)
+        outcome, failure = build_once(profile, plan, settings)
         if failure is None:
             done.append(FixRound(number, True))
             if on_round is not None:
                 on_round(done[-1])
             return FixResult(done, "", 0, outcome)
         findings = diagnose(failure.log, fix_facts(root, profile, plan))
-        current = saved_settings.load(root)
+        current = saved_settings.load(root).table()
         changes = merge(current, findings)
         done.append(FixRound(number, False, failure.summary, findings, changes))
         if on_round is not None:

@@ -17,7 +17,7 @@ import pytest
 from conftest import _unavailable, run_cli
 
 from dockerize_ml.errors import ExitCode
-from dockerize_ml.settings import load
+from dockerize_ml.settings import Choices, load
 
 #: sample -> (init flags, exit code of the plain build, the cause's kind, settings saved).
 CASES: dict[str, tuple[tuple[str, ...], int, str, dict[str, Any]]] = {
@@ -119,4 +119,4 @@ def test_an_unrecognised_failure_stops_with_a_clear_message(
         result.stderr
     )
     assert "Traceback" not in result.stderr
-    assert load(root) == {}
+    assert load(root) == Choices()

@@ -25,7 +25,7 @@ from dockerize_ml.diagnose import (
 from dockerize_ml.errors import ExitCode
 from dockerize_ml.jobs import Failure, readme_commands, run_fix
 from dockerize_ml.rendering import render
-from dockerize_ml.settings import load
+from dockerize_ml.settings import Choices, load
 from dockerize_ml.settings import to_settings as settings_of
 
 DEBIAN_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
@@ -307,7 +307,7 @@ def test_saved_packages_and_dependencies_reach_the_dockerfile(tmp_path: Path) ->
         },
     )
     saved = load(root)
-    assert settings_of(saved, {}).build_packages == ("libldap-dev", "build-essential")
+    assert settings_of(saved, Choices()).build_packages == ("libldap-dev", "build-essential")
     _, plan, _ = plan_project(root, {})
     assert ("libldap-2.5-0", "the saved setting system-packages") in plan.apt_packages
     assert {"libldap-dev", "build-essential"} <= {name for name, _ in plan.builder_packages}
@@ -356,7 +356,7 @@ def test_fix_saves_the_change_runs_init_and_builds_again(tmp_path: Path) -> None
     assert "libodbc2" not in dict(plans[0].apt_packages)
     assert "libodbc2" in dict(plans[1].apt_packages)
     assert "libodbc2" in (root / "Dockerfile").read_text()  # init ran
-    assert load(root)["system-packages"] == ["libodbc2"]
+    assert load(root).system_packages == ("libodbc2",)
     # and a later init keeps it
     assert run_cli("init", root).returncode == 0
     assert "libodbc2" in (root / "Dockerfile").read_text()

@@ -22,7 +22,7 @@ from conftest import SAMPLE_DIRS, copy_sample
 
 from dockerize_ml import inspect_project, make_plan, render
 from dockerize_ml.errors import DockerizeError
-from dockerize_ml.settings import load, to_settings
+from dockerize_ml.settings import Choices, load, to_settings
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 
@@ -60,7 +60,7 @@ def _render(root: Path, variant: str) -> dict[str, str] | str:
         settings["device"] = "cpu" if profile.gpu.uses_cuda else "cuda"
     try:
         # The sample's own saved settings (its base image), under the variant's.
-        saved = dataclasses.replace(to_settings(load(root), {}), **settings)  # type: ignore[arg-type]
+        saved = dataclasses.replace(to_settings(load(root), Choices()), **settings)  # type: ignore[arg-type]
         return render(make_plan(profile, saved))
     except DockerizeError as exc:
         return f"refused: {exc.message}\n"
