@@ -36,7 +36,7 @@ def pypi(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
     except OSError as error:
         pytest.skip(f"PyPI not reachable: {error}")
     meta = _script("pypi_meta")
-    meta.CACHE = tmp_path_factory.mktemp("pypi")
+    meta.__dict__["CACHE"] = tmp_path_factory.mktemp("pypi")  # this run's own cache
     return meta
 
 
