@@ -7,6 +7,7 @@ Templates only format the plan; they never decide.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from dockerize_ml.install import (
 )
 from dockerize_ml.knowledge.cuda import driver_floor, pinned_minor, torch_cuda
 from dockerize_ml.launch import Launch, plan_launch
-from dockerize_ml.names import CONTROL
+from dockerize_ml.names import CONTROL, GITHUB_WORKFLOWS
 from dockerize_ml.platforms import MARKER_ENV as _MARKER_ENV
 from dockerize_ml.platforms import PlatformPlan, plan_platforms
 from dockerize_ml.profile import Evidence, ProjectProfile, SystemPackage
@@ -123,6 +124,57 @@ class Context:
     workspace_files: tuple[tuple[str, str], ...] = ()
 
 
+@dataclass(frozen=True)
+class CiPaths:
+    """Where the CI files (at the repository root) find the project, decided once: in a
+    monorepo each project's image, workflow and triggers carry its name and folder."""
+
+    #: After the registry's repository name: "/scorer" for services/scorer, "" at the root.
+    image_suffix: str = ""
+    #: The GitHub workflow: its name and its file, relative to the repository root.
+    workflow_name: str = "docker"
+    workflow_file: str = f"{GITHUB_WORKFLOWS}/docker.yml"
+    #: From the project folder up to the repository root ("../../"), where the CI files go.
+    up: str = ""
+    #: The folders whose changes trigger the workflow (none: every change at the root).
+    watched: tuple[str, ...] = ()
+    #: The Dockerfile and the smoke test, relative to the repository root.
+    dockerfile: str = "./Dockerfile"
+    smoke_script: str = "./docker/smoke.sh"
+
+
+#: /dev/shm for the processes of a distributed launcher, which share tensors through it
+#: (Docker's default is 64 MB): --shm-size for docker run, the memory volume of a machine.
+SHM_GIB = 2
+
+
+@dataclass(frozen=True)
+class PodResources:
+    """What one pod asks the cluster for (a request is scheduled on, a limit enforced)."""
+
+    cpu: str
+    memory: str
+    memory_limit: str
+    gpus: int = 0
+
+
+@dataclass(frozen=True)
+class KubePlan:
+    """The Kubernetes manifests' decisions: a server is a Deployment behind a Service (kept
+    running, probed); anything else a Job that runs once to completion."""
+
+    workload: str = "Job"
+    #: The one pod of k8s/<name>.yaml, and each machine of the multi-node jobs.
+    pod: PodResources = PodResources("500m", "1Gi", "4Gi")
+    machine: PodResources = PodResources("1", "2Gi", "8Gi")
+    #: Each PersistentVolumeClaim of a mounted folder, and the machines' shared /dev/shm.
+    claim_size: str = "10Gi"
+    shm_size: str = f"{SHM_GIB}Gi"
+    #: The startup probe: every ``startup_period`` seconds, up to the smoke plan's wait.
+    startup_period: int = 5
+    startup_failures: int = 12
+
+
 #: Where sibling folders from the repository are copied in the image.
 SIBLINGS = "/opt/src"
 
@@ -172,9 +224,13 @@ class BuildPlan:
     k8s: bool = False
     #: The project folder relative to its git repository (CI files live at the repository root).
     repo_path: str = "."
+    ci_paths: CiPaths = CiPaths()
+    kube: KubePlan = KubePlan()
     #: The server the image runs (entry kind, port, health path), for compose and Kubernetes.
     server_port: int = 0
     health_path: str = ""
+    #: docker run's --shm-size (docker/run.sh, the dev container), "" for Docker's default.
+    shm_size: str = ""
     #: The project's dotenv file (docker/run.sh passes it when it exists).
     env_file: str = ""
     #: The dotenv file compose reads: only one a fresh clone has (compose fails on a missing
@@ -183,6 +239,8 @@ class BuildPlan:
     compose_env_file: str = ""
     env_names: tuple[str, ...] = ()
     jupyter: bool = False
+    #: The port JupyterLab listens on (the server table's, as the detected command says).
+    jupyter_port: int = 0
     #: Secret files the app reads at run time, mounted read-only when present (never built in).
     secret_mounts: tuple[Mount, ...] = ()
     #: Those whose file exists now: Compose would make a folder in the place of a missing one
@@ -235,6 +293,11 @@ class BuildPlan:
     #: False when the packages go into the base's own environment (not a venv: uv is
     #: pointed at its Python instead of VIRTUAL_ENV, which uv accepts for venvs only).
     env_is_venv: bool = True
+
+    @property
+    def setup_installs_uv(self) -> bool:
+        """Whether the one-time setup layer installs uv (pinned), as its commands say."""
+        return any("uv==" in command for command in self.setup_commands)
 
     @property
     def actions_by_name(self) -> dict[str, str]:
@@ -350,6 +413,46 @@ def _repository(profile: ProjectProfile) -> str:
     if not profile.repository_root:
         return "."
     return Path(profile.root).relative_to(profile.repository_root).as_posix() or "."
+
+
+def _ci_paths(name: str, repo_path: str, context: Context | None) -> CiPaths:
+    """The project's place in its repository, as every CI file names it."""
+    if repo_path == ".":
+        return CiPaths()
+    folders = context.folders if context else ()
+    return CiPaths(
+        image_suffix=f"/{name}",
+        workflow_name=f"docker-{name}",
+        workflow_file=f"{GITHUB_WORKFLOWS}/docker-{name}.yml",
+        up="../" * (repo_path.count("/") + 1),
+        watched=(f"{repo_path}/**", *(f"{inside}/**" for _, inside, _ in folders)),
+        dockerfile=f"{repo_path}/Dockerfile",
+        smoke_script=f"{repo_path}/docker/smoke.sh",
+    )
+
+
+def _kube(smoke: SmokePlan, gpus: bool) -> KubePlan:
+    """Deployment or Job, and the sizes: a modest pod (the user raises them for a big
+    model), one GPU per pod (per machine) for a CUDA image."""
+    gpu = 1 if gpus else 0
+    return KubePlan(
+        workload="Deployment" if smoke.kind == "server" else "Job",
+        pod=PodResources("500m", "1Gi", "4Gi", gpu),
+        machine=PodResources("1", "2Gi", "8Gi", gpu),
+        startup_failures=math.ceil(smoke.wait / KubePlan.startup_period),
+    )
+
+
+def _shm_size(launch: Launch | None) -> str:
+    """A larger /dev/shm for a launcher that starts several processes on one machine (Ray
+    runs its own object store, sized by Ray)."""
+    return f"{SHM_GIB}g" if launch is not None and launch.launcher != "ray" else ""
+
+
+def _jupyter_port(profile: ProjectProfile, jupyter: bool) -> int:
+    """JupyterLab's port, as its detected command has it (knowledge/frameworks.toml)."""
+    entry = profile.entrypoint
+    return entry.port if jupyter and entry is not None else 0
 
 
 def _system_packages(
@@ -724,6 +827,9 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             ci=tuple(dict.fromkeys(settings.ci)),
             k8s=settings.k8s,
             repo_path=repo_path,
+            ci_paths=_ci_paths(profile.name, repo_path, context),
+            kube=_kube(smoke, device == "cuda"),
+            shm_size=_shm_size(launch),
             server_port=server_port,
             health_path=smoke.path if smoke.kind == "server" else "",
             env_file=".env" if ".env" in profile.env_files else "",
@@ -732,6 +838,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             else "",
             env_names=profile.env_keys if profile.env_local else (),
             jupyter=notebooks and not settings.entry,
+            jupyter_port=_jupyter_port(profile, notebooks and not settings.entry),
             secret_mounts=secrets,
             compose_secret_mounts=tuple(
                 m for m in secrets if (Path(profile.root) / m.host).is_file()
