@@ -138,8 +138,11 @@ class CiPaths:
     up: str = ""
     #: The folders whose changes trigger the workflow (none: every change at the root).
     watched: tuple[str, ...] = ()
-    #: The Dockerfile and the smoke test, relative to the repository root.
-    dockerfile: str = "./Dockerfile"
+    #: What CI builds from, relative to the repository root: the project folder, or the
+    #: root itself (sibling folders installed), with the project's Dockerfile named then.
+    build_context: str = "."
+    dockerfile: str = ""
+    #: The smoke test, relative to the repository root.
     smoke_script: str = "./docker/smoke.sh"
 
 
@@ -417,8 +420,10 @@ def _repository(profile: ProjectProfile) -> str:
 
 def _ci_paths(name: str, repo_path: str, context: Context | None) -> CiPaths:
     """The project's place in its repository, as every CI file names it."""
+    dockerfile = f"{repo_path}/Dockerfile" if context else ""
+    build_context = "." if context else repo_path
     if repo_path == ".":
-        return CiPaths()
+        return CiPaths(build_context=build_context, dockerfile=dockerfile)
     folders = context.folders if context else ()
     return CiPaths(
         image_suffix=f"/{name}",
@@ -426,7 +431,8 @@ def _ci_paths(name: str, repo_path: str, context: Context | None) -> CiPaths:
         workflow_file=f"{GITHUB_WORKFLOWS}/docker-{name}.yml",
         up="../" * (repo_path.count("/") + 1),
         watched=(f"{repo_path}/**", *(f"{inside}/**" for _, inside, _ in folders)),
-        dockerfile=f"{repo_path}/Dockerfile",
+        build_context=build_context,
+        dockerfile=dockerfile,
         smoke_script=f"{repo_path}/docker/smoke.sh",
     )
 

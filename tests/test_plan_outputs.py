@@ -34,6 +34,7 @@ def test_ci_paths_at_the_repository_root() -> None:
     paths = _ci_paths("scorer", ".", None)
     assert paths == CiPaths()
     assert paths.image_suffix == "" and paths.up == "" and paths.watched == ()
+    assert paths.build_context == "." and paths.dockerfile == ""
     assert paths.workflow_file == ".github/workflows/docker.yml"
 
 
@@ -45,6 +46,8 @@ def test_ci_paths_of_a_monorepo_project_with_a_sibling_folder() -> None:
     assert paths.workflow_file == ".github/workflows/docker-scorer.yml"
     assert paths.up == "../../"
     assert paths.watched == ("services/scorer/**", "libs/common/**")
+    # Built from the repository root, so that the sibling folder is in the context.
+    assert paths.build_context == "."
     assert paths.dockerfile == "services/scorer/Dockerfile"
     assert paths.smoke_script == "services/scorer/docker/smoke.sh"
 
@@ -64,6 +67,9 @@ def test_the_ci_files_print_the_plans_paths(tmp_path: Path) -> None:
     gitlab = yaml.safe_load(files["../../.gitlab-ci.yml"])
     assert gitlab["variables"]["IMAGE"] == "$CI_REGISTRY_IMAGE/scorer"
     assert "bash apps/scorer/docker/smoke.sh" in gitlab["smoke-test"]["script"][-1]
+    assert gitlab["build"]["script"][1].endswith('--tag "$CANDIDATE" apps/scorer')
+    build = next(s for s in data["jobs"]["image"]["steps"] if s.get("name", "").startswith("Build"))
+    assert build["with"]["context"] == "apps/scorer" and "file" not in build["with"]
     assert f"`{plan.ci_paths.workflow_file}`" in files["docker/README.md"]
 
 
