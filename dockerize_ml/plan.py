@@ -303,6 +303,12 @@ class BuildPlan:
         return any("uv==" in command for command in self.setup_commands)
 
     @property
+    def setup_makes_venv(self) -> bool:
+        """Whether the setup layer makes the venv (with a builder stage, the venv comes from
+        there: ``_setup_commands``)."""
+        return self.install.make_venv and not self.builder_packages
+
+    @property
     def actions_by_name(self) -> dict[str, str]:
         """The pinned GitHub Actions, by short name."""
         return dict(self.actions)

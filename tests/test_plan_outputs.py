@@ -22,6 +22,7 @@ from dockerize_ml.plan import (
     _ci_paths,
     _kube,
 )
+from dockerize_ml.platforms import PlatformPlan, known
 
 
 def _project(root: Path) -> Path:
@@ -147,3 +148,18 @@ def test_shm_size_for_a_distributed_launcher_only() -> None:
     single = make_plan(inspect_project(SAMPLE_DIRS["flask-scores"]), Settings())
     assert single.shm_size == ""
     assert "--shm-size" not in render(single)["docker/run.sh"]
+
+
+def test_setup_makes_venv_unless_a_builder_stage_does() -> None:
+    plan = make_plan(inspect_project(SAMPLE_DIRS["flask-scores"]), Settings())
+    assert plan.install.make_venv and not plan.builder_packages and plan.setup_makes_venv
+    assert "# - a virtualenv for the project's packages" in render(plan)["Dockerfile"]
+    built = dataclasses.replace(plan, builder_packages=(("gcc", "compiles"),))
+    assert not built.setup_makes_venv
+
+
+def test_emulated_platforms_are_the_qemu_ones() -> None:
+    amd, arm = known()["linux/amd64"], known()["linux/arm64"]
+    assert not amd.qemu and arm.qemu
+    assert PlatformPlan(built=(amd, arm)).emulated == (arm,)
+    assert PlatformPlan(built=(amd,)).emulated == ()
