@@ -59,6 +59,11 @@ class PlatformPlan:
     left_out: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = ()
 
+    @property
+    def emulated(self) -> tuple[Platform, ...]:
+        """The built platforms whose CPU CI emulates (QEMU): CI sets QEMU up for them."""
+        return tuple(p for p in self.built if p.qemu)
+
 
 def known() -> dict[str, Platform]:
     """The platforms of ``knowledge/platforms.toml``, by Docker's name."""

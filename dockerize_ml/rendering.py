@@ -19,7 +19,6 @@ from dockerize_ml.install import DEPS_DIR
 from dockerize_ml.names import (
     CONTEXT_IGNORE,
     DEVCONTAINER,
-    GITHUB_WORKFLOWS,
     GITLAB_CI,
     INFERRED_FILE,
     K8S_DIR,
@@ -125,10 +124,9 @@ def render(plan: BuildPlan) -> dict[str, str]:
         # Built from the repository root: BuildKit reads the ignore file beside the Dockerfile.
         del outputs[".dockerignore"]
         outputs[CONTEXT_IGNORE] = "dockerignore.j2"
-    up = "../" * (0 if plan.repo_path == "." else plan.repo_path.count("/") + 1)
-    suffix = "" if plan.repo_path == "." else f"-{plan.project_name}"
+    up = plan.ci_paths.up
     if "github" in plan.ci:
-        outputs[f"{up}{GITHUB_WORKFLOWS}/docker{suffix}.yml"] = "github.yml.j2"
+        outputs[f"{up}{plan.ci_paths.workflow_file}"] = "github.yml.j2"
     if "gitlab" in plan.ci:
         outputs[f"{up}{GITLAB_CI}"] = "gitlab-ci.yml.j2"
     if plan.k8s:

@@ -669,9 +669,9 @@ def _notebooks(scan: Scan, index: CodeIndex, facts: ServerFacts) -> None:
     notebooks = scan.glob(".ipynb")
     if not notebooks:
         return
-    command = ("jupyter", "lab", "--ip=0.0.0.0", "--port=8888", "--no-browser")
-    evidence = Evidence(notebooks[0], 0, f"{len(notebooks)} notebook(s)")
     row = _server("jupyterlab")
+    command = ("jupyter", "lab", "--ip=0.0.0.0", f"--port={row['port']}", "--no-browser")
+    evidence = Evidence(notebooks[0], 0, f"{len(notebooks)} notebook(s)")
     facts.last.append(
         EntryPoint(
             "jupyterlab",

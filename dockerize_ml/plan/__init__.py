@@ -18,7 +18,7 @@ from dockerize_ml import knowledge
 from dockerize_ml.errors import InvalidProjectFileError, docs
 from dockerize_ml.install import VENV, InvalidSettingError, plan_install
 from dockerize_ml.names import CONTROL
-from dockerize_ml.plan import image, runtime, setup_layer
+from dockerize_ml.plan import deploy, image, runtime, setup_layer
 from dockerize_ml.plan.types import WORKDIR, BuildPlan, Context, Mount, Settings, SmokePlan
 from dockerize_ml.platforms import plan_platforms
 from dockerize_ml.profile import ProjectProfile
@@ -140,6 +140,9 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             ci=tuple(dict.fromkeys(settings.ci)),
             k8s=settings.k8s,
             repo_path=repo_path,
+            ci_paths=deploy.ci_paths(profile.name, repo_path, context),
+            kube=deploy.kube(smoke, device == "cuda"),
+            shm_size=deploy.shm_size(launch),
             server_port=server_port,
             health_path=smoke.path if smoke.kind == "server" else "",
             env_file=".env" if ".env" in profile.env_files else "",
@@ -148,6 +151,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             else "",
             env_names=profile.env_keys if profile.env_local else (),
             jupyter=notebooks and not settings.entry,
+            jupyter_port=deploy.jupyter_port(profile, notebooks and not settings.entry),
             secret_mounts=secrets,
             compose_secret_mounts=tuple(
                 m for m in secrets if (Path(profile.root) / m.host).is_file()

@@ -10,6 +10,7 @@ from dockerize_ml.choices import CI_SYSTEMS, DEVICES, INSTALLERS
 from dockerize_ml.cudabuild import CudaBuilder
 from dockerize_ml.install import VENV, InstallPlan, InvalidSettingError
 from dockerize_ml.launch import Launch
+from dockerize_ml.names import GITHUB_WORKFLOWS
 from dockerize_ml.platforms import PlatformPlan
 from dockerize_ml.targets import TargetPlan
 
@@ -128,6 +129,60 @@ class Context:
     workspace_files: tuple[tuple[str, str], ...] = ()
 
 
+@dataclass(frozen=True)
+class CiPaths:
+    """Where the CI files (at the repository root) find the project, decided once: in a
+    monorepo each project's image, workflow and triggers carry its name and folder."""
+
+    #: After the registry's repository name: "/scorer" for services/scorer, "" at the root.
+    image_suffix: str = ""
+    #: The GitHub workflow: its name and its file, relative to the repository root.
+    workflow_name: str = "docker"
+    workflow_file: str = f"{GITHUB_WORKFLOWS}/docker.yml"
+    #: From the project folder up to the repository root ("../../"), where the CI files go.
+    up: str = ""
+    #: The folders whose changes trigger the workflow (none: every change at the root).
+    watched: tuple[str, ...] = ()
+    #: What CI builds from, relative to the repository root: the project folder, or the
+    #: root itself (sibling folders installed), with the project's Dockerfile named then.
+    build_context: str = "."
+    dockerfile: str = ""
+    #: The smoke test, relative to the repository root.
+    smoke_script: str = "./docker/smoke.sh"
+
+
+#: /dev/shm for the processes of a distributed launcher, which share tensors through it
+#: (Docker's default is 64 MB): --shm-size for docker run, the memory volume of a machine.
+SHM_GIB = 2
+
+
+@dataclass(frozen=True)
+class PodResources:
+    """What one pod asks the cluster for (a request is scheduled on, a limit enforced)."""
+
+    cpu: str
+    memory: str
+    memory_limit: str
+    gpus: int = 0
+
+
+@dataclass(frozen=True)
+class KubePlan:
+    """The Kubernetes manifests' decisions: a server is a Deployment behind a Service (kept
+    running, probed); anything else a Job that runs once to completion."""
+
+    workload: str = "Job"
+    #: The one pod of k8s/<name>.yaml, and each machine of the multi-node jobs.
+    pod: PodResources = PodResources("500m", "1Gi", "4Gi")
+    machine: PodResources = PodResources("1", "2Gi", "8Gi")
+    #: Each PersistentVolumeClaim of a mounted folder, and the machines' shared /dev/shm.
+    claim_size: str = "10Gi"
+    shm_size: str = f"{SHM_GIB}Gi"
+    #: The startup probe: every ``startup_period`` seconds, up to the smoke plan's wait.
+    startup_period: int = 5
+    startup_failures: int = 12
+
+
 #: Where sibling folders from the repository are copied in the image.
 SIBLINGS = "/opt/src"
 
@@ -177,9 +232,13 @@ class BuildPlan:
     k8s: bool = False
     #: The project folder relative to its git repository (CI files live at the repository root).
     repo_path: str = "."
+    ci_paths: CiPaths = CiPaths()
+    kube: KubePlan = KubePlan()
     #: The server the image runs (entry kind, port, health path), for compose and Kubernetes.
     server_port: int = 0
     health_path: str = ""
+    #: docker run's --shm-size (docker/run.sh, the dev container), "" for Docker's default.
+    shm_size: str = ""
     #: The project's dotenv file (docker/run.sh passes it when it exists).
     env_file: str = ""
     #: The dotenv file compose reads: only one a fresh clone has (compose fails on a missing
@@ -188,6 +247,8 @@ class BuildPlan:
     compose_env_file: str = ""
     env_names: tuple[str, ...] = ()
     jupyter: bool = False
+    #: The port JupyterLab listens on (the server table's, as the detected command says).
+    jupyter_port: int = 0
     #: Secret files the app reads at run time, mounted read-only when present (never built in).
     secret_mounts: tuple[Mount, ...] = ()
     #: Those whose file exists now: Compose would make a folder in the place of a missing one
@@ -240,6 +301,17 @@ class BuildPlan:
     #: False when the packages go into the base's own environment (not a venv: uv is
     #: pointed at its Python instead of VIRTUAL_ENV, which uv accepts for venvs only).
     env_is_venv: bool = True
+
+    @property
+    def setup_installs_uv(self) -> bool:
+        """Whether the one-time setup layer installs uv (pinned), as its commands say."""
+        return any("uv==" in command for command in self.setup_commands)
+
+    @property
+    def setup_makes_venv(self) -> bool:
+        """Whether the setup layer makes the venv (with a builder stage, the venv comes from
+        there: ``_setup_commands``)."""
+        return self.install.make_venv and not self.builder_packages
 
     @property
     def actions_by_name(self) -> dict[str, str]:

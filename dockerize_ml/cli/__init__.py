@@ -8,28 +8,21 @@ import os
 import shlex
 import shutil
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from dockerize_ml import quick
 from dockerize_ml.choices import FIX_ROUNDS, INSTALLERS, Choices
 from dockerize_ml.errors import BuildFailedError, DockerizeError, ExitCode, NoEngineError, docs
-from dockerize_ml.names import DOCKER_ENV, NEW_SUFFIX
+from dockerize_ml.names import DOCKER_ENV
 from dockerize_ml.profile import SOURCE_KINDS
 from dockerize_ml.version import __version__
 
-if TYPE_CHECKING:
-    from dockerize_ml.diagnose import Finding
-    from dockerize_ml.jobs import BuildOnce, Failure, FixRound
-    from dockerize_ml.plan import BuildPlan, Settings
-    from dockerize_ml.profile import ProjectProfile
-    from dockerize_ml.smoke import BuildReport
-
 # The pipeline and the Docker SDK are imported inside the commands that use them, so that
-# `--version`, `--help` and the pre-commit hook's `check` start fast (docs/benchmarks.md).
+# `--version`, `--help` and the pre-commit hook's `check` start fast (docs/benchmarks.md);
+# so are the CLI's own rooms for one command: `describe` (detect's report) and `building`.
 
 PROG = "dockerize-ml"
 
@@ -80,103 +73,6 @@ def _main(
     """Turn a Python or ML repository into a Docker image the way an expert would."""
 
 
-def _describe_dependencies(profile: ProjectProfile) -> list[str]:
-    """The dependency part of the ``detect`` report."""
-    lines: list[str] = []
-    used = [s for s in profile.dependency_sources if s.used]
-    ignored = [s for s in profile.dependency_sources if not s.used]
-    source = ", ".join(f"{s.path} ({s.kind})" for s in used) or "none declared"
-    if used and used[0].lock:
-        source += ", locked"
-    lines.append(f"  Dependencies  {len(profile.dependencies)} from {source}")
-    for dep in profile.dependencies:
-        where = f"{dep.source}:{dep.line}" if dep.line else dep.source
-        spec = f"{dep.name}{dep.specifier}" + (f"; {dep.markers}" if dep.markers else "")
-        lines.append(f"                  {spec:<40} {where}")
-    for src in ignored:
-        lines.append(f"                  not used: {src.path} ({src.kind})")
-    optional = [f"extra {n}" for n in profile.extras_available]
-    optional += [f"group {n}" for n in profile.groups_available]
-    if optional:
-        lines.append(f"  Optional      {', '.join(optional)} (--extra / --group to install)")
-    for local in profile.local_installs:
-        lines.append(
-            f"  Local install {local.path}{' (editable)' if local.editable else ''}"
-            f" after the code  ({local.evidence.path}:{local.evidence.line})"
-        )
-    if profile.conda is not None:
-        how = "pip" if profile.conda.pip_installable else "micromamba"
-        cuda = f" (CUDA {profile.conda.cuda})" if profile.conda.cuda else ""
-        lines.append(f"  Conda         {profile.conda.path}: {how}, {profile.conda.reason}{cuda}")
-    if profile.build_secrets:
-        lines.append(f"  Build secrets {', '.join(profile.build_secrets)} (BuildKit secrets)")
-    if profile.needs_git:
-        lines.append("  System        git (VCS requirements, build time)")
-    if profile.package is not None:
-        lines.append(
-            f"  Package       installed after the code with {profile.package.build_backend}"
-            f"  ({profile.package.evidence})"
-        )
-    return lines
-
-
-def _describe(profile: ProjectProfile) -> str:
-    """The human-readable report of ``detect``: each fact with its evidence."""
-    lines = [f"Project {profile.name} at {profile.root}"]
-    evidence = ", ".join(str(e) for e in profile.python_version_evidence) or "no file names one"
-    lines.append(f"  Python        {profile.python_version}  ({evidence})")
-    if profile.wheel_facts:
-        read = {"pypi": "PyPI", "knowledge": "knowledge/python.toml (offline)"}
-        where = " and ".join(
-            read.get(s, s) for s in sorted({f.source for f in profile.wheel_facts})
-        )
-        lines.append(f"  Wheels        {len(profile.wheel_facts)} exact pins, read from {where}")
-    lines += _describe_dependencies(profile)
-    if profile.frameworks:
-        lines.append(f"  Frameworks    {', '.join(profile.frameworks)}")
-    gpu = "yes" if profile.gpu.uses_cuda else "no"
-    gpu_why = ", ".join(str(e) for e in profile.gpu.evidence)
-    lines.append(f"  CUDA          {gpu}" + (f"  ({gpu_why})" if gpu_why else ""))
-    build = profile.cuda_build
-    compiled = [r.name for r in build.requirements]
-    compiled += ["the project's CUDAExtension"] if build.project else []
-    compiled += [f"{folder} (CUDAExtension)" for folder in build.folders]
-    if compiled:
-        lines.append(
-            f"  CUDA build    {', '.join(compiled)}  (compiled in an nvidia/cuda devel stage)"
-        )
-    if profile.entrypoint is not None:
-        ep = profile.entrypoint
-        why = ", ".join(str(e) for e in ep.evidence)
-        lines.append(f"  Entry point   {shlex.join(ep.command)}  ({why})")
-        for alt in profile.entrypoint_alternatives:
-            lines.append(f"    or          {shlex.join(alt.command)}  ({alt.kind})")
-    else:
-        lines.append("  Entry point   none found (pass --entry)")
-    if profile.ports:
-        lines.append(f"  Ports         {', '.join(map(str, profile.ports))}")
-    for package in profile.system_packages:
-        why = ", ".join(str(e) for e in package.evidence[:2])
-        lines.append(f"  System ({package.stage:<5}) {package.name}  ({why})")
-    if profile.undeclared_imports:
-        lines.append(f"  Undeclared    {', '.join(profile.undeclared_imports)}")
-    if profile.notebooks:
-        lines.append(
-            f"  Notebooks     {len(profile.notebooks)}: {', '.join(profile.notebooks[:5])}"
-        )
-    if profile.data_dirs:
-        lines.append(f"  Data          {', '.join(profile.data_dirs)} (mounted read-only)")
-    if profile.output_dirs:
-        lines.append(f"  Outputs       {', '.join(profile.output_dirs)} (mounted writable)")
-    if profile.env_files:
-        lines.append(f"  Secrets       {', '.join(profile.env_files)} (kept out of the image)")
-    for path, ev in zip(profile.runtime_files, profile.runtime_file_evidence, strict=True):
-        lines.append(f"  Runtime file  {path} stays in the image  ({ev})")
-    for warning in profile.warnings:
-        lines.append(f"warning: {warning}")
-    return "\n".join(lines)
-
-
 @app.command()
 def detect(
     path: PathArg = Path(),
@@ -186,6 +82,7 @@ def detect(
     deps_from: DepsFrom = None,
 ) -> None:
     """Inspect the project and report what was found, with evidence for each fact."""
+    from dockerize_ml.cli.describe import _describe
     from dockerize_ml.jobs import inspect
 
     profile = inspect(path, deps_from)
@@ -193,28 +90,6 @@ def detect(
         typer.echo(json.dumps(profile.to_dict(), indent=2))
     else:
         typer.echo(_describe(profile))
-
-
-_VERBS = {
-    "create": "created",
-    "update": "updated",
-    "merge": "merged",
-    "keep": "kept",
-    "unchanged": "unchanged",
-    "conflict": "CONFLICT",
-    "deleted": "skipped",
-    "beside": "beside",
-    "backup": "replaced",
-}
-_DRY_RUN_VERBS = {
-    **_VERBS,
-    "create": "would create",
-    "update": "would update",
-    "merge": "would merge",
-    "backup": "would replace",
-    "conflict": "would conflict",
-    "beside": "would put beside",
-}
 
 
 @app.command()
@@ -388,37 +263,14 @@ def init(
             for message in recorded.messages:
                 typer.echo(f"warning: {message}", err=True)
             for rel in recorded.files:
-                typer.echo(f"{_VERBS['unchanged']:<15} {path / rel}")
+                typer.echo(f"{'unchanged':<15} {path / rel}")
             typer.echo(f"next: {path / 'docker/build.sh'} && {path / 'docker/run.sh'}")
             return
-    from dockerize_ml.jobs import diff_actions, run_init
+    from dockerize_ml.cli.initreport import _report_init
+    from dockerize_ml.jobs import run_init
 
     result = run_init(path, flags, force=force, dry_run=dry_run, recreate=recreate)
-    for warning in (*result.profile.warnings, *result.notes):
-        typer.echo(f"warning: {warning}", err=True)
-    if diff:
-        typer.echo(diff_actions(path, result.actions), nl=False)
-    verbs = _DRY_RUN_VERBS if dry_run else _VERBS
-    for action in result.actions:
-        note = f"  ({action.note})" if action.note else ""
-        typer.echo(f"{verbs[action.action]:<15} {path / action.path}{note}")
-    if dry_run and not diff:
-        for rel, text in result.files.items():
-            typer.echo(f"\n--- {rel}\n{text}", nl=False)
-    if result.settings_saved is not None:
-        typer.echo(f"saved settings in {result.settings_saved}")
-    attention = result.needs_attention
-    if attention:
-        conflicts = [a for a in attention if a.action == "conflict"]
-        names = ", ".join(f"{a.path}{NEW_SUFFIX}" for a in attention)
-        typer.echo(
-            f"merge by hand: {names} holds the new version; bring what you need into the file, "
-            "delete the .dockerize-ml-new file, and run init again",
-            err=True,
-        )
-        raise typer.Exit(int(ExitCode.CONFLICT if conflicts else ExitCode.WOULD_OVERWRITE))
-    if not dry_run:
-        typer.echo(f"next: {path / 'docker/build.sh'} && {path / 'docker/run.sh'}")
+    _report_init(path, result, dry_run=dry_run, diff=diff)
 
 
 @app.command()
@@ -458,114 +310,6 @@ def check(
         err=True,
     )
     raise typer.Exit(int(ExitCode.STALE))
-
-
-def _progress(line: str) -> None:
-    """Build output as it comes, without the digests nobody reads."""
-    if line.strip() and "sha256:" not in line:
-        typer.echo(line, err=True)
-
-
-def _human_bytes(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} B"
-
-
-def _failure_log(report: BuildReport) -> str:
-    """The failed smoke tests' output, for the diagnosis."""
-    return "\n".join(f"{r.name}: {r.detail}" for r in report.smoke if not r.ok)
-
-
-def _build_once(
-    path: Path, options: dict[str, Any], as_json: bool
-) -> Callable[[ProjectProfile, BuildPlan, Settings], tuple[Any, Failure | None]]:
-    """One build and smoke test of the project as planned now: the report, and why it
-    failed (None when it passed)."""
-    from docker.errors import ImageNotFound
-
-    from dockerize_ml.engine import docker_cli
-    from dockerize_ml.jobs import Failure
-    from dockerize_ml.smoke import build_and_smoke
-
-    def once(
-        profile: ProjectProfile, plan: BuildPlan, settings: Settings
-    ) -> tuple[Any, Failure | None]:
-        image = options["tag"] or plan.image
-        try:
-            report = build_and_smoke(
-                path,
-                plan.smoke,
-                profile.frameworks,
-                tag=image,
-                smoke=not options["no_smoke"],
-                user_command=options["smoke"] or settings.smoke,
-                gpus=options["gpus"],
-                timeout=options["timeout"],
-                on_line=None if as_json else _progress,
-                context=plan.context.root if plan.context else ".",
-                base_image=plan.base_image,
-                env_files=tuple(path / f for f in profile.env_files),
-            )
-        except BuildFailedError as exc:
-            if not exc.log.strip():
-                # Nothing to diagnose: the CLI failed before it built anything.
-                raise BuildFailedError(
-                    f"the image did not build: `{docker_cli()} build` failed without a word "
-                    "of output, so it is not the docker CLI, or it could not start",
-                    f"check that `{docker_cli()} version` works, or pass --docker with the "
-                    "docker CLI",
-                ) from None
-            return exc, Failure(int(ExitCode.BUILD_FAILED), exc.message, exc.log)
-        except ImageNotFound:
-            raise BuildFailedError(
-                f"the image did not build: `{docker_cli()} build` reported success, but the "
-                f"engine has no image {image}, so it is not the docker CLI of that engine",
-                f"check that `{docker_cli()} version` works, or pass --docker with the docker CLI",
-            ) from None
-        if report.ok:
-            return report, None
-        failed = ", ".join(r.name for r in report.smoke if not r.ok)
-        return report, Failure(
-            int(ExitCode.SMOKE_FAILED), f"smoke test failed: {failed}", _failure_log(report)
-        )
-
-    return once
-
-
-def _print_report(report: BuildReport) -> None:
-    typer.echo(
-        f"built {report.tag} with {report.builder} in {report.build_seconds:.1f}s: "
-        f"image {_human_bytes(report.image_bytes)}, build context "
-        f"{_human_bytes(report.context_bytes)}"
-    )
-    for size, created_by in report.largest_layers:
-        typer.echo(f"  layer {_human_bytes(size):>9}  {created_by[:90]}")
-    for result in report.smoke:
-        mark = "ok  " if result.ok else "FAIL"
-        typer.echo(f"  {mark} {result.name} ({result.seconds:.1f}s): {result.detail}")
-
-
-def _print_findings(findings: list[Finding], fix_hint: bool) -> None:
-    for finding in findings:
-        typer.echo(f"cause: {finding.cause}", err=True)
-        typer.echo(f"change: {finding.change}", err=True)
-    if findings and fix_hint:
-        typer.echo("run `dockerize-ml build --fix` to save the change and build again", err=True)
-
-
-def _print_round(fix_round: FixRound) -> None:
-    if fix_round.ok:
-        typer.echo(f"round {fix_round.number}: the image builds and passes its smoke tests")
-        return
-    typer.echo(f"round {fix_round.number}: {fix_round.failure[:300]}", err=True)
-    _print_findings(fix_round.findings, fix_hint=False)
-    if fix_round.changes:
-        shown = ", ".join(f"{k} = {v!r}" for k, v in fix_round.changes.items())
-        typer.echo(f"round {fix_round.number}: saved {shown}", err=True)
 
 
 @app.command()
@@ -618,6 +362,7 @@ def build(
 
     A failure it recognises is named with its cause and the change; --fix applies it.
     """
+    from dockerize_ml.cli.building import _build_fix, _build_once, _print_findings, _print_report
     from dockerize_ml.diagnose import diagnose
     from dockerize_ml.jobs import fix_facts, plan_project
 
@@ -650,37 +395,6 @@ def build(
         typer.echo(f"error: {failure.summary}", err=True)
         _print_findings(findings, fix_hint=True)
         raise typer.Exit(int(ExitCode.SMOKE_FAILED))
-
-
-def _build_fix(path: Path, once: BuildOnce, rounds: int, as_json: bool) -> None:
-    """``build --fix``: rounds of build, diagnose, save, init."""
-    from dockerize_ml.jobs import run_fix
-    from dockerize_ml.settings import settings_file
-    from dockerize_ml.smoke import BuildReport
-
-    result = run_fix(path, once, rounds=rounds, on_round=None if as_json else _print_round)
-    outcome = result.outcome
-    if as_json:
-        data: dict[str, Any] = {
-            "ok": result.ok,
-            "stopped": result.stopped,
-            "rounds": [r.to_dict() for r in result.rounds],
-            "settings": str(settings_file(path)),
-            "report": outcome.to_dict() if isinstance(outcome, BuildReport) else None,
-        }
-        typer.echo(json.dumps(data, indent=2))
-    elif isinstance(outcome, BuildReport):
-        _print_report(outcome)
-    if result.ok:
-        fixed = len(result.rounds) - 1
-        if fixed and not as_json:
-            typer.echo(f"fixed in {fixed} round(s); the changes are saved in {settings_file(path)}")
-        return
-    message = f"build --fix stopped after round {len(result.rounds)}: {result.stopped}"
-    if isinstance(outcome, BuildFailedError):
-        raise BuildFailedError(f"{message}; {outcome.message}", outcome.hint, outcome.log)
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(result.exit_code)
 
 
 def _click_class(name: str) -> type[Exception]:
