@@ -75,6 +75,8 @@ class Settings:
     #: Platforms the image is made to run on (targets.TARGETS), and the prediction route.
     targets: tuple[str, ...] = ()
     predict_route: str | None = None
+    #: YYYY-MM-DD: uv installs releases uploaded before this day (UTC) only (asof.py).
+    exclude_newer: str = ""
 
 
 #: Seconds one health request may take before it counts as failed.
@@ -439,6 +441,22 @@ def _environment(
     return env
 
 
+def _as_of(
+    settings: Settings, install: InstallPlan, notes: list[str]
+) -> tuple[tuple[str, str], ...]:
+    """uv resolves as of the ``exclude-newer`` day: a fixed day, the same resolution every
+    build (docs/build-fix.md)."""
+    if not settings.exclude_newer:
+        return ()
+    if not install.needs_uv:
+        notes.append(
+            f"exclude-newer = {settings.exclude_newer!r} applies to uv only: this install "
+            'does not use it (installer = "uv")'
+        )
+        return ()
+    return (("UV_EXCLUDE_NEWER", f"{settings.exclude_newer}T00:00:00Z"),)
+
+
 def _gpu_host(profile: ProjectProfile, base_image: str) -> str:
     """What the host needs to run the CUDA image."""
     tensorflow = _tensorflow_image(profile)
@@ -671,6 +689,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             build.setdefault("python3-dev", "headers to compile against Python")
             build.setdefault("python3-venv", "for the virtualenv")
     env = (*_environment(profile, settings, device, user.home), *(launch.env if launch else ()))
+    env = (*env, *_as_of(settings, install, notes))
     inferred = tuple(
         (d.name + d.specifier, d.detail) for d in profile.dependencies if d.source == "inferred"
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,7 @@ KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "dependencies": (list, "requirements installed besides the project's dependency files"),
     "targets": (list, "platforms the image runs on: sagemaker, vertex, cloudrun, spaces"),
     "predict-route": (str, "the app's prediction route that /invocations serves"),
+    "exclude-newer": (str, "YYYY-MM-DD: install releases uploaded before this day (UTC) only"),
 }
 #: What Debian policy allows in a package name (and nothing a shell would act on).
 _DEBIAN_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
@@ -168,6 +170,8 @@ def _value_problem(key: str, value: Any, table: dict[str, Any]) -> tuple[str, st
         unknown = next((v for v in value if v not in names), None)
         if unknown is not None:
             return f"holds {unknown!r}, which is not one of {', '.join(names)}", example
+    if key == "exclude-newer" and not _is_day(value):
+        return f"is {value!r}, which is not a day YYYY-MM-DD", 'exclude-newer = "2023-07-21"'
     if key == "predict-route" and not value.startswith("/"):
         return f"is {value!r}, which is not an HTTP path", 'predict-route = "/predict"'
     choices = {"installer": INSTALLERS, "device": DEVICES, "deps-from": DEPS_FROM}.get(key)
@@ -181,6 +185,16 @@ def _value_problem(key: str, value: Any, table: dict[str, Any]) -> tuple[str, st
             "give a tagged image such as python:3.11-slim (never :latest)",
         )
     return None
+
+
+def _is_day(value: str) -> bool:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 #: The settings `build --fix` saves: lists of Debian packages or of requirements.
@@ -325,4 +339,5 @@ def to_settings(saved: dict[str, Any], flags: dict[str, Any]) -> Settings:
         dependencies=tuple(merged.get("dependencies", ())),
         targets=tuple(merged.get("targets", ())),
         predict_route=merged.get("predict-route"),
+        exclude_newer=str(merged.get("exclude-newer") or ""),
     )
