@@ -8,7 +8,7 @@ author had. ``build --fix`` saves that day as the ``exclude-newer`` setting when
 smoke test fails that way (``diagnose.py``); uv then ignores every file uploaded after it
 (``UV_EXCLUDE_NEWER``).
 
-The day is the later of
+The day is the later of (either alone when the other is not known)
 - the day after the newest exact pin was uploaded (the pins existed then: an earlier day
   cannot install them), from the package index (``wheelindex.uploaded``), and
 - the day after the last commit that changed a dependency file, when the project is a git
@@ -57,24 +57,24 @@ def newest_pin(
     return max(times, default=None, key=lambda t: _day_after(t) or "")
 
 
-def last_change(root: Path, paths: Iterable[str]) -> str | None:
-    """The committer time of the last commit that changed one of ``paths``; None outside a
-    git checkout or without history."""
-    names = [p for p in paths if p]
-    if not names:
-        return None
+def _git(root: Path, *args: str) -> str | None:
     try:
         done = subprocess.run(
-            ["git", "-C", str(root), "log", "-1", "--format=%cI", "--", *names],
-            capture_output=True,
-            text=True,
-            timeout=20,
-            check=False,
+            ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=20, check=False
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    stamp = done.stdout.strip()
-    return stamp if done.returncode == 0 and stamp else None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def last_change(root: Path, paths: Iterable[str]) -> str | None:
+    """The committer time of the last commit that changed one of ``paths``; None outside a
+    git checkout, or in a shallow clone (its one commit changed every file, whenever the
+    file really changed)."""
+    names = [p for p in paths if p]
+    if not names or _git(root, "rev-parse", "--is-shallow-repository") != "false":
+        return None
+    return _git(root, "log", "-1", "--format=%cI", "--", *names) or None
 
 
 def as_of(
@@ -83,14 +83,15 @@ def as_of(
     uploaded: Callable[[str, str], str | None] = wheelindex.uploaded,
 ) -> str | None:
     """The day (``YYYY-MM-DD``, UTC) to resolve the project's dependencies as of, or None
-    when it pins nothing exactly (nothing to date) or the index cannot say when."""
+    when it pins nothing exactly (nothing to date), installs from a lockfile, or neither the
+    index nor git can say when."""
     used = [s for s in profile.dependency_sources if s.used]
     if any(s.lock for s in used):
         return None  # a lockfile pins everything already
-    newest = newest_pin(profile.dependencies, uploaded)
-    day = _day_after(newest) if newest else None
-    if day is None:
+    pins = [d for d in profile.dependencies if d.source not in _NOT_PINS and pinned(d)]
+    if not pins:
         return None
+    newest = newest_pin(pins, uploaded)
     changed = last_change(root, [s.path for s in used])
-    later = _day_after(changed) if changed else None
-    return max(day, later) if later else day
+    days = [d for d in (_day_after(t) for t in (newest, changed) if t) if d]
+    return max(days, default=None)
