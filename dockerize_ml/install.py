@@ -554,7 +554,7 @@ def _poetry(ctx: _Ctx, base_image: str) -> InstallPlan:
     export += [f"--extras {shlex.quote(e)}" for e in ctx.extras]
     stage = Stage(
         name="poetry-export",
-        image=base_image,
+        image=_tool_image("poetry", base_image),
         comment=(
             "Poetry exports poetry.lock to a pinned requirements file (with hashes); it",
             "never reaches the final image.",
@@ -599,12 +599,23 @@ def _uv_workspace(ctx: _Ctx, base_image: str, copies: tuple[tuple[str, str], ...
     return _exported(ctx, "uv", stage, f"the workspace's uv.lock ({workspace.lock})")
 
 
+def _tool_image(tool: str, base_image: str) -> str:
+    """The image a stage that installs ``tool`` starts from: the final image's Python, or
+    the oldest Python the tool's pinned release installs on when that one is older (the
+    stage's output, a requirements file or the uv binary, does not depend on its Python)."""
+    floor = knowledge.load("tools")[tool].get("python", "")
+    found = re.fullmatch(r"python:3\.(\d+)-slim", base_image)
+    if not floor or found is None or int(found.group(1)) >= int(floor.split(".")[1]):
+        return base_image
+    return f"python:{floor}-slim"
+
+
 def _pdm(ctx: _Ctx, base_image: str) -> InstallPlan:
     tools = knowledge.load("tools")
     groups = "".join(f" --group {shlex.quote(g)}" for g in (*ctx.extras, *ctx.groups))
     stage = Stage(
         name="pdm-export",
-        image=base_image,
+        image=_tool_image("pdm", base_image),
         comment=(
             "PDM exports pdm.lock to a pinned requirements file (with hashes); it never",
             "reaches the final image.",
@@ -630,7 +641,7 @@ def _pipenv(ctx: _Ctx, base_image: str) -> InstallPlan:
     tools = knowledge.load("tools")
     stage = Stage(
         name="pipenv-export",
-        image=base_image,
+        image=_tool_image("pipenv", base_image),
         comment=(
             "Pipenv exports Pipfile.lock's default packages to a pinned requirements file",
             "(with hashes); it never reaches the final image.",
@@ -907,7 +918,7 @@ def _with_uv_stage(
     uv = knowledge.load("tools")["uv"]["version"]
     stage = Stage(
         name=UV_STAGE,
-        image=base_image,
+        image=_tool_image("uv", base_image),
         comment=(
             f"uv, pinned, in a stage of its own: each RUN that installs mounts {UV_BINARY}",
             "from here, so uv never reaches the final image.",
