@@ -17,6 +17,7 @@ generated file. Recognised:
 - ``ModuleNotFoundError`` -> the distribution that provides the module;
 - a server that does not answer from outside (it listens on 127.0.0.1) -> host/port arguments;
 - an entry point that exits at once asking for an argument -> the README's example command;
+- uv refusing an old release's metadata (``pandas==0.24.2 has invalid metadata``) -> pip;
 - today's release of an unpinned dependency that breaks a pinned one (``pyarrow requires NumPy
   2.0 or newer``, a module compiled for NumPy 1.x, a dependency importing a name another one
   no longer has) -> resolve as of the day the pins were written (``exclude-newer``, asof.py).
@@ -402,6 +403,24 @@ def _needs_argument(log: str, facts: Facts) -> Finding | None:
     )
 
 
+_INVALID_METADATA = re.compile(r"Because ([\w.-]+)==([\w.!+-]+) has invalid metadata")
+
+
+def _invalid_metadata(log: str, facts: Facts) -> Finding | None:
+    """uv refuses a release whose metadata it cannot parse (old releases: pandas 0.24.2);
+    pip installs it."""
+    found = _INVALID_METADATA.search(log)
+    if found is None:
+        return None
+    return Finding(
+        "invalid-metadata",
+        f"uv cannot parse the metadata of {found.group(1)}=={found.group(2)} (an old "
+        "release's); pip installs it",
+        "install with pip (installer = 'pip')",
+        {"installer": "pip"},
+    )
+
+
 #: Releases that do not work together, as they fail at import.
 _INCOMPATIBLE = (
     re.compile(r"ImportError: ([\w.-]+ requires [\w.-]+ [\d.]+ or newer, found [\w.]+)"),
@@ -439,6 +458,7 @@ def _newer_release(log: str, facts: Facts) -> Finding | None:
 #: In the order tried: the first that recognises the log names the cause.
 RULES: tuple[Callable[[str, Facts], Finding | None], ...] = (
     _no_distribution,
+    _invalid_metadata,
     _compile_tool,
     _compile_header,
     _shared_library,

@@ -597,3 +597,17 @@ def test_tool_pythons_are_well_formed() -> None:
     tools = knowledge.load("tools")
     for name in ("uv", "poetry", "pdm", "pipenv"):
         assert re.fullmatch(r"3\.\d+", tools[name]["python"]), name
+
+
+def test_an_old_release_whose_metadata_uv_refuses_is_installed_with_pip() -> None:
+    # amirziai/sklearnflask pins pandas==0.24.2 (2019) on Python 3.7
+    from dockerize_ml.diagnose import Facts, diagnose
+
+    log = (
+        "#10 4.074 error: No solution found when resolving dependencies\n"
+        "#10 4.076   cause: Because pandas==0.24.2 has invalid metadata and you require "
+        "pandas==0.24.2, we can conclude that your requirements are unsatisfiable.\n"
+        "#10 4.080 hint: Metadata for `pandas` (v0.24.2) could not be parsed:\n"
+    )
+    findings = diagnose(log, Facts(python="3.7"))
+    assert [(f.kind, f.settings) for f in findings] == [("invalid-metadata", {"installer": "pip"})]
