@@ -45,6 +45,7 @@ class Choices:
     system_packages: tuple[str, ...] | None = None
     build_packages: tuple[str, ...] | None = None
     dependencies: tuple[str, ...] | None = None
+    exclude_newer: str | None = None
 
     def over(self, lower: Choices) -> Choices:
         """This layer's choices over those of ``lower`` (a flag over the saved setting)."""

@@ -16,7 +16,11 @@ generated file. Recognised:
   ``requires-python`` messages) -> the nearest Python for which the pin has wheels;
 - ``ModuleNotFoundError`` -> the distribution that provides the module;
 - a server that does not answer from outside (it listens on 127.0.0.1) -> host/port arguments;
-- an entry point that exits at once asking for an argument -> the README's example command.
+- an entry point that exits at once asking for an argument -> the README's example command;
+- uv refusing an old release's metadata (``pandas==0.24.2 has invalid metadata``) -> pip;
+- today's release of an unpinned dependency that breaks a pinned one (``pyarrow requires NumPy
+  2.0 or newer``, a module compiled for NumPy 1.x, a dependency importing a name another one
+  no longer has) -> resolve as of the day the pins were written (``exclude-newer``, asof.py).
 """
 
 from __future__ import annotations
@@ -63,6 +67,9 @@ class Facts:
     distribution_of: Callable[[str], str | None] = lambda module: None
     #: Pythons an image can be made of, oldest first.
     known_pythons: tuple[str, ...] = ()
+    #: The day (YYYY-MM-DD) the project's pins were written (asof.py), asked only when a
+    #: log shows releases that do not work together; None: nothing pinned to date it by.
+    as_of: Callable[[], str | None] = lambda: None
 
 
 @dataclass(frozen=True)
@@ -396,15 +403,69 @@ def _needs_argument(log: str, facts: Facts) -> Finding | None:
     )
 
 
+_INVALID_METADATA = re.compile(r"Because ([\w.-]+)==([\w.!+-]+) has invalid metadata")
+
+
+def _invalid_metadata(log: str, facts: Facts) -> Finding | None:
+    """uv refuses a release whose metadata it cannot parse (old releases: pandas 0.24.2);
+    pip installs it."""
+    found = _INVALID_METADATA.search(log)
+    if found is None:
+        return None
+    return Finding(
+        "invalid-metadata",
+        f"uv cannot parse the metadata of {found.group(1)}=={found.group(2)} (an old "
+        "release's); pip installs it",
+        "install with pip (installer = 'pip')",
+        {"installer": "pip"},
+    )
+
+
+#: Releases that do not work together, as they fail at import.
+_INCOMPATIBLE = (
+    re.compile(r"ImportError: ([\w.-]+ requires [\w.-]+ [\d.]+ or newer, found [\w.]+)"),
+    re.compile(r"(A module that was compiled using NumPy 1\.x cannot be run in\s+NumPy 2)"),
+    re.compile(r"(numpy\.dtype size changed, may indicate binary incompatibility)"),
+)
+#: A dependency that imports what another dependency no longer has: the traceback's last
+#: frame and the module named are both installed packages, not the project's code.
+_GONE_NAME = re.compile(
+    r'File "[^"\n]*site-packages/[^"\n]+", line \d+, in [^\n]+\n(?:[^\n]*\n){0,3}?'
+    r"(?:ImportError: (cannot import name '\w+' from '[\w.]+') \([^)\n]*site-packages"
+    r"|AttributeError: (module '[\w.]+' has no attribute '\w+'))"
+)
+
+
+def _newer_release(log: str, facts: Facts) -> Finding | None:
+    found = next((m for m in (p.search(log) for p in _INCOMPATIBLE) if m), None)
+    found = found or _GONE_NAME.search(log)
+    if found is None:
+        return None
+    day = facts.as_of()
+    if day is None:
+        return None
+    what = next(g for g in found.groups() if g)
+    return Finding(
+        "newer-release",
+        f"today's releases of the dependencies left unpinned do not work with the pinned ones "
+        f"({what})",
+        f"resolve as of {day}, after the newest pin and the dependency files' last change "
+        f"(exclude-newer = {day!r}; delete it to resolve as of today)",
+        {"exclude-newer": day},
+    )
+
+
 #: In the order tried: the first that recognises the log names the cause.
 RULES: tuple[Callable[[str, Facts], Finding | None], ...] = (
     _no_distribution,
+    _invalid_metadata,
     _compile_tool,
     _compile_header,
     _shared_library,
     _missing_module,
     _needs_argument,
     _loopback_server,
+    _newer_release,
 )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from dockerize_ml import knowledge, quick, wheelindex
+from dockerize_ml import asof, knowledge, quick, wheelindex
 from dockerize_ml import settings as saved_settings
 from dockerize_ml.choices import FIX_ROUNDS
 from dockerize_ml.detect import detect, pinned_dependencies, scan_project
@@ -322,6 +322,7 @@ def fix_facts(root: Path, profile: ProjectProfile, plan: BuildPlan) -> Facts:
         wheel_pythons=wheel_pythons,
         distribution_of=_imports_table,
         known_pythons=tuple(knowledge.load("python")["versions"]),
+        as_of=lambda: asof.as_of(root, profile),
     )
 
 

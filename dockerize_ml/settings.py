@@ -11,6 +11,7 @@ import re
 import shlex
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,17 @@ def _route_check(key: str, value: Any, table: Mapping[str, Any]) -> Problem:
     return f"is {value!r}, which is not an HTTP path", 'predict-route = "/predict"'
 
 
+def _day_check(key: str, value: Any, table: Mapping[str, Any]) -> Problem:
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            return None
+    return f"is {value!r}, which is not a day YYYY-MM-DD", 'exclude-newer = "2023-07-21"'
+
+
 def _debian_check(key: str, value: Any, table: Mapping[str, Any]) -> Problem:
     """A list `build --fix` saves: Debian package names (nothing a shell would act on)."""
     bad = next((v for v in value if not isinstance(v, str) or not _DEBIAN_NAME.fullmatch(v)), None)
@@ -204,6 +216,12 @@ KEYS: tuple[Key, ...] = (
         _names(lambda: TARGETS, 'targets = ["sagemaker"]'),
     ),
     Key("predict-route", str, "the app's prediction route that /invocations serves", _route_check),
+    Key(
+        "exclude-newer",
+        str,
+        "YYYY-MM-DD: install releases uploaded before this day (UTC) only",
+        _day_check,
+    ),
 )
 _BY_NAME = {key.name: key for key in KEYS}
 #: What Debian policy allows in a package name (and nothing a shell would act on).
@@ -422,6 +440,7 @@ def to_settings(saved: Choices, flags: Choices) -> Settings:
         dependencies=tuple(merged.dependencies or ()),
         targets=tuple(merged.targets or ()),
         predict_route=merged.predict_route,
+        exclude_newer=merged.exclude_newer or "",
         deps_from=merged.deps_from,
         smoke=merged.smoke,
     )

@@ -41,7 +41,15 @@ from dockerize_ml import knowledge
 from dockerize_ml.detect.python_version import candidates, table_pythons
 from dockerize_ml.profile import Dependency, Evidence, WheelFact, pinned
 
-__all__ = ["CACHE_VERSION", "OFFLINE_ENV", "cache_dir", "lookup", "offline", "release_pythons"]
+__all__ = [
+    "CACHE_VERSION",
+    "OFFLINE_ENV",
+    "cache_dir",
+    "lookup",
+    "offline",
+    "release_pythons",
+    "uploaded",
+]
 
 #: Set to 1 (or true/yes) to never ask the package index.
 OFFLINE_ENV = "DOCKERIZE_ML_OFFLINE"
@@ -50,8 +58,8 @@ INDEX_ENV = "DOCKERIZE_ML_PYPI_JSON"
 _DEFAULT_INDEX = "https://pypi.org/pypi"
 #: Seconds for one answer: `init` must not hang on a slow network.
 TIMEOUT = 4.0
-#: Bumped when the cached shape changes (2: the other machines' Pythons).
-CACHE_VERSION = 2
+#: Bumped when the cached shape changes (2: the other machines' Pythons; 3: upload dates).
+CACHE_VERSION = 3
 #: Stop asking after this many failures in one run (the network is down: do not wait on each).
 _MAX_FAILURES = 2
 
@@ -130,13 +138,22 @@ def _summary(document: dict[str, Any]) -> dict[str, Any]:
     """What the cache keeps of a name's JSON: each release's supported Pythons (x86_64), and
     per other machine."""
     releases: dict[str, Any] = {}
+    dates: dict[str, str] = {}
     machines: dict[str, dict[str, Any]] = {m: {} for m in other_machines()}
     for version, files in (document.get("releases") or {}).items():
         if isinstance(files, list) and files:
             releases[version] = release_pythons(files)
+            times = [str(f.get("upload_time_iso_8601") or "") for f in files if isinstance(f, dict)]
+            if any(times):
+                dates[version] = min(t for t in times if t)
             for machine, answers in machines.items():
                 answers[version] = release_pythons(files, machine)
-    return {"cache_version": CACHE_VERSION, "releases": releases, "machines": machines}
+    return {
+        "cache_version": CACHE_VERSION,
+        "releases": releases,
+        "uploaded": dates,
+        "machines": machines,
+    }
 
 
 class _Index:
@@ -229,6 +246,17 @@ def lookup(
     if notes:
         notes = [f"the package index did not answer ({notes[0]}); used knowledge/python.toml"]
     return facts, notes
+
+
+def uploaded(name: str, version: str, *, root: Path | None = None) -> str | None:
+    """When the release ``name==version`` was first uploaded (ISO 8601, UTC), from the
+    index (cached); None offline or when the index does not know it."""
+    if offline():
+        return None
+    data = _Index(root).releases(canonicalize_name(name), version)
+    if data is None:
+        return None
+    return (data.get("uploaded") or {}).get(version)
 
 
 def _rows(name: str) -> list[list[str]]:  # pragma: no cover - a maintainer's tool

@@ -4,8 +4,10 @@ shape of the real repository, not a copy of it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -382,3 +384,234 @@ def test_a_manifest_wins_over_its_development_superset(tmp_path: Path) -> None:
     write_tree(root, {"requirements.txt": "numpy==1.26.4\npytest\nrequests\n"})
     used = next(s for s in inspect_project(root).dependency_sources if s.used)
     assert used.kind == "requirements"
+
+
+# ---------------------------------------------------------------- partial pins, resolved as of then
+# Sven-Bo/streamlit-sales-dashboard pins pandas 2.0.1 and streamlit 1.25.0 and leaves pyarrow
+# open: today's pyarrow needs NumPy 2, which pandas 2.0.1 forbids, so `import streamlit` fails.
+
+_PYARROW = (
+    '  File "/opt/venv/lib/python3.11/site-packages/pyarrow/__init__.py", line 59, in <module>\n'
+    "    from pyarrow.lib import (BuildInfo, CppBuildInfo, RuntimeInfo, set_timezone_db_path,\n"
+    '  File "pyarrow/lib.pyx", line 42, in init pyarrow.lib\n'
+    "ImportError: pyarrow requires NumPy 2.0 or newer, found 1.26.4\n"
+)
+_NUMPY2 = (
+    "A module that was compiled using NumPy 1.x cannot be run in\n"
+    "NumPy 2.1.3 as it may crash. To support both 1.x and 2.x\n"
+)
+_DTYPE = "ValueError: numpy.dtype size changed, may indicate binary incompatibility. Expected 96"
+_GONE = (
+    '  File "/opt/venv/lib/python3.8/site-packages/jinja2/filters.py", line 13, in <module>\n'
+    "    from markupsafe import soft_unicode\n"
+    "ImportError: cannot import name 'soft_unicode' from 'markupsafe' "
+    "(/opt/venv/lib/python3.8/site-packages/markupsafe/__init__.py)\n"
+)
+_OWN_CODE = (
+    '  File "/app/report.py", line 3, in <module>\n'
+    "    from helpers import load\n"
+    "ImportError: cannot import name 'load' from 'helpers' (/app/helpers.py)\n"
+)
+
+
+@pytest.mark.parametrize("log", [_PYARROW, _NUMPY2, _DTYPE, _GONE])
+def test_todays_releases_that_break_the_pins_are_resolved_as_of_the_pins(log: str) -> None:
+    from dockerize_ml.diagnose import Facts, diagnose
+
+    asked: list[bool] = []
+
+    def day() -> str:
+        asked.append(True)
+        return "2023-07-21"
+
+    findings = diagnose(log, Facts(python="3.11", as_of=day))
+    assert [f.kind for f in findings] == ["newer-release"]
+    assert findings[0].settings == {"exclude-newer": "2023-07-21"}
+    assert "exclude-newer = '2023-07-21'" in findings[0].change and asked
+
+
+def test_no_date_or_the_projects_own_code_is_not_that_cause() -> None:
+    from dockerize_ml.diagnose import Facts, diagnose
+
+    assert diagnose(_PYARROW, Facts(as_of=lambda: None)) == []  # nothing pinned to date by
+    assert diagnose(_OWN_CODE, Facts(as_of=lambda: "2023-07-21")) == []
+
+
+def _dated_commit(root: Path, when: str, *, shallow_clone_to: Path | None = None) -> Path:
+    env = {**os.environ, **_GIT_ENV, "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
+    for args in (["init", "-q"], ["add", "-A", "-f", "."], ["commit", "-q", "-m", "x"]):
+        subprocess.run(["git", "-C", str(root), *args], check=True, env=env, capture_output=True)
+    if shallow_clone_to is None:
+        return root
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", f"file://{root}", str(shallow_clone_to)],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    return shallow_clone_to
+
+
+def test_the_day_is_the_newest_pins_upload_or_the_dependency_files_last_commit(
+    tmp_path: Path,
+) -> None:
+    from dockerize_ml.asof import as_of
+
+    uploads = {
+        ("pandas", "2.0.1"): "2023-04-24T10:15:00Z",
+        ("streamlit", "1.25.0"): "2023-07-20T23:30:00Z",
+    }
+    files = {
+        "requirements.txt": "openpyxl\npandas==2.0.1\nstreamlit==1.25.0\n",
+        "app.py": "import streamlit\n",
+    }
+
+    def uploaded(name: str, version: str) -> str | None:
+        return uploads.get((name, version))
+
+    plain = write_tree(tmp_path / "plain", files)
+    assert as_of(plain, inspect_project(plain), uploaded) == "2023-07-21"  # no git
+    # the requirements changed later than the pins' releases: the author installed then
+    older = _dated_commit(write_tree(tmp_path / "old", files), "2023-09-03T20:02:19+02:00")
+    assert as_of(older, inspect_project(older), uploaded) == "2023-09-04"
+    assert as_of(older, inspect_project(older), lambda n, v: None) == "2023-09-04"  # offline
+    # a git date before the pins' releases (a re-exported tree) does not move it earlier
+    reexported = _dated_commit(write_tree(tmp_path / "re", files), "2000-01-01T00:00:00Z")
+    assert as_of(reexported, inspect_project(reexported), uploaded) == "2023-07-21"
+    # a shallow clone's one commit says nothing about when the file changed
+    shallow = _dated_commit(
+        write_tree(tmp_path / "deep", files),
+        "2026-08-01T12:00:00Z",
+        shallow_clone_to=tmp_path / "s",
+    )
+    assert as_of(shallow, inspect_project(shallow), uploaded) == "2023-07-21"
+    # nothing pinned exactly: nothing to date
+    loose = write_tree(tmp_path / "loose", {**files, "requirements.txt": "pandas>=2\n"})
+    assert as_of(loose, inspect_project(loose), uploaded) is None
+
+
+def test_exclude_newer_is_a_setting_the_dockerfile_shows_and_drops(tmp_path: Path) -> None:
+    from dockerize_ml.choices import Choices
+    from dockerize_ml.settings import load, to_settings
+
+    root = write_tree(tmp_path / "p", {"requirements.txt": "numpy==1.26.4\npyarrow\n"})
+    write_tree(root, {"report.py": "import numpy, pyarrow\n"})
+    (root / "dockerize-ml.toml").write_text('exclude-newer = "2024-02-06"\n')
+    dated = render(make_plan(inspect_project(root), to_settings(load(root), Choices())))[
+        "Dockerfile"
+    ]
+    assert "UV_EXCLUDE_NEWER=2024-02-06T00:00:00Z" in dated
+    assert "UV_EXCLUDE_NEWER" not in _files(root)["Dockerfile"]
+    pip = make_plan(inspect_project(root), Settings(installer="pip", exclude_newer="2024-02-06"))
+    assert "UV_EXCLUDE_NEWER" not in render(pip)["Dockerfile"]
+    assert any("applies to uv only" in n for n in pip.notes)
+    for bad in ("2024-02-30", "yesterday", "2024-02-06T00:00:00Z"):
+        (root / "dockerize-ml.toml").write_text(f'exclude-newer = "{bad}"\n')
+        done = run_cli("init", root, "--dry-run")
+        assert done.returncode == 5 and "not a day YYYY-MM-DD" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+
+
+@pytest.mark.docker
+def test_partial_pins_break_today_and_build_fix_resolves_as_of_the_pins(
+    engine: Any, buildkit_cli: str, sample: Any
+) -> None:
+    import uuid
+
+    from dockerize_ml.settings import load
+
+    # offline (conftest): the day comes from git, the requirements' commit
+    root = _dated_commit(sample("broken-partial-pins"), "2024-03-01T12:00:00Z")
+    tag = f"h5-partial-pins-{uuid.uuid4().hex[:8]}:latest"
+    try:
+        assert run_cli("init", root).returncode == 0
+        plain = run_cli("build", root, "--tag", tag, "--timeout", "30")
+        assert plain.returncode == 12, plain.stderr[-2000:]
+        assert "pyarrow requires NumPy 2" in plain.stderr or "NumPy 1.x" in plain.stderr
+        assert "cause: today's releases" in plain.stderr, plain.stderr[-2000:]
+        fixed = run_cli("build", root, "--fix", "--json", "--tag", tag, "--timeout", "30")
+        assert fixed.returncode == 0, fixed.stderr[-3000:]
+        report = json.loads(fixed.stdout)
+        assert [f["kind"] for f in report["rounds"][0]["findings"]] == ["newer-release"]
+        assert report["rounds"][-1]["ok"] and load(root).table() == {"exclude-newer": "2024-03-02"}
+        assert "UV_EXCLUDE_NEWER=2024-03-02T00:00:00Z" in (root / "Dockerfile").read_text()
+        run = engine.containers.run(tag, ["python", "report.py"], remove=True)
+        assert b"7 readings written" in run
+    finally:
+        with contextlib.suppress(Exception):
+            engine.images.remove(tag, force=True)
+
+
+# ---------------------------------------------------------------- tools on the image's Python
+# DataTalksClub/mlops-zoomcamp 04-deployment/batch: a Pipfile.lock for Python 3.9; the pinned
+# pipenv (like pdm, poetry) needs 3.10, so `pip install pipenv==...` failed in a 3.9 stage.
+# The export does not depend on the Python that runs it: poetry 2.5.1 on 3.11 exports this
+# ~3.8 project's lock as `six==1.16.0 ; python_version == "3.8"` with its hashes (checked).
+_POETRY_38 = '[tool.poetry]\nname = "old"\nversion = "0.1.0"\ndescription = ""\nauthors = ["x <x@example.invalid>"]\n\n[tool.poetry.dependencies]\npython = "~3.8"\nsix = "1.16.0"\n\n[build-system]\nrequires = ["poetry-core"]\nbuild-backend = "poetry.core.masonry.api"\n'
+_POETRY_38_LOCK = '# This file is automatically @generated by Poetry 1.8.3 and should not be changed by hand.\n\n[[package]]\nname = "six"\nversion = "1.16.0"\ndescription = "Python 2 and 3 compatibility utilities"\noptional = false\npython-versions = ">=2.7, !=3.0.*, !=3.1.*, !=3.2.*"\nfiles = [\n    {file = "six-1.16.0-py2.py3-none-any.whl", hash = "sha256:8abb2f1d86890a2dfb989f9a77cfcfd3e47c2a354b01111771326f8aa26e3254"},\n    {file = "six-1.16.0.tar.gz", hash = "sha256:1e61c37477a1626458e36f7b1d82aa5c9b094fa4ab8ea8c6ab7f6e2e2b1a3f2f"},\n]\n\n[metadata]\nlock-version = "2.0"\npython-versions = "~3.8"\ncontent-hash = "eade1b120d1502d3e78d97d0282f2dc701c9fec5a521f2a22d21be4a42471a91"\n'
+
+
+@pytest.mark.parametrize(
+    ("files", "stage", "tool"),
+    [
+        (
+            {
+                "Pipfile": '[packages]\nsix = "==1.16.0"\n\n[requires]\npython_version = "3.9"\n',
+                "Pipfile.lock": json.dumps(
+                    {
+                        "_meta": {"requires": {"python_version": "3.9"}},
+                        "default": {"six": {"version": "==1.16.0"}},
+                        "develop": {},
+                    }
+                ),
+            },
+            "pipenv-export",
+            "pipenv",
+        ),
+        ({"pyproject.toml": _POETRY_38, "poetry.lock": _POETRY_38_LOCK}, "poetry-export", "poetry"),
+    ],
+)
+def test_a_tool_stage_runs_on_a_python_the_tool_installs_on(
+    tmp_path: Path, files: dict[str, str], stage: str, tool: str
+) -> None:
+    root = write_tree(tmp_path / "p", {**files, "score.py": "import six\n"})
+    floor = knowledge.load("tools")[tool]["python"]
+    dockerfile = _files(root)["Dockerfile"]
+    python = "3.8" if tool == "poetry" else "3.9"
+    assert f"FROM python:{python}-slim\n" in dockerfile  # the image keeps the project's Python
+    assert f"FROM python:{floor}-slim AS {stage}" in dockerfile
+    assert f"FROM python:{python}-slim AS uv" in dockerfile  # uv installs on it: unchanged
+    new = render(make_plan(inspect_project(root), Settings(python="3.12")))["Dockerfile"]
+    assert f"FROM python:3.12-slim AS {stage}" in new  # a newer Python: the image's own
+
+
+def test_the_uv_stage_of_a_python_37_image_runs_on_the_oldest_python_uv_installs_on(
+    tmp_path: Path,
+) -> None:
+    root = write_tree(
+        tmp_path / "p", {"requirements.txt": "six==1.16.0\n", "app.py": "import six\n"}
+    )
+    dockerfile = render(make_plan(inspect_project(root), Settings(python="3.7")))["Dockerfile"]
+    uv_python = knowledge.load("tools")["uv"]["python"]
+    assert f"FROM python:{uv_python}-slim AS uv" in dockerfile
+    assert "FROM python:3.7-slim\n" in dockerfile
+
+
+def test_tool_pythons_are_well_formed() -> None:
+    tools = knowledge.load("tools")
+    for name in ("uv", "poetry", "pdm", "pipenv"):
+        assert re.fullmatch(r"3\.\d+", tools[name]["python"]), name
+
+
+def test_an_old_release_whose_metadata_uv_refuses_is_installed_with_pip() -> None:
+    # amirziai/sklearnflask pins pandas==0.24.2 (2019) on Python 3.7
+    from dockerize_ml.diagnose import Facts, diagnose
+
+    log = (
+        "#10 4.074 error: No solution found when resolving dependencies\n"
+        "#10 4.076   cause: Because pandas==0.24.2 has invalid metadata and you require "
+        "pandas==0.24.2, we can conclude that your requirements are unsatisfiable.\n"
+        "#10 4.080 hint: Metadata for `pandas` (v0.24.2) could not be parsed:\n"
+    )
+    findings = diagnose(log, Facts(python="3.7"))
+    assert [(f.kind, f.settings) for f in findings] == [("invalid-metadata", {"installer": "pip"})]

@@ -43,6 +43,7 @@ VALUES: dict[str, tuple[Any, Any]] = {
     "dependencies": (["python-dateutil"], ["pkg @ https://example.com/pkg.whl"]),
     "targets": (["sagemaker"], ["lambda"]),
     "predict-route": ("/predict", "predict"),
+    "exclude-newer": ("2023-07-21", "2023-02-30"),
 }
 
 

@@ -455,7 +455,12 @@ def try_fix(project: Path, tag: str, outcome: Outcome) -> None:
 
 
 def check_repo(
-    data: dict[str, Any], repos: Path, work: Path, build: bool, fix: bool = False
+    data: dict[str, Any],
+    repos: Path,
+    work: Path,
+    build: bool,
+    fix: bool = False,
+    tag_prefix: str = "realworld-",
 ) -> Outcome:
     name = manifest_id(data)
     outcome = Outcome(name, data.get("kind", "other"), bool(data.get("light", False)))
@@ -508,7 +513,7 @@ def check_repo(
         judge_context(outcome, expect, data, tree, project, work)
 
     if build and outcome.light:
-        tag = f"realworld-{re.sub(r'[^a-z0-9]+', '-', name.lower())}:latest"
+        tag = f"{tag_prefix}{re.sub(r'[^a-z0-9]+', '-', name.lower())}:latest"
         report = run(tool_cmd("build", str(project), "--json", "--tag", tag), timeout=1800)
         outcome.built = {0: "yes", 12: "smoke failed"}.get(report.returncode, "no")
         if fix and report.returncode in (11, 12):
@@ -547,6 +552,9 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the checkouts")
     parser.add_argument("--manifests", type=Path, default=MANIFESTS, help="folder of *.toml")
     parser.add_argument("--table", type=Path, help="also write the Markdown table here")
+    parser.add_argument(
+        "--tag-prefix", default="realworld-", help="prefix of the images --build tags"
+    )
     args = parser.parse_args()
 
     manifests = [tomllib.loads(p.read_text()) for p in sorted(args.manifests.glob("*.toml"))]
@@ -555,7 +563,9 @@ def main() -> int:
     work = args.work or Path(tempfile.mkdtemp(prefix="realworld-"))
     outcomes: list[Outcome] = []
     for data in manifests:
-        outcome = check_repo(data, args.repos, work, args.build, args.fix and args.build)
+        outcome = check_repo(
+            data, args.repos, work, args.build, args.fix and args.build, args.tag_prefix
+        )
         outcomes.append(outcome)
         for failure in outcome.failures:
             print(f"{outcome.name}: {failure}", flush=True)

@@ -7,6 +7,7 @@ Also the records a strategy returns (:class:`InstallPlan`, :class:`Stage`).
 from __future__ import annotations
 
 import posixpath
+import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
@@ -273,3 +274,14 @@ def compiled_local_steps(ctx: Ctx) -> list[Step]:
             from_stage=((STAGE, WHEELS, MOUNTED),),
         )
     ]
+
+
+def tool_image(tool: str, base_image: str) -> str:
+    """The image a stage that installs ``tool`` starts from: the final image's Python, or
+    the oldest Python the tool's pinned release installs on when that one is older (the
+    stage's output, a requirements file or the uv binary, does not depend on its Python)."""
+    floor = knowledge.load("tools")[tool].get("python", "")
+    found = re.fullmatch(r"python:3\.(\d+)-slim", base_image)
+    if not floor or found is None or int(found.group(1)) >= int(floor.split(".")[1]):
+        return base_image
+    return f"python:{floor}-slim"

@@ -18,6 +18,7 @@ from dockerize_ml.install.context import (
     plus_build_requires,
     project_steps,
     quote_each,
+    tool_image,
 )
 from dockerize_ml.install.requirements import from_inline
 from dockerize_ml.steps import (
@@ -67,7 +68,7 @@ def from_poetry(ctx: Ctx) -> InstallPlan:
     export += [f"--extras {shlex.quote(e)}" for e in ctx.extras]
     stage = Stage(
         name="poetry-export",
-        image=ctx.base_image,
+        image=tool_image("poetry", ctx.base_image),
         comment=(
             "Poetry exports poetry.lock to a pinned requirements file (with hashes); it",
             "never reaches the final image.",
@@ -117,7 +118,7 @@ def from_pdm(ctx: Ctx) -> InstallPlan:
     groups = "".join(f" --group {shlex.quote(g)}" for g in (*ctx.extras, *ctx.groups))
     stage = Stage(
         name="pdm-export",
-        image=ctx.base_image,
+        image=tool_image("pdm", ctx.base_image),
         comment=(
             "PDM exports pdm.lock to a pinned requirements file (with hashes); it never",
             "reaches the final image.",
@@ -143,7 +144,7 @@ def from_pipenv(ctx: Ctx) -> InstallPlan:
     tools = knowledge.load("tools")
     stage = Stage(
         name="pipenv-export",
-        image=ctx.base_image,
+        image=tool_image("pipenv", ctx.base_image),
         comment=(
             "Pipenv exports Pipfile.lock's default packages to a pinned requirements file",
             "(with hashes); it never reaches the final image.",

@@ -15,7 +15,14 @@ from dockerize_ml.cudabuild import (
     WHEELS,
     keep,
 )
-from dockerize_ml.install.context import DEPS_DIR, Ctx, InstallPlan, Stage, quote_each
+from dockerize_ml.install.context import (
+    DEPS_DIR,
+    Ctx,
+    InstallPlan,
+    Stage,
+    quote_each,
+    tool_image,
+)
 from dockerize_ml.knowledge.cuda import pinned_minor
 from dockerize_ml.profile import (
     SOURCE_KINDS,
@@ -230,7 +237,7 @@ def with_uv_stage(ctx: Ctx, plan: InstallPlan, base_image: str, system_python: b
     uv = knowledge.load("tools")["uv"]["version"]
     stage = Stage(
         name=UV_STAGE,
-        image=base_image,
+        image=tool_image("uv", base_image),
         comment=(
             f"uv, pinned, in a stage of its own: each RUN that installs mounts {UV_BINARY}",
             "from here, so uv never reaches the final image.",

@@ -90,6 +90,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
     env = (
         *runtime.environment(profile, settings, device, user.home),
         *(launch.env if launch else ()),
+        *runtime.as_of(settings, install, notes),
     )
     inferred = tuple(
         (d.name + d.specifier, d.detail) for d in profile.dependencies if d.source == "inferred"

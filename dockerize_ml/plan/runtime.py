@@ -8,9 +8,7 @@ from pathlib import Path
 from packaging.markers import Marker
 
 from dockerize_ml import knowledge
-from dockerize_ml.install import (
-    InvalidSettingError,
-)
+from dockerize_ml.install import InstallPlan, InvalidSettingError
 from dockerize_ml.launch import Launch, plan_launch
 from dockerize_ml.plan.types import (
     SIBLINGS,
@@ -190,3 +188,19 @@ def secret_mounts(profile: ProjectProfile, settings: Settings) -> tuple[Mount, .
         return ()
     rel = ".streamlit/secrets.toml"
     return (Mount(rel, f"{WORKDIR}/{rel}", True),)
+
+
+def as_of(
+    settings: Settings, install: InstallPlan, notes: list[str]
+) -> tuple[tuple[str, str], ...]:
+    """uv resolves as of the ``exclude-newer`` day: a fixed day, the same resolution every
+    build (docs/build-fix.md)."""
+    if not settings.exclude_newer:
+        return ()
+    if not install.needs_uv:
+        notes.append(
+            f"exclude-newer = {settings.exclude_newer!r} applies to uv only: this install "
+            'does not use it (installer = "uv")'
+        )
+        return ()
+    return (("UV_EXCLUDE_NEWER", f"{settings.exclude_newer}T00:00:00Z"),)

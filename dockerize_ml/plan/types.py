@@ -52,6 +52,8 @@ class Settings:
     #: Platforms the image is made to run on (targets.TARGETS), and the prediction route.
     targets: tuple[str, ...] = ()
     predict_route: str | None = None
+    #: YYYY-MM-DD: uv installs releases uploaded before this day (UTC) only (asof.py).
+    exclude_newer: str = ""
 
     #: Read before the plan: the dependency source detection installs from (--deps-from),
     #: and the user's own smoke test of `dockerize-ml build`.
