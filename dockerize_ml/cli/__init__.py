@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 import typer
 
-from dockerize_ml import quick
 from dockerize_ml.choices import FIX_ROUNDS, INSTALLERS, Choices
 from dockerize_ml.errors import BuildFailedError, DockerizeError, ExitCode, NoEngineError, docs
 from dockerize_ml.names import DOCKER_ENV
@@ -257,15 +256,7 @@ def init(
         targets=tuple(target) if target else None,
         predict_route=predict_route,
     )
-    if flags == Choices() and not (force or dry_run or recreate or diff):
-        recorded = quick.unchanged(path)
-        if recorded is not None:  # nothing moved since the last init: the same answer
-            for message in recorded.messages:
-                typer.echo(f"warning: {message}", err=True)
-            for rel in recorded.files:
-                typer.echo(f"{'unchanged':<15} {path / rel}")
-            typer.echo(f"next: {path / 'docker/build.sh'} && {path / 'docker/run.sh'}")
-            return
+    # `init [PATH]` with nothing moved since the last run was answered by entry.py.
     from dockerize_ml.cli.initreport import _report_init
     from dockerize_ml.jobs import run_init
 
@@ -281,9 +272,7 @@ def check(
     ] = False,
 ) -> None:
     """Exit 0 when the generated files are up to date; 9 (naming what moved) when not."""
-    if not diff and quick.unchanged(path) is not None:
-        typer.echo("up to date")  # nothing moved since the last init
-        return
+    # `check [PATH]` with nothing moved since the last init was answered by entry.py.
     from dockerize_ml.jobs import run_check
 
     result = run_check(path)
