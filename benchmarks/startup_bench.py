@@ -30,8 +30,10 @@ def _time(args: list[str], cwd: Path, repeat: int) -> float:
     runs = []
     for _ in range(repeat):
         start = time.perf_counter()
-        subprocess.run(args, cwd=cwd, capture_output=True, check=False)
+        done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)
         runs.append(time.perf_counter() - start)
+        if done.returncode != 0:  # a figure of a failed command would time the failure
+            raise SystemExit(f"{' '.join(args)} exited {done.returncode}: {done.stderr[-500:]}")
     return statistics.median(runs)
 
 
