@@ -165,6 +165,19 @@ def _http_probe(
         ) + f"; last output: {logs.strip()[-300:]}"
 
 
+@dataclass(frozen=True)
+class _Runner:
+    """Runs a command in a fresh container of the image, with the smoke test's options."""
+
+    engine: Any
+    image: str
+    timeout: float
+    extra: dict[str, Any]
+
+    def run(self, command: list[str]) -> tuple[int, str]:
+        return run_in_image(self.engine, self.image, command, self.timeout, **self.extra)
+
+
 def smoke_test(
     engine: Any,
     image: str,
@@ -179,40 +192,10 @@ def smoke_test(
     extra: dict[str, Any] = {}
     if gpus:
         extra["device_requests"] = [docker.types.DeviceRequest(count=-1, capabilities=[["gpu"]])]
-    results: list[SmokeResult] = []
-
-    def user() -> tuple[bool, str]:
-        code, output = run_in_image(engine, image, ["id", "-u"], timeout, **extra)
-        uid = output.strip()
-        return code == 0 and uid not in ("", "0"), f"runs as uid {uid or '?'}"
-
-    results.append(_timed("non-root user", user))
-
+    runner = _Runner(engine, image, timeout, extra)
+    results = [_timed("non-root user", lambda: _user(runner))]
     if smoke.distributions:
-
-        def imports() -> tuple[bool, str]:
-            _, output = run_in_image(
-                engine,
-                image,
-                ["python", "-c", IMPORT_PROBE, *smoke.distributions],
-                timeout,
-                **extra,
-            )
-            last = next((ln for ln in reversed(output.splitlines()) if ln[:1] == "{"), "")
-            try:
-                found: dict[str, str] = json.loads(last)
-            except ValueError:
-                return False, f"the import probe failed: {output.strip()[-400:]}"
-            failed = {d: e for d, e in found.items() if e}
-            if not failed:
-                return True, f"{len(found)} distributions import"
-            text = "; ".join(f"{d}: {e}" for d, e in failed.items())
-            hint = _hint(text)
-            return False, text + (f" (hint: {hint})" if hint else "")
-
-        results.append(_timed("dependencies import", imports))
-
-    command = smoke.command
+        results.append(_timed("dependencies import", lambda: _imports(runner, smoke)))
     if smoke.kind == "server":
         results.append(
             _timed(
@@ -221,52 +204,60 @@ def smoke_test(
             )
         )
     elif smoke.kind == "help":
-
-        def cli_help() -> tuple[bool, str]:
-            code, output = run_in_image(engine, image, [*command, "--help"], timeout, **extra)
-            return (
-                code == 0,
-                f"`{' '.join(command)} --help` exited {code}: {output.strip()[-200:]}",
-            )
-
-        results.append(_timed("entry point answers --help", cli_help))
+        results.append(_timed("entry point answers --help", lambda: _cli_help(runner, smoke)))
     elif smoke.kind == "script":
-
-        def script() -> tuple[bool, str]:
-            code, output = run_in_image(
-                engine,
-                image,
-                ["python", "-c", SCRIPT_PROBE, smoke.script, *smoke.script_args],
-                timeout,
-                **extra,
-            )
-            hint = _hint(output)
-            detail = f"`{smoke.script}` imports" if code == 0 else output.strip()[-400:]
-            return code == 0, detail + (f" (hint: {hint})" if hint and code else "")
-
-        results.append(_timed("entry script imports", script))
-
+        results.append(_timed("entry script imports", lambda: _script(runner, smoke)))
     if user_command:
-
-        def custom() -> tuple[bool, str]:
-            code, output = run_in_image(engine, image, ["sh", "-c", user_command], timeout, **extra)
-            return code == 0, f"exited {code}: {output.strip()[-300:]}"
-
-        results.append(_timed("smoke command", custom))
-
-    if gpus:
-        framework = next((f for f in GPU_PROBES if f in frameworks), None)
-        if framework is not None:
-            probe = GPU_PROBES[framework]
-
-            def cuda() -> tuple[bool, str]:
-                code, output = run_in_image(
-                    engine, image, ["python", "-c", probe], timeout, **extra
-                )
-                return code == 0, output.strip()[-300:]
-
-            results.append(_timed(f"{framework} sees a GPU", cuda))
+        results.append(_timed("smoke command", lambda: _custom(runner, user_command)))
+    framework = next((f for f in GPU_PROBES if f in frameworks), None) if gpus else None
+    if framework is not None:
+        probe = GPU_PROBES[framework]
+        results.append(_timed(f"{framework} sees a GPU", lambda: _cuda(runner, probe)))
     return results
+
+
+def _user(runner: _Runner) -> tuple[bool, str]:
+    code, output = runner.run(["id", "-u"])
+    uid = output.strip()
+    return code == 0 and uid not in ("", "0"), f"runs as uid {uid or '?'}"
+
+
+def _imports(runner: _Runner, smoke: SmokePlan) -> tuple[bool, str]:
+    _, output = runner.run(["python", "-c", IMPORT_PROBE, *smoke.distributions])
+    last = next((ln for ln in reversed(output.splitlines()) if ln[:1] == "{"), "")
+    try:
+        found: dict[str, str] = json.loads(last)
+    except ValueError:
+        return False, f"the import probe failed: {output.strip()[-400:]}"
+    failed = {d: e for d, e in found.items() if e}
+    if not failed:
+        return True, f"{len(found)} distributions import"
+    text = "; ".join(f"{d}: {e}" for d, e in failed.items())
+    hint = _hint(text)
+    return False, text + (f" (hint: {hint})" if hint else "")
+
+
+def _cli_help(runner: _Runner, smoke: SmokePlan) -> tuple[bool, str]:
+    command = smoke.command
+    code, output = runner.run([*command, "--help"])
+    return code == 0, f"`{' '.join(command)} --help` exited {code}: {output.strip()[-200:]}"
+
+
+def _script(runner: _Runner, smoke: SmokePlan) -> tuple[bool, str]:
+    code, output = runner.run(["python", "-c", SCRIPT_PROBE, smoke.script, *smoke.script_args])
+    hint = _hint(output)
+    detail = f"`{smoke.script}` imports" if code == 0 else output.strip()[-400:]
+    return code == 0, detail + (f" (hint: {hint})" if hint and code else "")
+
+
+def _custom(runner: _Runner, user_command: str) -> tuple[bool, str]:
+    code, output = runner.run(["sh", "-c", user_command])
+    return code == 0, f"exited {code}: {output.strip()[-300:]}"
+
+
+def _cuda(runner: _Runner, probe: str) -> tuple[bool, str]:
+    code, output = runner.run(["python", "-c", probe])
+    return code == 0, output.strip()[-300:]
 
 
 def build_and_smoke(

@@ -95,13 +95,14 @@ def test_stable_rows() -> None:
 
 def test_server_rows() -> None:
     rows = knowledge.load("frameworks")["servers"]
-    code = (PACKAGE / "detect" / "servers.py").read_text()
+    code = "".join(f.read_text() for f in (PACKAGE / "detect" / "servers").glob("*.py"))
     for kind, row in rows.items():
         assert set(row) == {"port", "health", "requires"}, kind
         assert isinstance(row["port"], int) and 0 < row["port"] < 65536, kind
         assert row["health"].startswith("/"), kind
         assert all(r == canonicalize_name(r) for r in row["requires"]), kind
-        assert f'_server("{kind}")' in code or f"_server({kind!r})" in code, f"{kind} unused"
+        used = (f'server_row("{kind}")', f'on_defaults("{kind}"')
+        assert any(u in code for u in used), f"{kind} unused"
 
 
 def test_tools_pins() -> None:

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from conftest import write_tree
 
-from dockerize_ml import scan as scan_module
+from dockerize_ml.scan import result as scan_result
 from dockerize_ml.scan import scan
+from dockerize_ml.scan import walk as scan_walk
 
 
 def test_gitignore_files_are_recorded_not_walked(tmp_path: Path) -> None:
@@ -97,7 +98,7 @@ def test_virtualenv_found_by_pyvenv_cfg_whatever_its_name(tmp_path: Path) -> Non
 def test_huge_folders_are_not_walked_file_by_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(scan_module, "LARGE_DIR_ENTRIES", 50)
+    monkeypatch.setattr(scan_walk, "LARGE_DIR_ENTRIES", 50)
     images = tmp_path / "images"
     images.mkdir()
     for i in range(120):
@@ -117,7 +118,7 @@ def test_symlink_loops_are_not_followed(tmp_path: Path) -> None:
 
 
 def test_unreadable_text_warns_and_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(scan_module, "MAX_READ_BYTES", 100)
+    monkeypatch.setattr(scan_result, "MAX_READ_BYTES", 100)
     write_tree(
         tmp_path,
         {"latin1.py": "caf\xe9".encode("latin-1"), "big.py": "x" * 500, "ok.py": "x = 1\n"},

@@ -1,47 +1,45 @@
 """Detection: small detectors, one concern each, pure functions of the scan.
 
 :func:`detect` runs them and assembles the :class:`~dockerize_ml.profile.ProjectProfile`.
-No detector decides what the generated files say; that is the plan's job.
+No detector decides what the generated files say; that is the plan's job. What
+:func:`detect` combines lives beside the detectors: :mod:`.ranking` (which entry point runs,
+which ports it publishes), :mod:`.installed` (inferred dependencies, development tools, local
+folders' dependencies) and :mod:`.leaks` (the project's own .dockerignore, credentials in
+dependency files); here remain the order of the detectors and the profile's assembly.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import posixpath
 import re
 from pathlib import Path
-from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from dockerize_ml import dockerignore
-from dockerize_ml.detect import devtools, secrets, shapes
+from dockerize_ml.detect import shapes
 from dockerize_ml.detect.apis import api_warnings, api_wheel_facts, bounded
 from dockerize_ml.detect.code import CodeIndex, build_index
-from dockerize_ml.detect.context import LARGE_FILE_BYTES, ContextFacts, detect_context
+from dockerize_ml.detect.context import detect_context
 from dockerize_ml.detect.deps import DependencyFacts, detect_dependencies
 from dockerize_ml.detect.deps.model import Candidate
-from dockerize_ml.detect.deps.setuptools import folder_requirements
 from dockerize_ml.detect.distributed import detect_distributed
-from dockerize_ml.detect.entrypoints import (
-    documented_commands,
-    packaged_entrypoints,
-    script_entrypoints,
-)
-from dockerize_ml.detect.files import read_toml, repository_root, space_config
+from dockerize_ml.detect.files import read_toml, repository_root
 from dockerize_ml.detect.frameworks import detect_cuda_build, detect_frameworks, detect_gpu
-from dockerize_ml.detect.imports import (
-    ImportFacts,
-    detect_imports,
-    lock_names,
-    undeclared_warning,
+from dockerize_ml.detect.imports import ImportFacts, detect_imports, lock_names, undeclared_warning
+from dockerize_ml.detect.installed import (
+    as_inferred,
+    inferred_dependencies,
+    local_dependencies,
+    needs_git,
+    split_dev_tools,
 )
+from dockerize_ml.detect.leaks import dependency_credentials, existing_dockerignore
 from dockerize_ml.detect.python_version import detect_python, wheel_facts
-from dockerize_ml.detect.servers import ServerFacts, detect_servers
+from dockerize_ml.detect.ranking import ports_of, rank_entrypoints
+from dockerize_ml.detect.servers import detect_servers
 from dockerize_ml.detect.system import detect_system_packages
 from dockerize_ml.errors import BadPathError, NotAProjectError
 from dockerize_ml.knowledge.cuda import compatibility_warnings
-from dockerize_ml.names import INFERRED_FILE, MARKER
+from dockerize_ml.names import INFERRED_FILE
 from dockerize_ml.profile import (
     CudaBuild,
     Dependency,
@@ -75,192 +73,6 @@ def _slug(name: str) -> str:
     return slug or "app"
 
 
-def _entrypoints(
-    project: Scan, pyproject: dict[str, Any] | None, servers: ServerFacts
-) -> list[EntryPoint]:
-    """Every entry point, ranked: MLproject > Procfile > what the README (or a Makefile
-    target) runs > console scripts > ``__main__`` > app servers in the code > conventional
-    scripts > JupyterLab for notebook-only projects.
-
-    Of the documented commands, the first named like the main job (train, serve, main, an
-    app server) comes first, else the first; one that runs a server the code defines is
-    served as that server (on 0.0.0.0, its port), the others stay alternatives."""
-    detected = [
-        *packaged_entrypoints(project, pyproject),
-        *servers.servers,
-        *script_entrypoints(project),
-    ]
-    documented = documented_commands(project)
-    chosen = next((d for d in documented if d.main_job), documented[0] if documented else None)
-    top: list[EntryPoint] = []
-    if chosen is not None:
-        same = next((e for e in detected if any(ev.path == chosen.file for ev in e.evidence)), None)
-        evidence = (*same.evidence, *chosen.entry.evidence) if same else ()
-        bind = servers.self_runs.get(chosen.file)
-        if same is not None and same.port and chosen.entry.kind == "script" and bind is not None:
-            # the README runs the server's script, which listens on 0.0.0.0 as it is run
-            flags = bind.flags(same.port)
-            pairs = [flags[i : i + 2] for i in range(0, len(flags), 2)]
-            given = chosen.entry.command
-            missing = [w for pair in pairs if pair[0] not in given for w in pair]
-            command = (*given, *missing)
-            top = [dataclasses.replace(same, command=command, evidence=evidence)]
-        elif same is not None and same.port:  # a server the code defines: served as such
-            top = [dataclasses.replace(same, evidence=evidence)]
-        elif same is not None and chosen.entry.kind != "documented-server":
-            # the same script, with the README's arguments
-            top = [dataclasses.replace(same, command=chosen.entry.command, evidence=evidence)]
-        elif chosen.entry.kind != "documented-server":
-            top = [chosen.entry]
-    rest = [d.entry for d in documented if d is not chosen and d.entry.kind != "documented-server"]
-    ranked = [*servers.first, *top, *detected, *rest]
-    unique: dict[tuple[str, ...], EntryPoint] = {}
-    for entry in ranked:  # a server run as a script is found twice: keep the richer one
-        unique.setdefault(tuple(entry.command), entry)
-    entries = list(unique.values())
-    # A Hugging Face Space says which file it runs (README.md: sdk and app_file).
-    space = space_config(project)
-    app_file = space.get("app_file", ("", 0))[0]
-    if space.get("sdk", ("", 0))[0] in ("gradio", "streamlit") and app_file:
-        entries.sort(key=lambda e: app_file not in e.command)
-    return entries or servers.last
-
-
-def _inferred(
-    deps: DependencyFacts, imports: ImportFacts, entry: EntryPoint | None
-) -> tuple[Dependency, ...]:
-    """What the code imports (and its notebooks install), when nothing declares it."""
-    chosen = deps.chosen
-    declares_nothing = chosen is None or not (
-        chosen.dependencies or chosen.entry_files or chosen.lock or chosen.conda
-    )
-    if not declares_nothing:
-        return ()
-    names: dict[str, Evidence] = {**imports.undeclared}
-    for name, evidence in imports.notebook_installs.items():
-        names.setdefault(name, evidence)
-    for name in entry.requires if entry else ():
-        names.setdefault(name, entry.evidence[0] if entry and entry.evidence else Evidence(""))
-    return _as_inferred(names)
-
-
-def _dev_tools(
-    chosen: Candidate | None,
-    declared: list[Dependency],
-    imports: ImportFacts,
-    entry: EntryPoint | None,
-) -> tuple[list[Dependency], list[Dependency], list[str]]:
-    """A requirements file's development tools, apart from what the image installs."""
-    if chosen is None or chosen.kind != "requirements":
-        return declared, [], []
-    serves = entry is not None and entry.kind == "jupyterlab"
-    return devtools.split(declared, imports.used, serves)
-
-
-def _as_inferred(names: dict[str, Evidence]) -> tuple[Dependency, ...]:
-    """Distributions found in the code, as dependencies of source ``inferred``, sorted."""
-    return tuple(
-        Dependency(canonicalize_name(n), "", "inferred", detail=str(e))
-        for n, e in sorted(names.items(), key=lambda kv: canonicalize_name(kv[0]))
-    )
-
-
-def _existing_dockerignore(
-    project: Scan,
-    pyproject: dict[str, Any] | None,
-    chosen: Candidate | None,
-    inferred: tuple[Dependency, ...],
-    context: ContextFacts,
-    entry: EntryPoint | None,
-) -> list[str]:
-    """Warnings for files the build or the code needs that the project's own .dockerignore
-    keeps out of the build context."""
-    text = project.read_text(".dockerignore") if ".dockerignore" in project.files else None
-    if not text or text.startswith(f"# {MARKER}"):
-        return []
-    needed: dict[str, str] = {}
-    for rel in chosen.files if chosen is not None and not inferred else ():
-        needed[rel] = "the dependency install reads it"
-    for rel in context.runtime_files:
-        needed[rel] = "the code reads it at run time"
-    readme = (pyproject or {}).get("project", {}).get("readme")
-    if isinstance(readme, str):
-        needed[readme] = "pyproject.toml names it, so building the package needs it"
-    if entry is not None and entry.kind == "script" and len(entry.command) > 1:
-        needed[entry.command[1]] = "it is the entry point"
-    rules = dockerignore.parse(text)
-    return [
-        f".dockerignore keeps {rel} out of the build context, but {why}; add `!{rel}` to it"
-        for rel, why in needed.items()
-        if dockerignore.excluded(rules, rel)
-    ] + _let_in(project, rules)
-
-
-def _let_in(project: Scan, rules: list[tuple[str, bool]]) -> list[str]:
-    """Warnings for secrets and large files the project's own .dockerignore sends to the
-    build, each with the line that keeps it out."""
-    lines: dict[str, list[str]] = {}
-    entries = [*project.files.values(), *(e for e in project.skipped.values() if not e.is_dir)]
-    for entry in sorted(entries, key=lambda e: e.path):
-        if dockerignore.excluded(rules, entry.path):
-            continue
-        rule = secrets.secret_by_name(entry.path)
-        if rule is not None:
-            lines.setdefault(rule.dockerignore, []).append(f"{entry.path} (a secret: {rule.why})")
-        elif entry.size >= LARGE_FILE_BYTES:
-            mib = entry.size // (1024 * 1024)
-            lines.setdefault(entry.path, []).append(f"{entry.path} ({mib} MiB)")
-    return [
-        f".dockerignore lets {', '.join(what[:3])} into the build context (and the image); "
-        f"add the line `{line}` to it"
-        for line, what in lines.items()
-    ]
-
-
-def _dependency_credentials(project: Scan, chosen: Candidate | None) -> tuple[Evidence, ...]:
-    """Credentials written into the dependency files the image installs from (an index URL
-    with a password, a token): copied into the image, they would be in a layer."""
-    found: list[Evidence] = []
-    for rel in dict.fromkeys(chosen.files if chosen else ()):
-        text = project.read_text(rel)
-        if text:
-            found += [Evidence(f.path, f.line, f.rule) for f in secrets.secrets_in_text(rel, text)]
-    return tuple(found)
-
-
-def _needs_git(chosen: Candidate | None, declared: list[Dependency]) -> bool:
-    """A VCS requirement in the installed files, or a ``name @ git+https://...`` of any
-    reader (a setup.py's install_requires, a conda ``pip:`` section)."""
-    return bool(chosen and chosen.vcs) or any(d.url.startswith("git+") for d in declared)
-
-
-def _local_dependencies(
-    project: Scan, chosen: Candidate | None, declared: list[Dependency], warnings: list[str]
-) -> tuple[Dependency, ...]:
-    """The dependencies of the local folders the project installs (not the project itself):
-    they are installed without dependencies after the code, so these come first."""
-    if chosen is None:
-        return ()
-    folders = [loc.path for loc in chosen.local if loc.path != "."]
-    own = {canonicalize_name(posixpath.basename(f)) for f in folders}
-    seen = {d.name for d in declared} | own
-    found: list[Dependency] = []
-    for folder in folders:
-        if folder.startswith("../"):  # a sibling in the repository: a scan of its own
-            sibling = scan(project.root / folder)
-            deps = [
-                dataclasses.replace(d, source=posixpath.join(folder, d.source))
-                for d in folder_requirements(sibling, ".", warnings)
-            ]
-        else:
-            deps = folder_requirements(project, folder, warnings)
-        for dep in deps:
-            if dep.name not in seen:
-                seen.add(dep.name)
-                found.append(dep)
-    return tuple(found)
-
-
 def _cuda_facts(
     project: Scan, index: CodeIndex, declared: list[Dependency], chosen: Candidate | None
 ) -> tuple[GpuUse, CudaBuild, list[str]]:
@@ -287,20 +99,41 @@ def _cuda_facts(
     return gpu, cuda_build, warnings
 
 
-def _ports(entry: EntryPoint | None, servers: ServerFacts) -> dict[int, Evidence]:
-    """The entry point's port, and those of server calls in the file it runs: ports of
-    server calls elsewhere belong to alternatives (a side server.py of a training
-    repository), not to what the image runs."""
-    ports: dict[int, Evidence] = {}
-    if entry is not None and entry.port:
-        ports[entry.port] = entry.evidence[0] if entry.evidence else Evidence("")
-    # A console script or a Procfile line may run any module: its ports are all kept.
-    known = entry is not None and (entry.port or entry.kind in ("script", "module"))
-    runs = {e.path for e in entry.evidence} | set(entry.command[1:2]) if entry else set()
-    for port, evidence in servers.ports.items():
-        if not known or evidence.path in runs:
-            ports.setdefault(port, evidence)
-    return ports
+def _declaration_warnings(
+    deps: DependencyFacts,
+    imports: ImportFacts,
+    chosen: Candidate | None,
+    inferred: tuple[Dependency, ...],
+    entry: EntryPoint | None,
+) -> list[str]:
+    """What the project does not declare: its dependencies (inferred, none, or some of its
+    imports), distributions nobody could name, and its entry point."""
+    found: list[str] = []
+    if inferred:
+        found.append(
+            f"no dependency file declares what the code imports: `init` writes {INFERRED_FILE} "
+            f"with {len(inferred)} distributions found in the imports, unpinned; review and "
+            "pin them"
+        )
+    elif chosen is None and deps.package is None:
+        found.append(
+            "no dependencies declared (no requirements.txt, pyproject.toml, Pipfile, setup.py "
+            "or environment.yml) and none imported; the image gets only the standard library"
+        )
+    elif imports.missing:
+        found.append(undeclared_warning(imports, chosen))
+    for module, evidence in imports.unknown.items():
+        found.append(
+            f"{evidence}: `{module}` is not a known distribution and nothing declares it; "
+            "not guessed as a PyPI name (declare it)"
+        )
+    if entry is None:
+        found.append(
+            "no entry point found (no [project.scripts], no main.py/train.py/app.py with a "
+            '`if __name__ == "__main__":` guard, no app server); the image starts `python`; '
+            "pass --entry"
+        )
+    return found
 
 
 def pinned_dependencies(project: Scan, deps_from: str | None = None) -> list[Dependency]:
@@ -350,14 +183,14 @@ def detect(
     locked = lock_names(project, deps.chosen.lock) if deps.chosen and deps.chosen.lock else None
     imports = detect_imports(project, index, deps.all_declared, python.version, locked)
     servers = detect_servers(project, index, deps.all_declared | set(imports.used))
-    entrypoints = _entrypoints(project, pyproject, servers)
+    entrypoints = rank_entrypoints(project, pyproject, servers)
     entry = entrypoints[0] if entrypoints else None
     context = detect_context(project, index, deps.vcs_checkouts)
 
     chosen = deps.chosen
-    inferred = _inferred(deps, imports, entry)
+    inferred = inferred_dependencies(deps, imports, entry)
     if deps_from == "inferred" and not inferred:
-        inferred = _as_inferred({**imports.used, **imports.notebook_installs})
+        inferred = as_inferred({**imports.used, **imports.notebook_installs})
     inferred = bounded(inferred, old_apis)
     sources = list(deps.sources)
     if inferred:
@@ -365,7 +198,7 @@ def detect(
             DependencySource(s.kind, s.path, False, s.lock) for s in sources
         ]
         chosen = None
-    declared, dev_tools, warnings_dev = _dev_tools(
+    declared, dev_tools, warnings_dev = split_dev_tools(
         chosen, list(chosen.dependencies) if chosen else list(inferred), imports, entry
     )
     distributions = {d.name: Evidence(d.source, d.line) for d in declared}
@@ -374,11 +207,11 @@ def detect(
         project,
         index,
         distributions,
-        _needs_git(chosen, declared),
+        needs_git(chosen, declared),
         list(chosen.source_builds) if chosen else [],
     )
 
-    ports = _ports(entry, servers)
+    ports = ports_of(entry, servers)
 
     doc = pyproject or {}
     name = str(
@@ -388,34 +221,11 @@ def detect(
     )
     warnings = [*python.warnings, *deps.warnings, *warnings_dev, *context.warnings]
     warnings += [*servers.warnings, *system_warnings]
-    if inferred:
-        warnings.append(
-            f"no dependency file declares what the code imports: `init` writes {INFERRED_FILE} "
-            f"with {len(inferred)} distributions found in the imports, unpinned; review and "
-            "pin them"
-        )
-    elif chosen is None and deps.package is None:
-        warnings.append(
-            "no dependencies declared (no requirements.txt, pyproject.toml, Pipfile, setup.py "
-            "or environment.yml) and none imported; the image gets only the standard library"
-        )
-    elif imports.missing:
-        warnings.append(undeclared_warning(imports, chosen))
-    for module, evidence in imports.unknown.items():
-        warnings.append(
-            f"{evidence}: `{module}` is not a known distribution and nothing declares it; "
-            "not guessed as a PyPI name (declare it)"
-        )
-    if entry is None:
-        warnings.append(
-            "no entry point found (no [project.scripts], no main.py/train.py/app.py with a "
-            '`if __name__ == "__main__":` guard, no app server); the image starts `python`; '
-            "pass --entry"
-        )
-    warnings += _existing_dockerignore(project, pyproject, chosen, inferred, context, entry)
+    warnings += _declaration_warnings(deps, imports, chosen, inferred, entry)
+    warnings += existing_dockerignore(project, pyproject, chosen, inferred, context, entry)
     warnings += compatibility_warnings(tuple(declared), chosen.conda if chosen else None)
     warnings += api_warnings(declared, old_apis)
-    local_deps = _local_dependencies(project, chosen, declared, warnings)
+    local_deps = local_dependencies(project, chosen, declared, warnings)
     gpu, cuda_build, cuda_warnings = _cuda_facts(project, index, declared, chosen)
     warnings += cuda_warnings
     warnings += project.warnings
@@ -455,7 +265,7 @@ def detect(
         local_installs=tuple(chosen.local) if chosen else (),
         local_dependencies=local_deps,
         build_secrets=tuple(chosen.secrets) if chosen else (),
-        needs_git=_needs_git(chosen, declared),
+        needs_git=needs_git(chosen, declared),
         source_builds=tuple(chosen.source_builds) if chosen else (),
         index_options=tuple(dict.fromkeys(chosen.index_options)) if chosen else (),
         constraint_files=tuple(dict.fromkeys(chosen.constraint_files)) if chosen else (),
@@ -491,7 +301,7 @@ def detect(
         runtime_file_evidence=tuple(context.runtime_evidence),
         mounted_files=tuple(context.mounted_files),
         secrets_found=tuple(Evidence(f.path, f.line, f.rule) for f in context.secrets),
-        dependency_credentials=_dependency_credentials(project, chosen),
+        dependency_credentials=dependency_credentials(project, chosen),
         warnings=tuple(dict.fromkeys(warnings)),
     )
 

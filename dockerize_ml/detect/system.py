@@ -82,10 +82,29 @@ def detect_system_packages(
 ) -> tuple[list[SystemPackage], list[str]]:
     """The Debian packages, run-time and build-time apart, and warnings."""
     table = knowledge.load("system")
-    by_dist = {canonicalize_name(k): v for k, v in table["distributions"].items()}
-    programs: dict[str, str] = table["programs"]
     packages = _Packages()
     warnings: list[str] = []
+    _of_distributions(table["distributions"], distributions, packages)
+    for rel in _APT_LISTS:
+        if rel in scan.files:
+            _apt_list(rel, scan.read_text(rel) or "", packages, warnings)
+    _of_programs(index, table["programs"], packages)
+    if needs_git:
+        packages.add("git", "build", Evidence("", 0, "VCS requirements"))
+    for evidence in source_builds or []:
+        packages.add(
+            "build-essential", "build", Evidence(evidence.path, evidence.line, "builds from source")
+        )
+    if any(stage == "build" and name != "git" for name, stage in packages.found):
+        packages.add("build-essential", "build", Evidence("", 0, "compiles C extensions"))
+    return packages.result(), warnings
+
+
+def _of_distributions(
+    rows: dict[str, dict[str, list[str]]], distributions: dict[str, Evidence], packages: _Packages
+) -> None:
+    """What the distributions need at run time and to build (the ``distributions`` table)."""
+    by_dist = {canonicalize_name(k): v for k, v in rows.items()}
     for dist, evidence in distributions.items():
         row = by_dist.get(canonicalize_name(dist))
         if row is None:
@@ -98,20 +117,24 @@ def detect_system_packages(
             packages.add(
                 name, "build", Evidence(evidence.path, evidence.line, f"{dist} builds with {name}")
             )
-    for rel in _APT_LISTS:
-        if rel not in scan.files:
+
+
+def _apt_list(rel: str, text: str, packages: _Packages, warnings: list[str]) -> None:
+    """An ``apt.txt`` / ``packages.txt``: Debian names, whole lines only."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        names = line.split("#", 1)[0].split()
+        bad = next((n for n in names if not _DEBIAN_NAME.fullmatch(n)), None)
+        if bad is not None:  # never half a line: it may be a command, not a list
+            warnings.append(
+                f"{rel}:{number}: {bad!r} is not a Debian package name; the line is left out"
+            )
             continue
-        text = scan.read_text(rel) or ""
-        for number, line in enumerate(text.splitlines(), start=1):
-            names = line.split("#", 1)[0].split()
-            bad = next((n for n in names if not _DEBIAN_NAME.fullmatch(n)), None)
-            if bad is not None:  # never half a line: it may be a command, not a list
-                warnings.append(
-                    f"{rel}:{number}: {bad!r} is not a Debian package name; the line is left out"
-                )
-                continue
-            for name in names:
-                packages.add(name, "run", Evidence(rel, number, name))
+        for name in names:
+            packages.add(name, "run", Evidence(rel, number, name))
+
+
+def _of_programs(index: CodeIndex, programs: dict[str, str], packages: _Packages) -> None:
+    """The packages of the programs the code runs (``subprocess.run(["ffmpeg", ...])``)."""
     for call in index.calls():
         if call.func not in _RUNNERS:
             continue
@@ -123,12 +146,3 @@ def detect_system_packages(
         evidence = Evidence(call.path, call.line, f"runs {program}")
         if package:
             packages.add(package, "run", evidence)
-    if needs_git:
-        packages.add("git", "build", Evidence("", 0, "VCS requirements"))
-    for evidence in source_builds or []:
-        packages.add(
-            "build-essential", "build", Evidence(evidence.path, evidence.line, "builds from source")
-        )
-    if any(stage == "build" and name != "git" for name, stage in packages.found):
-        packages.add("build-essential", "build", Evidence("", 0, "compiles C extensions"))
-    return packages.result(), warnings

@@ -197,32 +197,9 @@ def _uv_sources(doc: dict[str, Any], text: str, cand: Candidate, root: Path | No
             continue
         name = canonicalize_name(str(raw_name))
         line = line_of(text, f"\n{raw_name} =") + 1 if line_of(text, f"\n{raw_name} =") else 0
-        evidence = Evidence(PYPROJECT, line, f"{raw_name} = {source}")
-        if "git" in source:
-            ref = source.get("tag") or source.get("rev") or source.get("branch")
-            url = f"git+{source['git']}" + (f"@{ref}" if ref else "")
-            if source.get("subdirectory"):
-                url += f"#subdirectory={source['subdirectory']}"
-            cand.vcs = True
-            rewritten[name] = parse_dependency(f"{raw_name} @ {url}", PYPROJECT, line, [])
-        elif "url" in source:
-            rewritten[name] = parse_dependency(f"{raw_name} @ {source['url']}", PYPROJECT, line, [])
-        elif "path" in source:
-            path = str(source["path"]).rstrip("/") or "."
-            cand.local.append(LocalInstall(path, bool(source.get("editable")), evidence))
-            rewritten[name] = None
-        elif source.get("workspace") and root is not None and name in members:
-            # uv installs workspace members editable
-            cand.local.append(LocalInstall(_relative(members[name], root), True, evidence))
-            rewritten[name] = None
-        elif source.get("workspace"):
-            cand.warnings.append(
-                f"{PYPROJECT}:{line}: {raw_name} is a member of the uv workspace, outside this "
-                "folder (the build context): the image cannot install it and leaves it out. "
-                "Publish it to a package index, or move it into the project"
-            )
-            cand.url_names.append(name)  # declared, for the import check
-            rewritten[name] = None
+        handled, dep = _source_rewrite(str(raw_name), source, line, cand, root, members)
+        if handled:
+            rewritten[name] = dep
     if not rewritten:
         return
     cand.uv_sources = sorted(rewritten)
@@ -237,22 +214,68 @@ def _uv_sources(doc: dict[str, Any], text: str, cand: Candidate, root: Path | No
                 "workspace's root): this project's dependencies are resolved when the image "
                 "is built"
             )
-
-    def apply(deps: list[Dependency]) -> list[Dependency]:
-        kept: list[Dependency] = []
-        for dep in deps:
-            if dep.name not in rewritten:
-                kept.append(dep)
-                continue
-            new = rewritten[dep.name]
-            if new is not None:
-                kept.append(replace(new, extras=dep.extras, markers=dep.markers, line=dep.line))
-        return kept
-
-    cand.dependencies = apply(cand.dependencies)
+    cand.dependencies = _apply_sources(cand.dependencies, rewritten)
     for table in (cand.extras, cand.groups):
         for key in table:
-            table[key] = apply(table[key])
+            table[key] = _apply_sources(table[key], rewritten)
+
+
+def _source_rewrite(
+    raw_name: str,
+    source: dict[str, Any],
+    line: int,
+    cand: Candidate,
+    root: Path | None,
+    members: dict[str, Path],
+) -> tuple[bool, Dependency | None]:
+    """What one ``[tool.uv.sources]`` entry makes of its dependency: (True, a URL
+    requirement) for git and URL sources, (True, None) for one left out (a path or a
+    workspace member, installed as a local folder or with a warning), (False, None) for one
+    uv reads itself (an index)."""
+    name = canonicalize_name(raw_name)
+    evidence = Evidence(PYPROJECT, line, f"{raw_name} = {source}")
+    if "git" in source:
+        ref = source.get("tag") or source.get("rev") or source.get("branch")
+        url = f"git+{source['git']}" + (f"@{ref}" if ref else "")
+        if source.get("subdirectory"):
+            url += f"#subdirectory={source['subdirectory']}"
+        cand.vcs = True
+        return True, parse_dependency(f"{raw_name} @ {url}", PYPROJECT, line, [])
+    if "url" in source:
+        return True, parse_dependency(f"{raw_name} @ {source['url']}", PYPROJECT, line, [])
+    if "path" in source:
+        path = str(source["path"]).rstrip("/") or "."
+        cand.local.append(LocalInstall(path, bool(source.get("editable")), evidence))
+        return True, None
+    if source.get("workspace") and root is not None and name in members:
+        # uv installs workspace members editable
+        cand.local.append(LocalInstall(_relative(members[name], root), True, evidence))
+        return True, None
+    if source.get("workspace"):
+        cand.warnings.append(
+            f"{PYPROJECT}:{line}: {raw_name} is a member of the uv workspace, outside this "
+            "folder (the build context): the image cannot install it and leaves it out. "
+            "Publish it to a package index, or move it into the project"
+        )
+        cand.url_names.append(name)  # declared, for the import check
+        return True, None
+    return False, None
+
+
+def _apply_sources(
+    deps: list[Dependency], rewritten: dict[str, Dependency | None]
+) -> list[Dependency]:
+    """``deps`` with the rewritten ones replaced (keeping their extras, markers and line)
+    and those left out dropped."""
+    kept: list[Dependency] = []
+    for dep in deps:
+        if dep.name not in rewritten:
+            kept.append(dep)
+            continue
+        new = rewritten[dep.name]
+        if new is not None:
+            kept.append(replace(new, extras=dep.extras, markers=dep.markers, line=dep.line))
+    return kept
 
 
 def _poetry_dependency(

@@ -156,22 +156,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 def _line(
     scan: Scan, path: str, folder: str, number: int, line: str, constraint: bool, cand: Candidate
 ) -> None:
-    control = _CONTROL.search(line)
-    if control is not None:
-        raise InvalidProjectFileError(
-            f"{path}:{number}: a control character ({control.group()!r}) in {line!r}, which "
-            "pip cannot read as a requirement or an option",
-            f"remove it from line {number} of {path}",
-        )
-    for var in _ENV_VAR.findall(line):
-        if var not in cand.secrets:
-            cand.secrets.append(var)
-    if _CREDENTIALS.search(line):
-        cand.warnings.append(
-            f"{path}:{number}: a URL with a user and password; it would be baked into the image "
-            "and the build log. Use ${VAR} in its place and pass VAR as a build secret "
-            f"({docs('private-indexes.md')})"
-        )
+    _check_line(path, number, line, cand)
     if constraint:
         return  # a constraint narrows versions; it declares nothing
     evidence = Evidence(path, number, line)
@@ -189,29 +174,67 @@ def _line(
             cand.vcs_checkouts.append(checkout_name(target))
         return
     if line.startswith("-"):
-        option = re.split(r"[\s=]", line, maxsplit=1)[0]
-        if option == "--no-binary":
-            cand.source_builds.append(Evidence(path, number, line))
-        index = index_option(line)
-        if index:
-            cand.index_options.append(index)
-        if option not in KNOWN_OPTIONS:
-            cand.warnings.append(f"{path}:{number}: unknown option {option}; left to the installer")
+        _option(path, number, line, cand)
         return
     requirement = line.split(" --", 1)[0].strip()  # per-requirement options follow it
     if requirement.startswith(("git+", "http://", "https://", "file:")) or requirement.endswith(
         (".whl", ".tar.gz", ".zip")
     ):
-        cand.vcs = cand.vcs or requirement.startswith("git+")
-        cand.url_names.append(url_name(requirement))
-        egg = re.search(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
-        if egg:  # the distribution named by the URL: declared, though the file installs it
-            dep = parse_dependency(f"{egg.group(1)} @ {requirement}", path, number, [])
-            if dep is not None:
-                cand.dependencies.append(dep)
+        _url_requirement(path, number, requirement, cand)
         return  # a bare URL or archive: the installer reads it from the file
     if "${" in requirement:
         return  # resolved by the installer from the environment
+    _requirement(path, number, requirement, cand)
+
+
+def _check_line(path: str, number: int, line: str, cand: Candidate) -> None:
+    """What any line may hold that matters: a control character (an error), ``${VAR}``
+    references (build secrets), a URL with a password (a warning)."""
+    control = _CONTROL.search(line)
+    if control is not None:
+        raise InvalidProjectFileError(
+            f"{path}:{number}: a control character ({control.group()!r}) in {line!r}, which "
+            "pip cannot read as a requirement or an option",
+            f"remove it from line {number} of {path}",
+        )
+    for var in _ENV_VAR.findall(line):
+        if var not in cand.secrets:
+            cand.secrets.append(var)
+    if _CREDENTIALS.search(line):
+        cand.warnings.append(
+            f"{path}:{number}: a URL with a user and password; it would be baked into the image "
+            "and the build log. Use ${VAR} in its place and pass VAR as a build secret "
+            f"({docs('private-indexes.md')})"
+        )
+
+
+def _option(path: str, number: int, line: str, cand: Candidate) -> None:
+    """An option line: ``--no-binary`` (a source build), an index option, or one pip knows
+    that dockerize-ml does not (a warning)."""
+    option = re.split(r"[\s=]", line, maxsplit=1)[0]
+    if option == "--no-binary":
+        cand.source_builds.append(Evidence(path, number, line))
+    index = index_option(line)
+    if index:
+        cand.index_options.append(index)
+    if option not in KNOWN_OPTIONS:
+        cand.warnings.append(f"{path}:{number}: unknown option {option}; left to the installer")
+
+
+def _url_requirement(path: str, number: int, requirement: str, cand: Candidate) -> None:
+    """A URL or an archive: the installer reads it from the file; the distribution its
+    ``#egg=`` names is declared."""
+    cand.vcs = cand.vcs or requirement.startswith("git+")
+    cand.url_names.append(url_name(requirement))
+    egg = re.search(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+    if egg:  # the distribution named by the URL: declared, though the file installs it
+        dep = parse_dependency(f"{egg.group(1)} @ {requirement}", path, number, [])
+        if dep is not None:
+            cand.dependencies.append(dep)
+
+
+def _requirement(path: str, number: int, requirement: str, cand: Candidate) -> None:
+    """A requirement by name; a ``pip freeze`` path of a conda build becomes unpinned."""
     dep = parse_dependency(requirement, path, number, cand.warnings)
     if dep is not None and _FROZEN_PATH.match(dep.url):
         # `pip freeze` in a conda environment: a folder of the machine that froze it.

@@ -1,0 +1,205 @@
+"""ASGI and WSGI apps: FastAPI, Starlette and Flask app objects and factories, and Django.
+
+An app is ``app = FastAPI()`` at module level, ``app = create_app()`` of a factory, or a
+factory nothing calls; each is served by uvicorn, gunicorn (when declared) or ``flask run``
+on 0.0.0.0, with the port the code gives and a health path it defines. A Flask script that
+prepares its app in its ``__main__`` block is run as a script instead.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from dockerize_ml.detect.code import Call, CodeIndex
+from dockerize_ml.detect.servers.binds import binds, dotted, last, self_run, walk_calls
+from dockerize_ml.detect.servers.common import (
+    ServerFacts,
+    decorated,
+    imports_module,
+    module_of,
+    rank_file,
+    server_row,
+)
+from dockerize_ml.profile import EntryPoint, Evidence
+from dockerize_ml.scan import Scan
+
+_HEALTH_PATHS = ("/health", "/healthz", "/ping", "/ready", "/status")
+
+
+_APP_CLASSES = ("FastAPI", "Starlette", "Flask")
+
+
+def _factories(index: CodeIndex) -> dict[str, tuple[str, str, int]]:
+    """App factories: module-level functions that build and return a FastAPI, Starlette or
+    Flask app (``def create_app(): app = Flask(...); return app``), by name: the framework,
+    the file and the line."""
+    found: dict[str, tuple[str, str, int]] = {}
+    for source in index.files.values():
+        if not any(name in source.text for name in _APP_CLASSES):
+            continue  # no app class named anywhere in the file: nothing to walk for
+        for node in source.tree.body if source.tree else ():
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            if not any(isinstance(n, ast.Return) and n.value is not None for n in ast.walk(node)):
+                continue
+            for call in walk_calls(node):
+                framework = last(dotted(call.func))
+                if framework in _APP_CLASSES:
+                    found.setdefault(node.name, (framework, source.path, node.lineno))
+                    break
+    return found
+
+
+def _health(index: CodeIndex, path: str, default: str) -> str:
+    source = index.files.get(path)
+    literals = {lit.value for lit in source.literals} if source else set()
+    return next((p for p in _HEALTH_PATHS if p in literals), default)
+
+
+def _apps(index: CodeIndex) -> list[tuple[str, Call]]:
+    """ASGI/WSGI apps, by framework: ``app = FastAPI()`` at module level, ``app =
+    create_app()`` of a factory, or a factory that nothing calls (assigned_to ``f()``)."""
+    factories = _factories(index)
+    apps: list[tuple[str, Call]] = []
+    called: set[str] = set()
+    for call in index.calls():
+        name = last(call.func)
+        if call.cell or not call.assigned_to:
+            continue
+        if name in ("FastAPI", "Starlette", "Flask"):
+            apps.append((name, call))
+        elif name in factories:
+            apps.append((factories[name][0], call))
+            called.add(name)
+    for func, (framework, path, line) in factories.items():
+        if func not in called and not any(c.path == path for _, c in apps):
+            apps.append((framework, Call(func, (), (), path, line, f"{func}()")))
+    # A FastAPI app that Ray Serve wraps (@serve.ingress) is served by `serve run`.
+    wrapped = {
+        s.path
+        for s in index.files.values()
+        if decorated(s, "deployment") and imports_module(s, "ray")
+    }
+    return sorted(
+        ((n, c) for n, c in apps if c.path not in wrapped), key=lambda a: rank_file(a[1].path)
+    )
+
+
+def _asgi(name: str, call: Call, index: CodeIndex, evidence: Evidence) -> EntryPoint:
+    row = server_row("fastapi") if name == "FastAPI" else server_row("starlette")
+    module, app_dir = module_of(call.path)
+    run = next((b for b in binds(index.files[call.path]) if last(b.func) == "run"), None)
+    port = run.port_or(row["port"]) if run else row["port"]
+    if call.assigned_to.endswith("()"):  # a factory: uvicorn calls it
+        command = ["uvicorn", "--factory", f"{module}:{call.assigned_to[:-2]}"]
+    else:
+        command = ["uvicorn", f"{module}:{call.assigned_to}"]
+    command += ["--host", "0.0.0.0", "--port", str(port)]
+    if app_dir:
+        command += ["--app-dir", app_dir]
+    return EntryPoint(
+        name.lower(),
+        tuple(command),
+        (evidence,),
+        port=port,
+        health=_health(index, call.path, row["health"]),
+        requires=tuple(row["requires"]),
+    )
+
+
+def _flask(call: Call, index: CodeIndex, declared: set[str], facts: ServerFacts) -> EntryPoint:
+    row = server_row("flask")
+    module, app_dir = module_of(call.path)
+    source = index.files[call.path]
+    health = _health(index, call.path, row["health"])
+    factory = call.assigned_to.endswith("()")
+    evidence = Evidence(call.path, call.line, f"{call.assigned_to} = {call.func}(...)")
+    if factory:
+        evidence = Evidence(call.path, call.line, f"def {call.assigned_to}: returns Flask()")
+    runner = f"{call.assigned_to}.run"
+    own = None if factory else self_run(source, runner)
+    if own is not None:
+        port = own.port_or(row["port"])
+        why = f"{runner}() after the setup in its __main__ block"
+        return EntryPoint(
+            "flask",
+            ("python", call.path, *own.flags(port)),
+            (Evidence(call.path, own.line, why), evidence),
+            port,
+            health,
+        )
+    run = next((b for b in binds(source) if b.func == runner), None)
+    if "gunicorn" in declared:
+        row = server_row("gunicorn")
+    port = run.port_or(row["port"]) if run else row["port"]
+    target = f"{module}:{call.assigned_to}"
+    if "gunicorn" in declared:
+        command = ["gunicorn", "--bind", f"0.0.0.0:{port}", target]
+        if app_dir:
+            command[1:1] = ["--chdir", app_dir]
+    else:
+        # `flask --app module` finds an `app` by itself; a factory is `module:create_app()`.
+        flask_target = module if call.assigned_to == "app" else target
+        command = ["flask", "--app", flask_target, "run", "--host", "0.0.0.0"]
+        command += ["--port", str(port)]
+        facts.warnings.append(
+            f"{evidence}: served by Flask's development server; declare gunicorn for "
+            "production and run `dockerize-ml init` again"
+        )
+    return EntryPoint("flask", tuple(command), (evidence,), port, health)
+
+
+def asgi_wsgi(index: CodeIndex, declared: set[str], facts: ServerFacts) -> None:
+    for name, call in _apps(index):
+        if name in ("FastAPI", "Starlette"):
+            factory = call.assigned_to.endswith("()")
+            detail = (
+                f"def {call.assigned_to}: returns {name}()"
+                if factory
+                else f"{call.assigned_to} = {call.func}(...)"
+            )
+            facts.servers.append(_asgi(name, call, index, Evidence(call.path, call.line, detail)))
+        else:
+            facts.servers.append(_flask(call, index, declared, facts))
+
+
+def django(scan: Scan, facts: ServerFacts) -> None:
+    """A Django project, served by gunicorn from the folder of its ``manage.py`` (its
+    modules import from there, and relative paths in its settings start there)."""
+    manages = sorted(
+        (f for f in scan.files if f.rsplit("/", 1)[-1] == "manage.py"),
+        key=lambda f: (f.count("/"), f),
+    )
+    if not manages:
+        return
+    manage = manages[0]
+    folder = manage.rpartition("/")[0]
+    prefix = f"{folder}/" if folder else ""
+    wsgi = next(
+        (
+            rel
+            for rel in sorted(scan.files, key=lambda f: (f.count("/"), f))
+            if rel.startswith(prefix)
+            and rel.endswith("/wsgi.py")
+            and rel[len(prefix) :].count("/") == 1
+        ),
+        None,
+    )
+    row = server_row("django")
+    evidence = Evidence(manage, 0, "Django project")
+    port = row["port"]
+    if wsgi is not None:
+        module = wsgi[len(prefix) :].removesuffix(".py").replace("/", ".")
+        command: tuple[str, ...] = ("gunicorn", module, "--bind", f"0.0.0.0:{port}")
+        if folder:
+            command = ("gunicorn", "--chdir", folder, *command[1:])
+        requires = tuple(row["requires"])
+    else:
+        command = ("python", manage, "runserver", f"0.0.0.0:{port}")
+        requires = ()
+        facts.warnings.append(
+            f"{manage}: no wsgi.py beside the settings; served by Django's development server"
+        )
+    facts.servers.append(
+        EntryPoint("django", command, (evidence,), port, row["health"], requires=requires)
+    )
