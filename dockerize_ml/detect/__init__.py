@@ -10,6 +10,7 @@ dependency files); here remain the order of the detectors and the profile's asse
 
 from __future__ import annotations
 
+import gc
 import re
 from pathlib import Path
 
@@ -155,7 +156,27 @@ def detect(
     ``--deps-from`` flag); by default the documented order decides. ``wheels`` are what the
     package index said about the exact pins (:mod:`dockerize_ml.wheelindex`); without them,
     the ``wheels`` table of knowledge/python.toml answers.
+
+    Python's cycle collector is paused meanwhile: the code index keeps every parsed module
+    (a few hundred thousand AST nodes on a large repository, none of them in a cycle), and
+    each collection would walk them all again; on the 10,000-module benchmark that was a
+    third of the time (docs/benchmarks.md). Reference counting frees as usual; the collector
+    runs again, as it was, when detection returns.
     """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _detect(project, deps_from, wheels)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _detect(
+    project: Scan,
+    deps_from: str | None,
+    wheels: tuple[WheelFact, ...] | None,
+) -> ProjectProfile:
     has_code = any(rel.endswith((".py", ".ipynb")) for rel in project.files)
     if not has_code and not any(marker in project.files for marker in _PROJECT_MARKERS):
         raise NotAProjectError(
