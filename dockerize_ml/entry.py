@@ -52,6 +52,6 @@ def answer(args: list[str]) -> int | None:
     for message in recorded.messages:  # the same answer as the last init
         print(f"warning: {message}", file=sys.stderr)
     for rel in recorded.files:
-        print(f"{'unchanged':<15} {path / rel}")
-    print(f"next: {path / 'docker/build.sh'} && {path / 'docker/run.sh'}")
+        print(quick.file_line("unchanged", path / rel))
+    print(quick.next_line(path))
     return 0

@@ -131,3 +131,13 @@ def forget(root: Path) -> None:
         (root / FINGERPRINT_FILE).unlink(missing_ok=True)
     except OSError:
         return
+
+
+def file_line(verb: str, path: Path) -> str:
+    """One line of init's report, replayed or not: the verb in a column, then the file."""
+    return f"{verb:<15} {path}"
+
+
+def next_line(root: Path) -> str:
+    """The line init's report ends with: what to run next."""
+    return f"next: {root / 'docker/build.sh'} && {root / 'docker/run.sh'}"

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from dockerize_ml import quick
 from dockerize_ml.errors import ExitCode
 from dockerize_ml.names import NEW_SUFFIX
 
@@ -46,7 +47,7 @@ def _report_init(path: Path, result: InitResult, *, dry_run: bool, diff: bool) -
     verbs = _DRY_RUN_VERBS if dry_run else _VERBS
     for action in result.actions:
         note = f"  ({action.note})" if action.note else ""
-        typer.echo(f"{verbs[action.action]:<15} {path / action.path}{note}")
+        typer.echo(quick.file_line(verbs[action.action], path / action.path) + note)
     if dry_run and not diff:
         for rel, text in result.files.items():
             typer.echo(f"\n--- {rel}\n{text}", nl=False)
@@ -63,4 +64,4 @@ def _report_init(path: Path, result: InitResult, *, dry_run: bool, diff: bool) -
         )
         raise typer.Exit(int(ExitCode.CONFLICT if conflicts else ExitCode.WOULD_OVERWRITE))
     if not dry_run:
-        typer.echo(f"next: {path / 'docker/build.sh'} && {path / 'docker/run.sh'}")
+        typer.echo(quick.next_line(path))
