@@ -34,6 +34,7 @@ from dockerize_ml.detect.installed import (
     split_dev_tools,
 )
 from dockerize_ml.detect.leaks import dependency_credentials, existing_dockerignore
+from dockerize_ml.detect.pickles import model_pins, pin_warnings, pinned_by_models
 from dockerize_ml.detect.python_version import detect_python, wheel_facts
 from dockerize_ml.detect.ranking import ports_of, rank_entrypoints
 from dockerize_ml.detect.servers import detect_servers
@@ -142,7 +143,11 @@ def pinned_dependencies(project: Scan, deps_from: str | None = None) -> list[Dep
     before :func:`detect` (which stays a pure function of the scan and those answers)."""
     pyproject = read_toml(project, "pyproject.toml", shapes.PYPROJECT)
     deps = detect_dependencies(project, pyproject, None if deps_from == "inferred" else deps_from)
-    return list(deps.chosen.dependencies) if deps.chosen else []
+    listed = list(deps.chosen.dependencies) if deps.chosen else []
+    # The releases model files were pickled by, for the libraries nothing declares: an
+    # inferred dependency is pinned to it, so it bounds the Python like an exact pin (a
+    # declared one is the user's choice: warned about, in detect).
+    return [*listed, *(p for p in model_pins(project) if p.name not in deps.all_declared)]
 
 
 def detect(
@@ -189,12 +194,14 @@ def _detect(
     deps = detect_dependencies(project, pyproject, None if deps_from == "inferred" else deps_from)
     index = build_index(project)
     old_apis = api_wheel_facts(index)  # code that runs only on old releases
+    pickled = model_pins(project)  # model files: the release that pickled them
+    undeclared_pins = [p for p in pickled if p.name not in deps.all_declared]  # see below
     python = detect_python(  # offline, the knowledge table answers for the exact pins
         project,
         list(deps.python_hints),
         [
             *(
-                wheel_facts(list(deps.chosen.dependencies) if deps.chosen else [])
+                wheel_facts([*(deps.chosen.dependencies if deps.chosen else ()), *undeclared_pins])
                 if wheels is None
                 else list(wheels)
             ),
@@ -212,7 +219,7 @@ def _detect(
     inferred = inferred_dependencies(deps, imports, entry)
     if deps_from == "inferred" and not inferred:
         inferred = as_inferred({**imports.used, **imports.notebook_installs})
-    inferred = bounded(inferred, old_apis)
+    inferred = pinned_by_models(bounded(inferred, old_apis), undeclared_pins)
     sources = list(deps.sources)
     if inferred:
         sources = [DependencySource("inferred", INFERRED_FILE)] + [
@@ -246,6 +253,7 @@ def _detect(
     warnings += existing_dockerignore(project, pyproject, chosen, inferred, context, entry)
     warnings += compatibility_warnings(tuple(declared), chosen.conda if chosen else None)
     warnings += api_warnings(declared, old_apis)
+    warnings += pin_warnings(declared, pickled)
     local_deps = local_dependencies(project, chosen, declared, warnings)
     gpu, cuda_build, cuda_warnings = _cuda_facts(project, index, declared, chosen)
     warnings += cuda_warnings

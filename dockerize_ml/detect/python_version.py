@@ -269,7 +269,8 @@ def _within_wheels(
     if choice.source != "default":
         warnings.append(
             f"Python {choice.version} from {choice.source} cannot install the exact pins "
-            f"({limit.path}:{limit.line}: {_describe(narrowest)}); using {picked}, the "
+            f"({limit.path}{f':{limit.line}' if limit.line else ''}: {_describe(narrowest)}); "
+            f"using {picked}, the "
             "newest they all have wheels for"
         )
     if picked in table["end_of_life"]:
@@ -282,7 +283,8 @@ def _within_wheels(
         )
         warnings.append(
             f"Python {picked} is end-of-life (no security fixes; python:{picked}-slim is no "
-            f"longer updated), chosen because {limit.path}:{limit.line} {why}"
+            f"longer updated), chosen because {limit.path}{f':{limit.line}' if limit.line else ''} "
+            f"{why}"
         )
     others = [e for e in evidence if (e.path, e.line) != (limit.path, limit.line)]
     return PythonChoice(picked, limit.path, [limit, *others], warnings)

@@ -116,6 +116,18 @@ class Scan:
         self._limits[rel] = limit
         return text
 
+    def read_head(self, rel: str, size: int) -> bytes:
+        """The first ``size`` bytes of a walked file (a model file read as bytes, never
+        whole); empty when it is not one or cannot be read. Not cached: each reader asks
+        once."""
+        if rel not in self.files:
+            return b""
+        try:
+            with (self.root / rel).open("rb") as handle:
+                return handle.read(size)
+        except OSError:
+            return b""
+
     def _larger_limit(self, rel: str, limit: int) -> bool:
         """Whether ``rel`` was too large for an earlier read, but this one allows more (a
         lockfile of several MiB, read first by a detector with the default cap)."""
