@@ -22,6 +22,7 @@ listing image is FROM scratch). Without one the context checks are reported as n
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import re
@@ -273,9 +274,80 @@ def _canon(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def installed_names(profile: dict[str, Any], project: Path, files: dict[str, str]) -> set[str]:
-    """Distributions the image installs, as far as the generated files and locks say."""
+#: A requirement pip clones from GitHub: owner, name, and the ref (none: the default branch).
+_GITHUB = re.compile(
+    r"git\+https://github\.com/([^/@#]+)/([^/@#]+?)(?:\.git)?/?(?:@([^#]+))?(?:#.*)?$"
+)
+
+
+def _requirement_names(lines: list[str]) -> set[str]:
+    names = set()
+    for line in lines:
+        match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", line)
+        if match:
+            names.add(_canon(match.group(1)))
+    return names
+
+
+def _declared_requires(setup_py: str, pyproject: str) -> set[str]:
+    """The run-time requirements a project's setup.py (a list literal assigned to, or passed
+    as, ``install_requires``) or pyproject.toml (``[project].dependencies``) declares."""
+    names: set[str] = set()
+    if pyproject:
+        try:
+            project = tomllib.loads(pyproject).get("project", {})
+        except tomllib.TOMLDecodeError:
+            project = {}
+        names |= _requirement_names([str(r) for r in project.get("dependencies", [])])
+    try:
+        tree = ast.parse(setup_py) if setup_py else None
+    except SyntaxError:
+        tree = None
+    for node in ast.walk(tree) if tree is not None else ():
+        named = isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "install_requires" for t in node.targets
+        )
+        passed = isinstance(node, ast.keyword) and node.arg == "install_requires"
+        value = node.value if isinstance(node, (ast.Assign, ast.keyword)) else None
+        if (named or passed) and isinstance(value, ast.List):
+            strings = [e.value for e in value.elts if isinstance(e, ast.Constant)]
+            names |= _requirement_names([v for v in strings if isinstance(v, str)])
+    return names
+
+
+def vcs_requires(profile: dict[str, Any], repos: Path | None) -> set[str]:
+    """What the git dependencies pip clones from GitHub require: PyPI has no metadata for
+    them, so it is read from their repositories under ``repos`` (fetched like the corpus),
+    at the ref the requirement names (its default branch when none). One not there adds
+    nothing: its requirements then count as not installed."""
+    names: set[str] = set()
+    for dep in profile.get("dependencies", []):
+        match = _GITHUB.match(dep.get("url", ""))
+        git_dir = find_git_dir(repos, f"{match[1]}/{match[2]}") if match and repos else None
+        if match is None or git_dir is None:
+            continue
+        ref = match[3] or "HEAD"
+
+        def show(path: str, git_dir: Path = git_dir, ref: str = ref) -> str:
+            done = subprocess.run(
+                ["git", "--git-dir", str(git_dir), "show", f"{ref}:{path}"],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            return done.stdout if done.returncode == 0 else ""
+
+        names |= _declared_requires(show("setup.py"), show("pyproject.toml"))
+    return names
+
+
+def installed_names(
+    profile: dict[str, Any], project: Path, files: dict[str, str], repos: Path | None = None
+) -> set[str]:
+    """Distributions the image installs, as far as the generated files and locks say, and
+    what those require (the brings table; a git dependency's own setup.py or pyproject)."""
     names = {_canon(d["name"]) for d in profile.get("dependencies", [])}
+    names |= vcs_requires(profile, repos)
     text = "\n".join(files.values())
     for token in re.findall(r"[A-Za-z0-9][A-Za-z0-9._-]*", text):
         names.add(_canon(token))
@@ -379,10 +451,11 @@ def judge(
     profile: dict[str, Any],
     project: Path,
     written: dict[str, str],
+    repos: Path | None = None,
 ) -> None:
     """The expectations read from the profile and the generated Dockerfile."""
     dockerfile = written.get("Dockerfile", "")
-    installed = installed_names(profile, project, written)
+    installed = installed_names(profile, project, written, repos)
     for dist in expect.get("dependencies", []):
         outcome.check(_canon(dist) in installed, f"dependency {dist} is not installed")
     declared = {_canon(d["name"]) for d in profile.get("dependencies", [])}
@@ -508,7 +581,7 @@ def check_repo(
         if p.is_file()
     }
     lint(project, outcome, written)
-    judge(outcome, expect, profile, project, written)
+    judge(outcome, expect, profile, project, written, repos)
     if expect.get("context_in") or expect.get("context_out"):
         judge_context(outcome, expect, data, tree, project, work)
 
