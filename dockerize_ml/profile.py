@@ -226,6 +226,9 @@ class EntryPoint:
     requires: tuple[str, ...] = ()
     #: Environment the command needs in the image (GRADIO_SERVER_NAME=0.0.0.0).
     env: tuple[tuple[str, str], ...] = ()
+    #: The Host header a request must carry to be served (a Django project whose
+    #: ALLOWED_HOSTS names neither localhost nor ``*``): the health probes send it.
+    host: str = ""
 
 
 @dataclass(frozen=True)
@@ -342,6 +345,9 @@ class ProjectProfile:
     #: the repository lacks the file (gitignored or untracked).
     env_keys: tuple[str, ...] = ()
     env_local: bool = False
+    #: The committed example of .env (``.env.example``): its placeholders let the smoke test
+    #: start a server that requires the names, where no .env is (CI, a fresh clone).
+    env_example: str = ""
     context_excludes: tuple[str, ...] = ()
     #: ``context_excludes`` with the section of the .dockerignore that explains each.
     context_rules: tuple[ContextRule, ...] = ()

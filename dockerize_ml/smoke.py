@@ -144,8 +144,10 @@ def _http_probe(
             bindings = (container.ports or {}).get(f"{port}/tcp") or []
             if bindings:
                 url = f"http://127.0.0.1:{bindings[0]['HostPort']}{path}"
+                headers = {"Host": smoke.host} if smoke.host else {}
+                request = urllib.request.Request(url, headers=headers)
                 try:
-                    with urllib.request.urlopen(url, timeout=smoke.timeout) as response:
+                    with urllib.request.urlopen(request, timeout=smoke.timeout) as response:
                         return True, f"GET {path} -> {response.status}"
                 except urllib.error.HTTPError as exc:
                     last = f"GET {path} -> {exc.code}"
@@ -187,9 +189,11 @@ def smoke_test(
     user_command: str | None = None,
     gpus: bool = False,
     timeout: float = 120,
+    environment: dict[str, str] | None = None,
 ) -> list[SmokeResult]:
-    """Every smoke test of the plan (the same docker/smoke.sh runs in CI), each reported."""
-    extra: dict[str, Any] = {}
+    """Every smoke test of the plan (the same docker/smoke.sh runs in CI), each reported;
+    each container gets ``environment`` (the project's .env, or its committed example)."""
+    extra: dict[str, Any] = {"environment": environment} if environment else {}
     if gpus:
         extra["device_requests"] = [docker.types.DeviceRequest(count=-1, capabilities=[["gpu"]])]
     runner = _Runner(engine, image, timeout, extra)
@@ -260,6 +264,37 @@ def _cuda(runner: _Runner, probe: str) -> tuple[bool, str]:
     return code == 0, output.strip()[-300:]
 
 
+def smoke_env_file(root: Path, plan: SmokePlan) -> Path | None:
+    """The dotenv file the smoke test's containers get: the project's .env, as docker/run.sh
+    passes it, or where there is none, its committed example (``SmokePlan.env``)."""
+    for name in (".env", plan.env):
+        if name and (root / name).is_file():
+            return root / name
+    return None
+
+
+def dotenv(path: Path | None) -> dict[str, str]:
+    """A dotenv file read as ``docker run --env-file`` reads it: ``NAME=value`` lines, the
+    value as written (quotes kept), comments and blank lines skipped; a bare ``NAME``
+    (passed from the caller's environment there) is left out."""
+    if path is None:
+        return {}
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return {}
+    found: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.lstrip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        name, _, value = line.partition("=")
+        name = name.removeprefix("export ").strip()
+        if name and "\x00" not in value:
+            found[name] = value
+    return found
+
+
 def build_and_smoke(
     root: Path,
     plan: SmokePlan,
@@ -316,6 +351,7 @@ def build_and_smoke(
             user_command=user_command,
             gpus=gpus,
             timeout=timeout,
+            environment=dotenv(smoke_env_file(root, plan)),
         )
         report.smoke.append(
             _timed("no secrets in the image", lambda: _secrets(engine, tag, base_image, env_files))

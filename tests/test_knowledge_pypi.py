@@ -119,3 +119,40 @@ def test_every_pipreqs_mapping_row_is_covered(pypi: ModuleType) -> None:
     plain = {**data, "pipreqs": {**pin, "differences": {}}}
     for module in pin["differences"]:
         assert script.uncovered([(m, d) for m, d in rows if m == module], plain), module
+
+
+def test_every_apis_row_checkable_by_file_agrees_with_the_wheels() -> None:
+    """The ``inside`` rows (timm 0.1.18-0.3.4 use torch._six.container_abcs; 0.4.5 does not)
+    and the ``removed`` rows of a module or a name a module binds (torch 1.8.1 has
+    torch._six.container_abcs, 1.9.0 not), read from the wheels by range requests."""
+    try:
+        urllib.request.urlopen("https://pypi.org/pypi/pip/json", timeout=15).close()
+    except OSError as error:
+        pytest.skip(f"PyPI not reachable: {error}")
+    check = _script("check_apis")
+    table = check.tomllib.loads(check.TABLE.read_text())
+    problems = [line for row in table["inside"] for line in check.check_inside(row)]
+    checked = 0
+    for row in table["removed"]:
+        found = check.check_removed(row)
+        checked += found is not None
+        problems += found or []
+    assert problems == [], "\n".join(problems)
+    assert checked >= 3  # torch._six, its container_abcs, torchaudio.set_audio_backend
+
+
+def test_the_apis_check_finds_a_wrong_row() -> None:
+    """The check can fail: torchaudio 2.2 still has set_audio_backend (the row said 2.2
+    removed it; 2.9 did), and timm 0.4.5 no longer uses container_abcs."""
+    try:
+        urllib.request.urlopen("https://pypi.org/pypi/pip/json", timeout=15).close()
+    except OSError as error:
+        pytest.skip(f"PyPI not reachable: {error}")
+    check = _script("check_apis")
+    wrong = {"use": "torchaudio.set_audio_backend", "dist": "torchaudio"}
+    assert check.check_removed({**wrong, "removed": "2.2", "last": "2.1.2"})
+    late = {"dist": "timm", "first": "0.3.2", "last": "0.4.5"}
+    found = check.check_inside(
+        {**late, "uses": "torch._six.container_abcs", "file": "timm/models/layers/helpers.py"}
+    )
+    assert any("0.4.5" in line for line in found), found

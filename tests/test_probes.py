@@ -11,6 +11,7 @@ by Docker's matching rules, not from the plan).
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import re
 import shlex
@@ -296,6 +297,41 @@ def test_the_import_probe_exits_non_zero_and_says_which(tmp_path: Path) -> None:
         [sys.executable, "-c", IMPORT_PROBE, "pyyaml"], capture_output=True, text=True, check=False
     )
     assert ok.returncode == 0 and "smoke: 1 distributions import" in ok.stderr
+
+
+def test_the_import_probe_reads_metadata_without_importlib_metadata(tmp_path: Path) -> None:
+    """Python 3.7 has no importlib.metadata (pplonski/my_ml_service's image): the probe
+    reads the dist-info folders itself, top_level.txt or else RECORD."""
+    site = write_tree(
+        tmp_path / "site",
+        {
+            "Foo_Bar-1.0.dist-info/RECORD": "foo_bar/__init__.py,,\nfoo_bar-1.0.dist-info/RECORD,,\n",
+            "foo_bar/__init__.py": "",
+            "broken-2.0.dist-info/top_level.txt": "broken\n",
+            "broken/__init__.py": "raise ImportError('no libfoo.so')\n",
+        },
+    )
+    code = "import sys; sys.modules['importlib.metadata'] = None; " + "exec(sys.argv.pop(1))"
+    ran = subprocess.run(
+        [sys.executable, "-c", code, IMPORT_PROBE, "foo-bar", "broken", "absent"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(site)},
+    )
+    result = json.loads(ran.stdout.strip().splitlines()[-1])
+    assert result["foo-bar"] == ""
+    assert "no libfoo.so" in result["broken"]
+    assert result["absent"] == "not installed"
+    assert ran.returncode == 1
+
+
+@pytest.mark.docker
+def test_the_import_probe_runs_on_python_3_7(engine: Any) -> None:
+    out = engine.containers.run(
+        "python:3.7-slim", ["python", "-c", IMPORT_PROBE, "pip"], remove=True
+    )
+    assert json.loads(out.decode().strip().splitlines()[-1]) == {"pip": ""}
 
 
 class _Container:

@@ -9,11 +9,13 @@ import json
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import run_cli, write_and_lint, write_tree
+from packaging.version import Version
 
 from dockerize_ml import dockerignore, inspect_project, knowledge, make_plan, render
 from dockerize_ml.detect.apis import pythons_up_to
@@ -615,3 +617,185 @@ def test_an_old_release_whose_metadata_uv_refuses_is_installed_with_pip() -> Non
     )
     findings = diagnose(log, Facts(python="3.7"))
     assert [(f.kind, f.settings) for f in findings] == [("invalid-metadata", {"installer": "pip"})]
+
+
+# --- a dependency's own use of a removed API; a version the code asserts -------------------
+
+
+def test_an_asserted_version_pins_and_its_release_bounds_torch_and_the_python(
+    tmp_path: Path,
+) -> None:
+    """facebookresearch/mae: no dependency file, `assert timm.__version__ == "0.3.2"`, and
+    timm 0.3.2 imports torch._six.container_abcs (gone in torch 1.9): timm==0.3.2,
+    torch<1.9, and a Python torch 1.8 has wheels for (3.9 at most)."""
+    root = write_tree(
+        tmp_path / "p",
+        {
+            "main.py": "import timm\nimport torch\nassert timm.__version__ == '0.3.2'  # check\n",
+        },
+    )
+    profile = inspect_project(root)
+    deps = {d.name: d for d in profile.dependencies}
+    assert deps["timm"].specifier == "==0.3.2", deps["timm"]
+    assert deps["torch"].specifier == "<1.9", deps["torch"]
+    assert profile.python_version == "3.9"
+    # an aliased module, the constant on the left; a release not in the rows bounds nothing
+    write_tree(
+        root, {"main.py": "import timm as t\nimport torch\nassert '0.9.2' == t.__version__\n"}
+    )
+    profile = inspect_project(root)
+    deps = {d.name: d for d in profile.dependencies}
+    assert deps["timm"].specifier == "==0.9.2"
+    assert deps["torch"].specifier == ""
+    assert profile.python_version != "3.9"
+
+
+def test_inside_rows_are_well_formed_and_name_a_removed_api() -> None:
+    removed = {row["use"] for row in knowledge.load("apis")["removed"]}
+    rows = knowledge.load("apis")["inside"]
+    assert rows
+    for row in rows:
+        assert set(row) == {"dist", "first", "last", "uses", "file"}, row
+        assert row["uses"] in removed, row
+        assert Version(row["first"]) <= Version(row["last"]), row
+        assert row["file"].endswith(".py"), row
+
+
+# --- a server that needs its .env, or a Host its settings allow (pplonski, eightBEC) --------
+
+_DJANGO_SETTINGS = """import os
+SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]
+DEBUG = False
+ALLOWED_HOSTS = [".api.example.com"]
+INSTALLED_APPS = [
+    "django.contrib.admin", "django.contrib.auth", "django.contrib.contenttypes",
+    "django.contrib.sessions", "django.contrib.messages", "django.contrib.staticfiles",
+]
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+ROOT_URLCONF = "mysite.urls"
+TEMPLATES = [{
+    "BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True,
+    "OPTIONS": {"context_processors": [
+        "django.template.context_processors.request",
+        "django.contrib.auth.context_processors.auth",
+        "django.contrib.messages.context_processors.messages",
+    ]},
+}]
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "/tmp/db.sqlite3"}}
+STATIC_URL = "static/"
+"""
+
+
+def _django_site(root: Path, hosts: str = '[".api.example.com"]', urls: str = "") -> Path:
+    settings = _DJANGO_SETTINGS.replace('[".api.example.com"]', hosts)
+    return write_tree(
+        root,
+        {
+            ".python-version": "3.12\n",
+            "requirements.txt": "django>=4.2,<6\n",
+            ".env.example": "DJANGO_SECRET_KEY=placeholder-not-a-secret\n",
+            "mysite/manage.py": "import os, sys\nfrom django.core.management import "
+            "execute_from_command_line\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', "
+            "'mysite.settings')\nexecute_from_command_line(sys.argv)\n",
+            "mysite/mysite/__init__.py": "",
+            "mysite/mysite/settings.py": settings,
+            "mysite/mysite/urls.py": urls
+            or "from django.contrib import admin\nfrom django.urls import path\n"
+            "urlpatterns = [path('admin/', admin.site.urls)]\n",
+            "mysite/mysite/wsgi.py": "import os\nfrom django.core.wsgi import "
+            "get_wsgi_application\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', "
+            "'mysite.settings')\napplication = get_wsgi_application()\n",
+        },
+    )
+
+
+def test_django_allowed_hosts_give_the_probes_their_host_and_the_admin_their_path(
+    tmp_path: Path,
+) -> None:
+    profile = inspect_project(_django_site(tmp_path / "p"))
+    entry = profile.entrypoint
+    assert entry is not None and entry.kind == "django"
+    assert (entry.host, entry.health) == ("api.example.com", "/admin/")
+    assert profile.env_example == ".env.example"
+    assert any("ALLOWED_HOSTS" in w and "Host: api.example.com" in w for w in profile.warnings)
+    files = render(make_plan(profile, Settings(k8s=True)))
+    assert "--header 'Host: api.example.com'" in files["docker/smoke.sh"]
+    assert "'Host': sys.argv[2]" in files["compose.yaml"]
+    assert files["k8s/p.yaml"].count("value: api.example.com") == 3
+    # any host, localhost, or a list from the environment: no header; a root URL: "/"
+    for hosts in ('["*"]', '["localhost", "api.example.com"]', 'os.environ["HOSTS"].split()'):
+        root = _django_site(tmp_path / f"h{len(hosts)}", hosts=hosts)
+        assert inspect_project(root).entrypoint.host == "", hosts  # type: ignore[union-attr]
+    root = _django_site(
+        tmp_path / "r", urls="from django.urls import path\nurlpatterns = [path('', print)]\n"
+    )
+    assert inspect_project(root).entrypoint.health == "/"  # type: ignore[union-attr]
+
+
+def test_the_smoke_tests_read_the_env_file_as_docker_run_does(tmp_path: Path) -> None:
+    from dockerize_ml.plan.types import SmokePlan
+    from dockerize_ml.smoke import dotenv, smoke_env_file
+
+    root = write_tree(
+        tmp_path / "p",
+        {
+            ".env.example": "# comment\nexport A=1\nB='quoted' \nC\n\n  D=x=y\n",
+        },
+    )
+    plan = SmokePlan((), env=".env.example")
+    assert smoke_env_file(root, plan) == root / ".env.example"
+    assert dotenv(smoke_env_file(root, plan)) == {"A": "1", "B": "'quoted' ", "D": "x=y"}
+    write_tree(root, {".env": "A=2\n"})
+    assert smoke_env_file(root, plan) == root / ".env"  # the local .env first, as run.sh
+    assert smoke_env_file(root, SmokePlan(())) == root / ".env"
+    (root / ".env").unlink()
+    assert smoke_env_file(root, SmokePlan(())) is None
+
+
+@pytest.mark.docker
+def test_a_django_site_that_needs_its_env_and_its_host_passes_every_smoke_test(
+    engine: Any, buildkit_cli: str, tmp_path: Path
+) -> None:
+    """Built, smoke-tested by `build` and by docker/smoke.sh with the real engine, and
+    compose's healthcheck run in the container: all three send the Host the settings
+    allow, with the placeholders of .env.example (there is no .env)."""
+    root = _django_site(tmp_path / "site")
+    assert run_cli("init", root).returncode == 0
+    tag = "dockerize-ml-test-django-host:latest"
+    result = run_cli("build", root, "--tag", tag, "--timeout", "60")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok   django answers on port 8000" in result.stdout
+    smoke = subprocess.run(
+        ["bash", str(root / "docker/smoke.sh"), tag],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "DOCKERIZE_ML_DOCKER": buildkit_cli},
+    )
+    assert smoke.returncode == 0, smoke.stdout + smoke.stderr
+    import yaml
+
+    service = next(iter(yaml.safe_load((root / "compose.yaml").read_text())["services"].values()))
+    check = service["healthcheck"]["test"][1:]
+    container = engine.containers.run(tag, detach=True, environment={"DJANGO_SECRET_KEY": "x"})
+    try:
+        deadline = time.monotonic() + 60
+        code, output = 1, b""
+        while time.monotonic() < deadline and code != 0:
+            code, output = container.exec_run(check)
+            time.sleep(1)
+        assert code == 0, output
+        # the probe without the Host: the settings refuse it
+        plain = [
+            "python",
+            "-c",
+            "import urllib.request as u; u.urlopen('http://127.0.0.1:8000/admin/')",
+        ]
+        assert container.exec_run(plain)[0] != 0
+    finally:
+        container.remove(force=True)
+        engine.images.remove(tag, force=True)

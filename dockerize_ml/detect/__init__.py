@@ -17,7 +17,13 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from dockerize_ml.detect import shapes
-from dockerize_ml.detect.apis import api_warnings, api_wheel_facts, bounded
+from dockerize_ml.detect.apis import (
+    api_warnings,
+    api_wheel_facts,
+    asserted_versions,
+    bounded,
+    inside_facts,
+)
 from dockerize_ml.detect.code import CodeIndex, build_index
 from dockerize_ml.detect.context import detect_context
 from dockerize_ml.detect.deps import DependencyFacts, detect_dependencies
@@ -34,7 +40,7 @@ from dockerize_ml.detect.installed import (
     split_dev_tools,
 )
 from dockerize_ml.detect.leaks import dependency_credentials, existing_dockerignore
-from dockerize_ml.detect.pickles import model_pins, pin_warnings, pinned_by_models
+from dockerize_ml.detect.pickles import model_pins, pin_warnings, pinned_to
 from dockerize_ml.detect.python_version import detect_python, wheel_facts
 from dockerize_ml.detect.ranking import ports_of, rank_entrypoints
 from dockerize_ml.detect.servers import detect_servers
@@ -195,7 +201,11 @@ def _detect(
     index = build_index(project)
     old_apis = api_wheel_facts(index)  # code that runs only on old releases
     pickled = model_pins(project)  # model files: the release that pickled them
-    undeclared_pins = [p for p in pickled if p.name not in deps.all_declared]  # see below
+    asserted = asserted_versions(index)  # `assert timm.__version__ == "0.3.2"`
+    # What nothing declares is inferred, then pinned to these (a declared one is the user's
+    # choice: warned about); releases whose own code uses a removed API bound like code.
+    undeclared_pins = [p for p in [*pickled, *asserted] if p.name not in deps.all_declared]
+    old_apis += inside_facts([*(deps.chosen.dependencies if deps.chosen else ()), *undeclared_pins])
     python = detect_python(  # offline, the knowledge table answers for the exact pins
         project,
         list(deps.python_hints),
@@ -219,7 +229,7 @@ def _detect(
     inferred = inferred_dependencies(deps, imports, entry)
     if deps_from == "inferred" and not inferred:
         inferred = as_inferred({**imports.used, **imports.notebook_installs})
-    inferred = pinned_by_models(bounded(inferred, old_apis), undeclared_pins)
+    inferred = pinned_to(bounded(inferred, old_apis), undeclared_pins)
     sources = list(deps.sources)
     if inferred:
         sources = [DependencySource("inferred", INFERRED_FILE)] + [
@@ -324,6 +334,7 @@ def _detect(
         env_files=tuple(context.env_files),
         env_keys=tuple(context.env_keys),
         env_local=context.env_local,
+        env_example=context.env_example,
         context_excludes=tuple(rule.pattern for rule in context.rules),
         context_rules=tuple(context.rules),
         runtime_files=tuple(context.runtime_files),

@@ -14,11 +14,12 @@ import dataclasses
 from dataclasses import dataclass
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from dockerize_ml import knowledge
 from dockerize_ml.detect.code import CodeIndex, SourceFile, dotted_name
-from dockerize_ml.profile import Dependency, Evidence, WheelFact
+from dockerize_ml.profile import Dependency, Evidence, WheelFact, pinned
 
 
 @dataclass(frozen=True)
@@ -195,3 +196,86 @@ def api_warnings(declared: list[Dependency], facts: list[WheelFact]) -> list[str
                 f"release without it; add `{fact.version}` to it"
             )
     return warnings
+
+
+def asserted_versions(index: CodeIndex) -> list[Dependency]:
+    """``assert timm.__version__ == "0.3.2"``: the code runs only on that release, an exact
+    pin of the distribution the module belongs to (the first assert of each decides)."""
+    table = knowledge.load("imports")["imports"]
+    found: dict[str, Dependency] = {}
+    for path, source in sorted(index.files.items()):
+        if source.tree is None or "__version__" not in source.text:
+            continue
+        for node in ast.walk(source.tree):
+            if not isinstance(node, ast.Assert):
+                continue
+            pin = _asserted(node, source.aliases)
+            if pin is None:
+                continue
+            module, version = pin
+            dist = canonicalize_name(str(table.get(module, module)))
+            detail = f"{path}:{node.lineno} asserts {module}.__version__ == {version!r}"
+            found.setdefault(
+                dist, Dependency(dist, f"=={version}", path, line=node.lineno, detail=detail)
+            )
+    return list(found.values())
+
+
+def _asserted(node: ast.Assert, aliases: dict[str, str]) -> tuple[str, str] | None:
+    """The top-level module and release of an ``assert M.__version__ == "X"``, or None."""
+    if not isinstance(node.test, ast.Compare):
+        return None
+    test = node.test
+    if len(test.ops) != 1 or not isinstance(test.ops[0], ast.Eq):
+        return None
+    sides = (test.left, test.comparators[0])
+    attr = next((s for s in sides if isinstance(s, ast.Attribute)), None)
+    text = next((s.value for s in sides if isinstance(s, ast.Constant)), None)
+    if attr is None or attr.attr != "__version__" or not isinstance(text, str):
+        return None
+    name = dotted_name(attr.value)
+    head = name.split(".")[0]
+    module = aliases.get(head, head).split(".")[0] if name else ""
+    try:
+        Version(text)
+    except InvalidVersion:
+        return None
+    return (module, text) if module else None
+
+
+def inside_facts(pins: list[Dependency]) -> list[WheelFact]:
+    """Exact pins of releases whose own code uses a removed API of another distribution
+    (the ``inside`` rows: timm 0.3.2 imports ``torch._six.container_abcs``): the bounds that
+    API puts on the other distribution and on the Python, as if the project's code used it."""
+    removed = {str(row["use"]): row for row in knowledge.load("apis")["removed"]}
+    facts: list[WheelFact] = []
+    for dep in pins:
+        version = pinned(dep)
+        if version is None or dep.url:
+            continue
+        for row in knowledge.load("apis")["inside"]:
+            if row["dist"] != dep.name or not _between(version, row["first"], row["last"]):
+                continue
+            api = removed[row["uses"]]
+            detail = (
+                f"{dep.name}=={version} uses {row['uses']}, removed in {api['dist']} "
+                f"{api['removed']}"
+            )
+            pythons = pythons_up_to(api["dist"], api["last"])
+            facts.append(
+                WheelFact(
+                    api["dist"],
+                    f"<{api['removed']}",
+                    pythons,
+                    "code",
+                    Evidence(dep.source, dep.line, detail),
+                )
+            )
+    return facts
+
+
+def _between(version: str, first: str, last: str) -> bool:
+    try:
+        return Version(first) <= Version(version) <= Version(last)
+    except InvalidVersion:
+        return False

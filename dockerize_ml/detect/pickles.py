@@ -26,7 +26,7 @@ from dockerize_ml import knowledge
 from dockerize_ml.profile import Dependency
 from dockerize_ml.scan import Scan
 
-__all__ = ["MODEL_SUFFIXES", "model_pins", "pickled_release", "pin_warnings", "pinned_by_models"]
+__all__ = ["MODEL_SUFFIXES", "model_pins", "pickled_release", "pin_warnings", "pinned_to"]
 
 #: Files that hold pickled models (``pickle.dump``, ``joblib.dump``).
 MODEL_SUFFIXES = (".pkl", ".pickle", ".joblib", ".sav", ".pck", ".pkl.gz", ".pkl.z")
@@ -122,10 +122,9 @@ def model_pins(scan: Scan) -> list[Dependency]:
     return pins
 
 
-def pinned_by_models(
-    deps: tuple[Dependency, ...], pins: list[Dependency]
-) -> tuple[Dependency, ...]:
-    """Inferred (unpinned) dependencies pinned to the release their model files record."""
+def pinned_to(deps: tuple[Dependency, ...], pins: list[Dependency]) -> tuple[Dependency, ...]:
+    """Inferred (unpinned) dependencies pinned to the release their model files record, or
+    the code asserts (``pins``); one whose range excludes it is left alone."""
     by_name = {p.name: p for p in pins}
     return tuple(
         Dependency(

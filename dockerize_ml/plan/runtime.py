@@ -80,15 +80,20 @@ def smoke_plan(
     )
     entry = profile.entrypoint
     detected = entry is not None and tuple(entry.command) == command
+    example = profile.env_example
     if detected and entry is not None and entry.port:
-        return SmokePlan(dists, "server", entry.kind, entry.port, entry.health or "/", command)
+        health = entry.health or "/"
+        return SmokePlan(
+            dists, "server", entry.kind, entry.port, health, command, env=example, host=entry.host
+        )
     if ports:
-        return SmokePlan(dists, "server", "server", ports[0], _health(profile, ports[0]), command)
+        health = _health(profile, ports[0])
+        return SmokePlan(dists, "server", "server", ports[0], health, command, env=example)
     if detected and entry is not None and entry.kind in ("console-script", "module"):
-        return SmokePlan(dists, "help", command=command)
+        return SmokePlan(dists, "help", command=command, env=example)
     if detected and entry is not None and entry.kind == "script":
-        return SmokePlan(dists, "script", command=command, script=command[1])
-    return SmokePlan(dists)
+        return SmokePlan(dists, "script", command=command, script=command[1], env=example)
+    return SmokePlan(dists, env=example)
 
 
 def _health(profile: ProjectProfile, port: int) -> str:

@@ -107,6 +107,13 @@ class SmokePlan:
     script: str = ""
     wait: int = 60
     timeout: int = PROBE_TIMEOUT
+    #: The committed example of .env (``.env.example``), passed to the containers the smoke
+    #: test starts where no .env is (CI, a fresh clone): code that requires the names it
+    #: sets (``config("API_KEY")``) starts on its placeholders. A .env, where there is one,
+    #: is passed instead, as docker/run.sh passes it.
+    env: str = ""
+    #: The Host header the probe sends ("": none): Django's ALLOWED_HOSTS without localhost.
+    host: str = ""
 
     @property
     def script_args(self) -> tuple[str, ...]:

@@ -29,6 +29,7 @@ class ContextFacts:
     #: The variable names ``.env`` sets, and whether a fresh clone lacks it.
     env_keys: list[str] = field(default_factory=list)
     env_local: bool = False
+    env_example: str = ""
     runtime_files: list[str] = field(default_factory=list)
     runtime_evidence: list[Evidence] = field(default_factory=list)
     #: Files the code names that stay out of the image (weights above a few MB, files git

@@ -68,8 +68,11 @@ def secret_rules(scan: Scan, facts: ContextFacts, rules: Rules) -> None:
             facts.env_files.append(name)
             if name == ".env":
                 _dotenv_facts(scan, facts)
+    facts.env_example = next((n for n in ENV_EXAMPLES if n in scan.files), "")
 
 
+#: The committed examples of a .env, in the order one is chosen: placeholders, not secrets.
+ENV_EXAMPLES = (".env.example", ".env.sample", ".env.template", ".env.dist")
 #: A dotenv line that sets a variable: its name (the value is never kept).
 _DOTENV_NAME = re.compile(r"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*=", re.MULTILINE)
 

@@ -9,6 +9,7 @@ prepares its app in its ``__main__`` block is run as a script instead.
 from __future__ import annotations
 
 import ast
+import re
 
 from dockerize_ml.detect.code import Call, CodeIndex
 from dockerize_ml.detect.servers.binds import binds, dotted, last, self_run, walk_calls
@@ -200,6 +201,77 @@ def django(scan: Scan, facts: ServerFacts) -> None:
         facts.warnings.append(
             f"{manage}: no wsgi.py beside the settings; served by Django's development server"
         )
+    host = _allowed_host(scan, wsgi, port, facts) if wsgi is not None else ""
+    health = _django_health(scan, wsgi) if wsgi is not None else ""
     facts.servers.append(
-        EntryPoint("django", command, (evidence,), port, row["health"], requires=requires)
+        EntryPoint(
+            "django",
+            command,
+            (evidence,),
+            port,
+            health or row["health"],
+            requires=requires,
+            host=host,
+        )
     )
+
+
+#: A URL pattern of the site's root: ``path("", ...)``, ``url(r"^$", ...)``.
+_ROOT_PATTERN = re.compile(r"""\b(?:path|re_path|url)\(\s*r?(['"])(?:\^?\$?)\1""")
+#: The admin site's prefix: ``path("admin/", admin.site.urls)``.
+_ADMIN_PATTERN = re.compile(
+    r"""\b(?:path|re_path|url)\(\s*r?['"]\^?([A-Za-z0-9_/-]*)['"]\s*,\s*admin\.site\.urls"""
+)
+
+
+def _django_health(scan: Scan, wsgi: str) -> str:
+    """Where a Django site answers without knowing its views: "/" when the root URL conf
+    routes the empty path, else the admin site (it redirects to its login page, which
+    answers); "" when neither is there (the table's default)."""
+    text = scan.read_text(f"{wsgi.rpartition('/')[0]}/urls.py") or ""
+    if _ROOT_PATTERN.search(text):
+        return "/"
+    admin = _ADMIN_PATTERN.search(text)
+    return f"/{admin.group(1)}" if admin and admin.group(1) else ""
+
+
+#: Hosts Django serves a request from this machine for (with ALLOWED_HOSTS empty, under DEBUG).
+_LOCAL_HOSTS = frozenset({"*", "localhost", "127.0.0.1", "[::1]", ".localhost"})
+
+
+def _allowed_host(scan: Scan, wsgi: str, port: int, facts: ServerFacts) -> str:
+    """The Host header Django's settings accept, when their ``ALLOWED_HOSTS`` is a list of
+    names without localhost (``['0.0.0.0']``, ``['api.example.com']``): a probe to
+    127.0.0.1 would get HTTP 400 (DisallowedHost). "" when any host, localhost, or hosts
+    read from the environment are allowed (the settings are not a literal list)."""
+    folder = wsgi.rpartition("/")[0]
+    for rel in (f"{folder}/settings.py", f"{folder}/settings/__init__.py"):
+        tree = _parsed(scan, rel)
+        for node in tree.body if tree is not None else ():
+            if not (
+                isinstance(node, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == "ALLOWED_HOSTS" for t in node.targets)
+                and isinstance(node.value, (ast.List, ast.Tuple))
+            ):
+                continue
+            hosts = [e.value for e in node.value.elts if isinstance(e, ast.Constant)]
+            names = [h for h in hosts if isinstance(h, str) and h]
+            if not names or len(names) != len(node.value.elts) or _LOCAL_HOSTS & set(names):
+                return ""
+            host = names[0].lstrip(".")  # `.example.com` allows example.com and below
+            facts.warnings.append(
+                f"{rel}:{node.lineno}: ALLOWED_HOSTS = {names!r} refuses requests to "
+                f"localhost (HTTP 400): the health probes send `Host: {host}`; to browse to "
+                f"http://localhost:{port}, add 'localhost' (or read the list from the "
+                "environment)"
+            )
+            return host
+    return ""
+
+
+def _parsed(scan: Scan, rel: str) -> ast.Module | None:
+    text = scan.read_text(rel) if rel in scan.files else None
+    try:
+        return ast.parse(text) if text is not None else None
+    except (SyntaxError, ValueError):
+        return None

@@ -9,8 +9,15 @@ set -euo pipefail
 docker_cli="${DOCKERIZE_ML_DOCKER:-docker}"
 image="${1:-${IMAGE:-cuda-ext:latest}}"
 
+# The containers get the project's .env, as docker/run.sh passes it.
+project_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+env_args=()
+if [ -f "$project_dir/.env" ]; then
+  env_args=(--env-file "$project_dir/.env")
+fi
+
 echo "smoke: the user is not root"
-uid="$("$docker_cli" run --rm "$image" id -u)"
+uid="$("$docker_cli" run --rm ${env_args[@]+"${env_args[@]}"} "$image" id -u)"
 if [ "$uid" = 0 ]; then
   echo "smoke: FAIL: the image runs as root" >&2
   exit 1
@@ -18,14 +25,47 @@ fi
 
 echo "smoke: the dependencies import"
 # The same probe `dockerize-ml build` runs: one line per failure, and a non-zero exit.
-"$docker_cli" run --rm -i "$image" python - torch torchvision flash-attn apex einops numpy pyyaml tqdm wandb >/dev/null <<'PYTHON'
-import importlib, importlib.metadata as md, json, sys
+"$docker_cli" run --rm -i ${env_args[@]+"${env_args[@]}"} "$image" python - torch torchvision flash-attn apex einops numpy pyyaml tqdm wandb >/dev/null <<'PYTHON'
+import importlib, json, os, re, sys
+from pathlib import PurePosixPath
 SKIP = {"tests", "test", "docs", "examples", "benchmarks", "scripts"}
+
+
+class Installed:
+    # The installed distribution's metadata folder (Python 3.7 has no importlib.metadata).
+    def __init__(self, name):
+        want = re.sub(r"[-_.]+", "-", name).lower()
+        for folder in sys.path:
+            try:
+                entries = os.listdir(folder or ".")
+            except OSError:
+                continue
+            for entry in entries:
+                stem, dot, kind = entry.rpartition(".")
+                found = re.sub(r"[-_.]+", "-", stem.split("-")[0]).lower()
+                if kind in ("dist-info", "egg-info") and found == want:
+                    self.path = os.path.join(folder, entry)
+                    return
+        raise LookupError(name)
+
+    def read_text(self, name):
+        try:
+            with open(os.path.join(self.path, name), encoding="utf-8") as handle:
+                return handle.read()
+        except OSError:
+            return None
+
+    @property
+    def files(self):
+        lines = (self.read_text("RECORD") or "").splitlines()
+        return [PurePosixPath(line.split(",")[0]) for line in lines if line]
+
+
 out = {}
 for dist in sys.argv[1:]:
     try:
-        d = md.distribution(dist)
-    except md.PackageNotFoundError:
+        d = Installed(dist)
+    except LookupError:
         out[dist] = "not installed"
         continue
     tops = (d.read_text("top_level.txt") or "").split()
@@ -33,7 +73,9 @@ for dist in sys.argv[1:]:
         packages, namespaces = set(), set()
         for f in d.files or []:
             parts = f.parts
-            if not parts or parts[0] in ("..", "bin") or "." in parts[0].removesuffix(".py"):
+            first = parts[0] if parts else ""
+            first = first[:-3] if first.endswith(".py") else first
+            if not parts or parts[0] in ("..", "bin") or "." in first:
                 continue  # metadata, scripts, vendored libraries (scikit_learn.libs)
             if len(parts) == 1 and parts[0].endswith(".py"):
                 packages.add(parts[0][:-3])
@@ -61,5 +103,5 @@ sys.exit(1 if failed else 0)
 PYTHON
 
 echo 'smoke: train.py imports (its __main__ block does not run)'
-"$docker_cli" run --rm "$image" python -c 'import importlib.util, sys; sys.argv = sys.argv[1:]; spec = importlib.util.spec_from_file_location("smoke_entry", sys.argv[0]); module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)' train.py
+"$docker_cli" run --rm ${env_args[@]+"${env_args[@]}"} "$image" python -c 'import importlib.util, sys; sys.argv = sys.argv[1:]; spec = importlib.util.spec_from_file_location("smoke_entry", sys.argv[0]); module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)' train.py
 echo "smoke: ok"

@@ -19,13 +19,46 @@ fi
 echo "smoke: the dependencies import"
 # The same probe `dockerize-ml build` runs: one line per failure, and a non-zero exit.
 "$docker_cli" run --rm -i "$image" python - tqdm >/dev/null <<'PYTHON'
-import importlib, importlib.metadata as md, json, sys
+import importlib, json, os, re, sys
+from pathlib import PurePosixPath
 SKIP = {"tests", "test", "docs", "examples", "benchmarks", "scripts"}
+
+
+class Installed:
+    # The installed distribution's metadata folder (Python 3.7 has no importlib.metadata).
+    def __init__(self, name):
+        want = re.sub(r"[-_.]+", "-", name).lower()
+        for folder in sys.path:
+            try:
+                entries = os.listdir(folder or ".")
+            except OSError:
+                continue
+            for entry in entries:
+                stem, dot, kind = entry.rpartition(".")
+                found = re.sub(r"[-_.]+", "-", stem.split("-")[0]).lower()
+                if kind in ("dist-info", "egg-info") and found == want:
+                    self.path = os.path.join(folder, entry)
+                    return
+        raise LookupError(name)
+
+    def read_text(self, name):
+        try:
+            with open(os.path.join(self.path, name), encoding="utf-8") as handle:
+                return handle.read()
+        except OSError:
+            return None
+
+    @property
+    def files(self):
+        lines = (self.read_text("RECORD") or "").splitlines()
+        return [PurePosixPath(line.split(",")[0]) for line in lines if line]
+
+
 out = {}
 for dist in sys.argv[1:]:
     try:
-        d = md.distribution(dist)
-    except md.PackageNotFoundError:
+        d = Installed(dist)
+    except LookupError:
         out[dist] = "not installed"
         continue
     tops = (d.read_text("top_level.txt") or "").split()
@@ -33,7 +66,9 @@ for dist in sys.argv[1:]:
         packages, namespaces = set(), set()
         for f in d.files or []:
             parts = f.parts
-            if not parts or parts[0] in ("..", "bin") or "." in parts[0].removesuffix(".py"):
+            first = parts[0] if parts else ""
+            first = first[:-3] if first.endswith(".py") else first
+            if not parts or parts[0] in ("..", "bin") or "." in first:
                 continue  # metadata, scripts, vendored libraries (scikit_learn.libs)
             if len(parts) == 1 and parts[0].endswith(".py"):
                 packages.add(parts[0][:-3])
