@@ -298,18 +298,48 @@ def _missing_module(log: str, facts: Facts) -> Finding | None:
     found = _NO_MODULE.search(log)
     if found is None:
         return None
-    module = found.group(1).split(".")[0]
+    name = found.group(1)
+    module = name.split(".")[0]
     if module in facts.local_modules:
         return None
     distribution = facts.distribution_of(module)
     if distribution is None:
         return None
+    parts = name.split(".")
+    # The longest prefix the table names (google.cloud.storage is google-cloud-storage's,
+    # not the distribution of the `google` namespace)
+    own = next(
+        (d for n in range(len(parts), 1, -1) if (d := facts.distribution_of(".".join(parts[:n])))),
+        None,
+    )
+    if own is not None and own != distribution:
+        distribution = own
+    elif "." in name:
+        # Python imported the parent package, then missed the submodule: the distribution
+        # is installed, and its release no longer has it (`langchain.chains` is gone from
+        # langchain 1.0). Not a missing distribution: an unpinned one too new.
+        return _removed_submodule(name, distribution, facts)
     return Finding(
         "missing-module",
         f"the code imports {module}, which no installed distribution provides",
         f"install the distribution {distribution} (dependencies; better: declare it in the "
         "project's dependency file)",
         {"dependencies": [distribution]},
+    )
+
+
+def _removed_submodule(name: str, distribution: str, facts: Facts) -> Finding | None:
+    day = facts.as_of()
+    if day is None:
+        return None
+    return Finding(
+        "newer-release",
+        f"the installed release of {distribution} has no module {name} (today's release "
+        "removed it; the code was written against an older one)",
+        f"resolve as of {day}, after the newest pin and the dependency files' last change "
+        f"(exclude-newer = {day!r}; delete it to resolve as of today; better: pin "
+        f"{distribution} to the release you use)",
+        {"exclude-newer": day},
     )
 
 

@@ -204,6 +204,32 @@ def test_no_wheel_for_this_python_from_the_index_or_uv_s_hint() -> None:
     assert diagnose(pip, Facts(python="3.11")) == []
 
 
+def test_a_submodule_gone_from_an_installed_release_is_a_newer_release() -> None:
+    """hwchase17/chat-your-data: `from langchain.chains import ...` under today's langchain
+    (1.0 moved it out). Python imported `langchain`, so it is installed: not a missing
+    distribution but an unpinned one too new; krishnaik06's `sklearn.linear_model.base`
+    alike. A namespace package's other distribution (google.cloud.storage) stays missing."""
+    log = (
+        '  File "/app/query_data.py", line 1, in <module>\n'
+        "    from langchain.chains import RetrievalQA\n"
+        "ModuleNotFoundError: No module named 'langchain.chains'"
+    )
+    table = {
+        "langchain": "langchain",
+        "google": "protobuf",
+        "google.cloud.storage": "google-cloud-storage",
+    }
+    dated = Facts(distribution_of=table.get, as_of=lambda: "2023-05-02")
+    finding = _one(log, dated)
+    assert finding.kind == "newer-release"
+    assert finding.settings == {"exclude-newer": "2023-05-02"}
+    assert "no module langchain.chains" in finding.cause
+    # nothing to date the pins by: not recognised (never "install langchain" again)
+    assert diagnose(log, Facts(distribution_of=table.get)) == []
+    other = "ModuleNotFoundError: No module named 'google.cloud.storage'"
+    assert _one(other, dated).settings == {"dependencies": ["google-cloud-storage"]}
+
+
 def test_a_module_nobody_declared() -> None:
     log = "entry script imports: ModuleNotFoundError: No module named 'dateutil'"
     assert _one(log).settings == {"dependencies": ["python-dateutil"]}

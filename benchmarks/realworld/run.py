@@ -142,11 +142,21 @@ def export(git_dir: Path, commit: str, target: Path) -> tuple[str | None, list[s
             dest.write_bytes(data)
             if mode == "100755":
                 dest.chmod(0o755)
-    problem = _commit_checkout(target)
+    # The pinned commit's own dates, as a clone has them: `build --fix` dates the pins by
+    # the last commit that changed a dependency file (exclude-newer), which a fixed date
+    # would make the year 2000.
+    dates = subprocess.run(
+        [*git, "log", "-1", "--format=%aI%n%cI", commit],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    problem = _commit_checkout(target, tuple(dates) if len(dates) == 2 else None)
     return problem, missing
 
 
-#: A fixed author and date: the exported repository is the same every run.
+#: A fixed author, and a date for a tree whose commit has none: the export is the same
+#: every run (the pinned commit's own dates are used when it has them).
 _GIT_ENV = {
     "GIT_AUTHOR_NAME": "realworld",
     "GIT_AUTHOR_EMAIL": "realworld@example.invalid",
@@ -157,11 +167,13 @@ _GIT_ENV = {
 }
 
 
-def _commit_checkout(target: Path) -> str | None:
+def _commit_checkout(target: Path, dates: tuple[str, str] | None = None) -> str | None:
     """Make ``target`` a real git repository whose one commit is the pinned tree, as a clone
     is: the tool reads which files git tracks, and clutter planted afterwards is untracked,
     as in a working copy."""
     env = {**os.environ, **_GIT_ENV, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    if dates is not None:
+        env["GIT_AUTHOR_DATE"], env["GIT_COMMITTER_DATE"] = dates
     git = ["git", "-C", str(target), "-c", "init.defaultBranch=main", "-c", "core.autocrlf=false"]
     for args in (
         ["init", "-q"],
