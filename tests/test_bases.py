@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import files_for, lint_generated, run_cli, write_tree
+from conftest import copy_sample, files_for, lint_generated, run_cli, write_tree
 
 from dockerize_ml import knowledge
 from dockerize_ml.bases import find_base, image_user
@@ -262,3 +262,18 @@ def test_every_standin_the_engine_builds_is_a_row_and_a_tag_the_script_knows() -
         case = "python:3.*-slim" if tag.startswith("python:") else tag
         assert f"    {case}) " in script, tag
         assert find_base(tag) is not None, tag
+
+
+def test_a_base_whose_gid_is_not_its_uid_gets_that_gid_everywhere(tmp_path: Path) -> None:
+    """jovyan is 1000:100: the distributed jobs' securityContext and compose's one-off
+    step that hands a writable folder to the user take the gid, not the uid twice."""
+    root = copy_sample("ddp-trainer", tmp_path / "ddp")
+    files = files_for(root, base_image="quay.io/jupyter/scipy-notebook:python-3.12", k8s=True)
+    jobs = {n: t for n, t in files.items() if n.startswith("k8s/") and "runAsUser" in t}
+    assert len(jobs) >= 2, sorted(files)  # the Deployment/Job and the distributed ones
+    for name, text in jobs.items():
+        assert "runAsUser: 1000" in text, name
+        assert "runAsGroup: 100\n" in text and "fsGroup: 100\n" in text, name
+        assert "runAsGroup: 1000" not in text and "fsGroup: 1000" not in text, name
+    compose = files["compose.yaml"]  # ddp-trainer writes checkpoints/: the prepare step
+    assert "chown 1000:100 " in compose and "chown 1000:1000" not in compose
