@@ -3,7 +3,8 @@
 ``init`` records, after it writes, a fingerprint of everything the generated files could
 depend on: the path, size, modification time and mode of every file in the project (the
 generated files and the state included), git's view of the working copy (its index, HEAD and
-exclude files), the tool's version and the ``DOCKERIZE_ML_*`` environment. When a later
+exclude files), the tool's version, its own files (a source checkout's edits change the
+output without a new version) and the ``DOCKERIZE_ML_*`` environment. When a later
 ``check``, or an ``init`` without flags, finds the same fingerprint, the answer is the last
 one: up to date, nothing to write. Anything else (one file touched, a flag given, a project
 that reads files outside its folder) takes the full path, so the fingerprint may only be
@@ -46,6 +47,7 @@ def fingerprint(root: Path) -> str | None:
     sits inside a larger git repository, whose files it reads, or cannot be walked)."""
     digest = hashlib.sha256()
     digest.update(f"{__version__}\0".encode())
+    digest.update(_tool_files().encode())
     for key in sorted(k for k in os.environ if k.startswith("DOCKERIZE_ML_")):
         digest.update(f"env {key}={os.environ[key]}\0".encode())
     for parent in root.resolve().parents:
@@ -57,6 +59,26 @@ def fingerprint(root: Path) -> str | None:
     except OSError:
         return None
     return digest.hexdigest()
+
+
+def _tool_files() -> str:
+    """The size and modification time of the tool's own files (the package and its
+    knowledge tables, the templates: inside the package, or beside it in a source
+    checkout): about 130 stats, a few milliseconds."""
+    here = Path(__file__).resolve().parent
+    folders = [str(here)]
+    if not (here / "templates").is_dir():
+        folders.append(str(here.parent / "templates"))
+    parts: list[str] = []
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
+                    folders.append(entry.path)
+                elif entry.name.endswith((".py", ".toml", ".j2")):
+                    stat = entry.stat()
+                    parts.append(f"{entry.path}:{stat.st_size}:{stat.st_mtime_ns}")
+    return "\n".join(parts)
 
 
 def _stats(root: Path) -> list[tuple[str, str]]:

@@ -252,3 +252,22 @@ def test_anything_but_the_exact_fast_shapes_goes_to_the_cli(
     monkeypatch.chdir(root)  # a project where nothing moved: the fast path would answer
     assert entry.answer(["check"]) == 0
     assert entry.answer(args) is None
+
+
+def test_an_edit_to_the_tool_itself_changes_the_fingerprint(tmp_path: Path) -> None:
+    """A source checkout's template or knowledge table edited, the version the same: the
+    generated files may differ, so the last answer is not replayed."""
+    root = write_tree(
+        tmp_path / "p", {"requirements.txt": "pandas\n", "main.py": "import pandas\n"}
+    )
+    before = quick.fingerprint(root)
+    template = Path(quick.__file__).resolve().parent.parent / "templates" / "Dockerfile.j2"
+    if not template.is_file():
+        template = Path(quick.__file__).resolve().parent / "templates" / "Dockerfile.j2"
+    stat = template.stat()
+    try:
+        os.utime(template, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+        assert quick.fingerprint(root) != before
+    finally:
+        os.utime(template, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert quick.fingerprint(root) == before
