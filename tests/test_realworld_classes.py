@@ -799,3 +799,32 @@ def test_a_django_site_that_needs_its_env_and_its_host_passes_every_smoke_test(
     finally:
         container.remove(force=True)
         engine.images.remove(tag, force=True)
+
+
+def test_a_variants_imports_are_left_to_its_own_requirements_file(tmp_path: Path) -> None:
+    """bhimrazy/litserve-embedding-api: server.py runs on requirements.txt; the variant
+    server-openai-transformers.py imports torch, which requirements-transformers.txt
+    declares. torch is not installed (6 GB for a file the image does not run), with a
+    warning; an import the entry file makes itself is installed as before."""
+    root = write_tree(
+        tmp_path / "p",
+        {
+            "requirements.txt": "litserve\n",
+            "requirements-transformers.txt": "torch\ntransformers\n",
+            "server.py": "import litserve as ls\nimport yaml\n"
+            "class A(ls.LitAPI):\n    pass\n"
+            "if __name__ == '__main__':\n    ls.LitServer(A()).run(port=8000)\n",
+            "server-openai-transformers.py": "import torch\nimport transformers\n",
+        },
+    )
+    profile = inspect_project(root)
+    assert profile.entrypoint is not None and "server.py" in profile.entrypoint.command
+    assert "torch" not in profile.undeclared_imports
+    assert "pyyaml" in profile.undeclared_imports  # the entry imports it: installed
+    warning = next(w for w in profile.warnings if "does not import" in w)
+    assert "torch" in warning and "requirements-transformers.txt" in warning
+    assert "pip install" in (df := render(make_plan(profile, Settings()))["Dockerfile"])
+    assert " torch" not in df and "download.pytorch.org" not in df
+    # the entry imports torch itself: installed, declared elsewhere or not
+    write_tree(root, {"server.py": "import torch\n" + (root / "server.py").read_text()})
+    assert "torch" in inspect_project(root).undeclared_imports

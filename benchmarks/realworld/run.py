@@ -471,6 +471,9 @@ def judge(
     for dist in expect.get("dependencies", []):
         outcome.check(_canon(dist) in installed, f"dependency {dist} is not installed")
     declared = {_canon(d["name"]) for d in profile.get("dependencies", [])}
+    # and what the image installs although nothing declares it (imports; not against a lock)
+    if not any(s.get("used") and s.get("lock") for s in profile.get("dependency_sources", [])):
+        declared |= {_canon(n) for n in profile.get("undeclared_imports", [])}
     for dist in expect.get("not_dependencies", []):
         outcome.check(_canon(dist) not in declared, f"{dist} is installed (it should not be)")
     if "entry" in expect:

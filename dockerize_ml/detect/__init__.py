@@ -31,7 +31,14 @@ from dockerize_ml.detect.deps.model import Candidate
 from dockerize_ml.detect.distributed import detect_distributed
 from dockerize_ml.detect.files import read_toml, repository_root
 from dockerize_ml.detect.frameworks import detect_cuda_build, detect_frameworks, detect_gpu
-from dockerize_ml.detect.imports import ImportFacts, detect_imports, lock_names, undeclared_warning
+from dockerize_ml.detect.imports import (
+    ImportFacts,
+    declared_elsewhere,
+    detect_imports,
+    leave_to_their_files,
+    lock_names,
+    undeclared_warning,
+)
 from dockerize_ml.detect.installed import (
     as_inferred,
     inferred_dependencies,
@@ -183,6 +190,17 @@ def detect(
             gc.enable()
 
 
+def _entry_file(entry: EntryPoint | None, index: CodeIndex) -> str:
+    """The module the container runs: the command's script, or the file that defines the
+    server (its first evidence); "" when neither is a parsed file."""
+    if entry is None:
+        return ""
+    for candidate in (*entry.command, *(e.path for e in entry.evidence)):
+        if candidate.endswith(".py") and candidate in index.files:
+            return candidate
+    return ""
+
+
 def _detect(
     project: Scan,
     deps_from: str | None,
@@ -226,6 +244,12 @@ def _detect(
     context = detect_context(project, index, deps.vcs_checkouts)
 
     chosen = deps.chosen
+    left_out = leave_to_their_files(
+        imports,
+        index,
+        declared_elsewhere(project, set(chosen.files) if chosen else set()),
+        _entry_file(entry, index),
+    )
     inferred = inferred_dependencies(deps, imports, entry)
     if deps_from == "inferred" and not inferred:
         inferred = as_inferred({**imports.used, **imports.notebook_installs})
@@ -259,7 +283,7 @@ def _detect(
     )
     warnings = [*python.warnings, *deps.warnings, *warnings_dev, *context.warnings]
     warnings += [*servers.warnings, *system_warnings]
-    warnings += _declaration_warnings(deps, imports, chosen, inferred, entry)
+    warnings += [*_declaration_warnings(deps, imports, chosen, inferred, entry), *left_out]
     warnings += existing_dockerignore(project, pyproject, chosen, inferred, context, entry)
     warnings += compatibility_warnings(tuple(declared), chosen.conda if chosen else None)
     warnings += api_warnings(declared, old_apis)

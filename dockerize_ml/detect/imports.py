@@ -26,6 +26,7 @@ from packaging.version import Version
 from dockerize_ml import knowledge
 from dockerize_ml.detect.code import CodeIndex, Import
 from dockerize_ml.detect.deps.model import Candidate
+from dockerize_ml.detect.deps.requirements import logical_lines
 from dockerize_ml.profile import Evidence
 from dockerize_ml.scan import Scan
 
@@ -205,3 +206,62 @@ def undeclared_warning(imports: ImportFacts, chosen: Candidate | None) -> str:
         f"imported but declared nowhere: {listed}; installed anyway, unpinned, after the "
         "declared dependencies: declare them (with the versions you use)"
     )
+
+
+#: A requirements file by its name: requirements-gpu.txt, requirements/serve.txt.
+_REQUIREMENTS_NAME = re.compile(r"(^|/)(requirements[^/]*\.txt|requirements/[^/]+\.txt)$")
+
+
+def declared_elsewhere(scan: Scan, installed_files: set[str]) -> dict[str, str]:
+    """Distributions that a requirements file the image does not install declares (a
+    variant's own file: ``requirements-transformers.txt`` beside ``requirements.txt``):
+    canonical name -> the first such file, by path."""
+    found: dict[str, str] = {}
+    for rel in sorted(scan.files):
+        if rel in installed_files or not _REQUIREMENTS_NAME.search(rel):
+            continue
+        for _number, line in logical_lines(scan.read_text(rel) or ""):
+            match = re.match(r"([A-Za-z0-9][A-Za-z0-9._-]*)", line)
+            if match and not line.startswith("-"):
+                found.setdefault(canonicalize_name(match.group(1)), rel)
+    return found
+
+
+def importers(index: CodeIndex, dist: str) -> set[str]:
+    """The files that import the distribution ``dist`` (as the imports table maps them)."""
+    table: dict[str, str | list[str]] = knowledge.load("imports")["imports"]
+    files = set()
+    for imp in index.imports():
+        if imp.level or imp.optional:
+            continue
+        hit = resolve(imp.module, table)
+        names = [hit] if isinstance(hit, str) else list(hit or [])
+        if any(canonicalize_name(n) == dist for n in names):
+            files.add(imp.path)
+    return files
+
+
+def leave_to_their_files(
+    imports: ImportFacts, index: CodeIndex, elsewhere: dict[str, str], entry_file: str
+) -> list[str]:
+    """Imports nothing installed declares, that another requirements file declares, and
+    that the entry file does not import (server-openai-transformers.py's torch, declared in
+    requirements-transformers.txt, while the image runs server.py): a variant's, left to
+    its own file instead of installed; one warning says which. Without a known entry file,
+    nothing is left out."""
+    if not entry_file or not elsewhere:
+        return []
+    left: dict[str, str] = {}
+    for dist in list(imports.missing):
+        name = canonicalize_name(dist)
+        if name in elsewhere and entry_file not in importers(index, name):
+            left[dist] = elsewhere[name]
+            del imports.missing[dist]
+    if not left:
+        return []
+    listed = ", ".join(f"{d} ({imports.undeclared[d]}; declared in {f})" for d, f in left.items())
+    return [
+        f"imported by files the entry point ({entry_file}) does not import, and declared only "
+        f"in requirements files the image does not install: {listed}; not installed (add "
+        "them to the installed dependency file if the image needs them)"
+    ]
