@@ -9,7 +9,8 @@
 #   bash .ci/standins.sh python:3.10-slim
 # Tags: ubuntu:24.04, quay.io/jupyter/scipy-notebook:python-3.12, and python:3.X-slim for
 # 3.7 (Ubuntu bionic's universe), 3.8 (focal), 3.9 (Debian bullseye), 3.10 (jammy),
-# 3.11 (bookworm, the one .ci/engine.sh builds), 3.12 (noble), 3.13 (trixie).
+# 3.11 (bookworm, the one .ci/engine.sh builds), 3.12 (noble), 3.13 (trixie), 3.14 (forky,
+# Debian testing).
 set -euo pipefail
 
 log() { printf '[standins] %s\n' "$*" >&2; }
@@ -46,6 +47,11 @@ bootstrap() {
       args+=("--components=main,universe" "--keyring=$(ubuntu_keyring)")
       # Debian 12's debootstrap has no script for noble; every Ubuntu since gutsy uses one.
       debootstrap "${args[@]}" "$suite" "$rootfs" "$UBUNTU" /usr/share/debootstrap/scripts/gutsy \
+        >"$WORK/debootstrap-$suite.log" 2>&1 || { tail -n 30 "$WORK/debootstrap-$suite.log" >&2; exit 1; }
+      ;;
+    forky)
+      # Debian 12's debootstrap has no script for forky; sid's is the one testing uses.
+      debootstrap "${args[@]}" "$suite" "$rootfs" "$DEBIAN" /usr/share/debootstrap/scripts/sid \
         >"$WORK/debootstrap-$suite.log" 2>&1 || { tail -n 30 "$WORK/debootstrap-$suite.log" >&2; exit 1; }
       ;;
     *)
@@ -120,7 +126,8 @@ build_python() {
     3.11) suite=bookworm ;;
     3.12) suite=noble ;;
     3.13) suite=trixie ;;
-    *) die "no stand-in for python:$version-slim (3.7 to 3.13)" ;;
+    3.14) suite=forky ;;
+    *) die "no stand-in for python:$version-slim (3.7 to 3.14)" ;;
   esac
   case $suite in
     bionic | focal | jammy | noble)

@@ -466,9 +466,17 @@ _GONE_NAME = re.compile(
 )
 
 
+#: The import probe's line for a distribution whose own import fails on a name another
+#: distribution no longer has (pandas 1.0 under NumPy 1.24: `np.bool` is gone).
+_PROBE_GONE = re.compile(
+    r"[\w.-]+: import [\w.]+: (?:AttributeError: (module '[\w.]+' has no attribute '\w+')"
+    r"|ImportError: (cannot import name '\w+' from '[\w.]+'))"
+)
+
+
 def _newer_release(log: str, facts: Facts) -> Finding | None:
     found = next((m for m in (p.search(log) for p in _INCOMPATIBLE) if m), None)
-    found = found or _GONE_NAME.search(log)
+    found = found or _GONE_NAME.search(log) or _PROBE_GONE.search(log)
     if found is None:
         return None
     day = facts.as_of()

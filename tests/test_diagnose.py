@@ -230,6 +230,23 @@ def test_a_submodule_gone_from_an_installed_release_is_a_newer_release() -> None
     assert _one(other, dated).settings == {"dependencies": ["google-cloud-storage"]}
 
 
+def test_a_distribution_whose_import_fails_on_a_gone_name_is_a_newer_release() -> None:
+    """iainwo/kaggle: pandas==1.0.3 pinned, numpy open: today's NumPy for Python 3.8 has no
+    `np.bool`, and the import probe says so for pandas and everything importing it."""
+    log = (
+        "FAIL dependencies import: pandas: import pandas: AttributeError: module 'numpy' has "
+        "no attribute 'bool'.\n`np.bool` was a deprecated alias for the builtin `bool`.; "
+        "shap: import shap: AttributeError: module 'numpy' has no attribute 'bool'."
+    )
+    dated = Facts(as_of=lambda: "2020-03-01")
+    finding = _one(log, dated)
+    assert finding.kind == "newer-release" and finding.settings == {"exclude-newer": "2020-03-01"}
+    assert "module 'numpy' has no attribute 'bool'" in finding.cause
+    gone = "x: import x: ImportError: cannot import name 'soft_unicode' from 'markupsafe'"
+    assert _one(gone, dated).kind == "newer-release"
+    assert diagnose(log, Facts()) == []  # nothing to date the pins by
+
+
 def test_a_module_nobody_declared() -> None:
     log = "entry script imports: ModuleNotFoundError: No module named 'dateutil'"
     assert _one(log).settings == {"dependencies": ["python-dateutil"]}
