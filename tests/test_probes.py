@@ -308,12 +308,16 @@ def test_the_import_probe_reads_metadata_without_importlib_metadata(tmp_path: Pa
             "Foo_Bar-1.0.dist-info/RECORD": "foo_bar/__init__.py,,\nfoo_bar-1.0.dist-info/RECORD,,\n",
             "foo_bar/__init__.py": "",
             "broken-2.0.dist-info/top_level.txt": "broken\n",
+            # mlflow 1.x: its own module, and its linters' plugins (they need astroid)
+            "mlflow-1.26.dist-info/top_level.txt": "mlflow\npylint_plugins\n",
+            "mlflow/__init__.py": "",
+            "pylint_plugins/__init__.py": "import astroid\n",
             "broken/__init__.py": "raise ImportError('no libfoo.so')\n",
         },
     )
     code = "import sys; sys.modules['importlib.metadata'] = None; " + "exec(sys.argv.pop(1))"
     ran = subprocess.run(
-        [sys.executable, "-c", code, IMPORT_PROBE, "foo-bar", "broken", "absent"],
+        [sys.executable, "-c", code, IMPORT_PROBE, "foo-bar", "broken", "absent", "mlflow"],
         capture_output=True,
         text=True,
         check=False,
@@ -323,6 +327,7 @@ def test_the_import_probe_reads_metadata_without_importlib_metadata(tmp_path: Pa
     assert result["foo-bar"] == ""
     assert "no libfoo.so" in result["broken"]
     assert result["absent"] == "not installed"
+    assert result["mlflow"] == ""  # its own module imports; pylint_plugins is not tried
     assert ran.returncode == 1
 
 

@@ -78,6 +78,10 @@ for dist in sys.argv[1:]:
                 namespaces.add(parts[0])
         tops = sorted(packages or namespaces)
     tops = [t for t in tops if t and not t.startswith("_") and t not in SKIP] or tops[:1]
+    # The module named after the distribution, when it has one: the others are its
+    # packaging's (mlflow 1.x ships pylint_plugins, which needs astroid, a tool of theirs).
+    own = re.sub(r"[-.]+", "_", dist).lower()
+    tops = [t for t in tops if t.lower() == own] or tops
     errors = []
     for top in tops:
         try:
