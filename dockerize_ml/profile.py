@@ -213,6 +213,12 @@ class CudaBuild:
         return bool(self.requirements or self.project or self.folders)
 
 
+#: The ``health`` of a server that answers no GET (a Flask app of ``POST /predict`` alone):
+#: a TCP connection to its port is the probe (the smoke tests, compose's healthcheck,
+#: Kubernetes' tcpSocket probes).
+TCP_HEALTH = "tcp"
+
+
 @dataclass(frozen=True)
 class EntryPoint:
     """How the container starts: ``kind`` (script, console-script, fastapi, ...) and argv."""

@@ -131,7 +131,10 @@ def _http_probe(
 ) -> tuple[bool, str]:
     """The plan's health probe from outside the container: ``GET path`` answers 2xx or 3xx
     (redirects followed) within the probe's timeout. A 4xx fails at once: the server runs,
-    but not where the probe (and compose's and Kubernetes' checks) look."""
+    but not where the probe (and compose's and Kubernetes' checks) look. A server that
+    serves no GET (``path`` ""; compose and Kubernetes then connect to its port) passes on
+    any HTTP answer to ``GET /``: from outside, the published port alone proves nothing
+    (Docker's proxy accepts before the server listens)."""
     port, path = smoke.port, smoke.path
     with _container(engine, image, ports={f"{port}/tcp": None}, **kw) as container:
         deadline = time.monotonic() + timeout
@@ -143,14 +146,16 @@ def _http_probe(
                 return False, f"the server exited: {logs.strip()}"
             bindings = (container.ports or {}).get(f"{port}/tcp") or []
             if bindings:
-                url = f"http://127.0.0.1:{bindings[0]['HostPort']}{path}"
+                url = f"http://127.0.0.1:{bindings[0]['HostPort']}{path or '/'}"
                 headers = {"Host": smoke.host} if smoke.host else {}
                 request = urllib.request.Request(url, headers=headers)
                 try:
                     with urllib.request.urlopen(request, timeout=smoke.timeout) as response:
                         return True, f"GET {path} -> {response.status}"
                 except urllib.error.HTTPError as exc:
-                    last = f"GET {path} -> {exc.code}"
+                    last = f"GET {path or '/'} -> {exc.code}"
+                    if not path:  # it serves no GET: any HTTP answer is the server's
+                        return True, f"{last}: the server answers (it serves no GET)"
                     if exc.code < 500:
                         return False, (
                             f"{last}: the server answers, but not at its health path (hint: "

@@ -384,6 +384,24 @@ def server() -> Iterator[int]:
     httpd.shutdown()
 
 
+def test_a_server_without_get_passes_on_any_http_answer_never_on_a_silent_port(
+    server: int,
+) -> None:
+    """path "": any HTTP status is the server's answer; a port where nothing speaks HTTP
+    (Docker's proxy accepting for a server not up yet) is not."""
+    tcp = SmokePlan(("flask",), "server", "server", 8000, "")
+    ok, detail = _http_probe(_Engine(server), "image", tcp, timeout=10)
+    assert ok and "GET / -> 404" in detail and "serves no GET" in detail
+    import socket
+
+    with socket.socket() as silent:  # accepts (the backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        ok, detail = _http_probe(_Engine(port), "image", tcp, timeout=4)
+    assert not ok and "nothing answered on port 8000" in detail, detail
+
+
 def test_build_calls_a_404_a_failure(server: int) -> None:
     engine = _Engine(server)
     wrong = SmokePlan(("fastapi",), "server", "server", 8000, "/")

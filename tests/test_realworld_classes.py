@@ -828,3 +828,78 @@ def test_a_variants_imports_are_left_to_its_own_requirements_file(tmp_path: Path
     # the entry imports torch itself: installed, declared elsewhere or not
     write_tree(root, {"server.py": "import torch\n" + (root / "server.py").read_text()})
     assert "torch" in inspect_project(root).undeclared_imports
+
+
+_POST_ONLY = (
+    "from flask import Flask, jsonify, request\n"
+    "app = Flask('duration-prediction')\n\n"
+    "@app.route('/predict', methods=['POST'])\n"
+    "def predict():\n    return jsonify(request.get_json())\n"
+)
+
+
+def test_a_flask_app_that_serves_no_get_is_probed_at_its_port(tmp_path: Path) -> None:
+    """DataTalksClub/mlops-zoomcamp web-service: POST /predict is the only route, so GET /
+    is a 404 and no health path exists: the probes connect to the port (Kubernetes'
+    tcpSocket, compose's socket), and the smoke tests take any HTTP answer."""
+    root = write_tree(
+        tmp_path / "p", {"requirements.txt": "flask\ngunicorn\n", "predict.py": _POST_ONLY}
+    )
+    profile = inspect_project(root)
+    assert profile.entrypoint is not None and profile.entrypoint.health == "tcp"
+    plan = make_plan(profile, Settings(k8s=True))
+    assert (plan.smoke.kind, plan.smoke.path) == ("server", "")
+    files = render(plan)
+    k8s = files["k8s/p.yaml"]
+    assert k8s.count("tcpSocket:") == 3 and "httpGet" not in k8s
+    assert "socket.create_connection" in files["compose.yaml"]
+    assert "--write-out '%{http_code}'" in files["docker/smoke.sh"]
+    # a GET route anywhere (the default of route(), app.get, methods with GET): a path
+    for route in ("@app.route('/')", "@app.get('/x')", "@app.route('/p', methods=['GET', 'POST'])"):
+        write_tree(root, {"predict.py": _POST_ONLY + f"\n{route}\ndef other():\n    return 'ok'\n"})
+        assert inspect_project(root).entrypoint.health != "tcp", route  # type: ignore[union-attr]
+    # methods the reader cannot see: not assumed
+    write_tree(root, {"predict.py": _POST_ONLY.replace("['POST']", "METHODS")})
+    assert inspect_project(root).entrypoint.health != "tcp"  # type: ignore[union-attr]
+
+
+@pytest.mark.docker
+def test_a_post_only_flask_app_passes_every_smoke_test(
+    engine: Any, buildkit_cli: str, tmp_path: Path
+) -> None:
+    root = write_tree(
+        tmp_path / "svc",
+        {
+            ".python-version": "3.12\n",
+            "requirements.txt": "flask\ngunicorn\n",
+            "predict.py": _POST_ONLY,
+        },
+    )
+    assert run_cli("init", root).returncode == 0
+    tag = "dockerize-ml-test-post-only:latest"
+    result = run_cli("build", root, "--tag", tag, "--timeout", "60")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "the server answers (it serves no GET)" in result.stdout
+    smoke = subprocess.run(
+        ["bash", str(root / "docker/smoke.sh"), tag],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "DOCKERIZE_ML_DOCKER": buildkit_cli},
+    )
+    assert smoke.returncode == 0, smoke.stdout + smoke.stderr
+    import yaml
+
+    service = next(iter(yaml.safe_load((root / "compose.yaml").read_text())["services"].values()))
+    check = service["healthcheck"]["test"][1:]
+    container = engine.containers.run(tag, detach=True)
+    try:
+        deadline = time.monotonic() + 60
+        code, output = 1, b""
+        while time.monotonic() < deadline and code != 0:
+            code, output = container.exec_run(check)
+            time.sleep(1)
+        assert code == 0, output
+    finally:
+        container.remove(force=True)
+        engine.images.remove(tag, force=True)

@@ -19,7 +19,7 @@ from dockerize_ml.plan.types import (
     SmokePlan,
 )
 from dockerize_ml.platforms import MARKER_ENV as _MARKER_ENV
-from dockerize_ml.profile import ProjectProfile
+from dockerize_ml.profile import TCP_HEALTH, ProjectProfile
 
 
 def command(
@@ -82,7 +82,7 @@ def smoke_plan(
     detected = entry is not None and tuple(entry.command) == command
     example = profile.env_example
     if detected and entry is not None and entry.port:
-        health = entry.health or "/"
+        health = "" if entry.health == TCP_HEALTH else entry.health or "/"
         return SmokePlan(
             dists, "server", entry.kind, entry.port, health, command, env=example, host=entry.host
         )
@@ -103,7 +103,8 @@ def _health(profile: ProjectProfile, port: int) -> str:
     servers = [e for e in profile.entrypoint_alternatives if e.port and e.health]
     on_port = [e for e in servers if e.port == port]
     chosen = on_port or (servers if len(servers) == 1 else [])
-    return chosen[0].health if chosen else "/"
+    health = chosen[0].health if chosen else "/"
+    return "" if health == TCP_HEALTH else health
 
 
 def context(profile: ProjectProfile, settings: Settings) -> Context | None:

@@ -102,6 +102,7 @@ class SmokePlan:
     kind: str = ""  # server, help, script or "" (nothing more to start)
     label: str = ""  # the server as reports name it: "fastapi", "streamlit", "server"
     port: int = 0
+    #: The health path; "" for a server that answers no GET: the probe connects to the port.
     path: str = "/"
     command: tuple[str, ...] = ()
     script: str = ""

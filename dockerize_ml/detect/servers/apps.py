@@ -21,7 +21,7 @@ from dockerize_ml.detect.servers.common import (
     rank_file,
     server_row,
 )
-from dockerize_ml.profile import EntryPoint, Evidence
+from dockerize_ml.profile import TCP_HEALTH, EntryPoint, Evidence
 from dockerize_ml.scan import Scan
 
 _HEALTH_PATHS = ("/health", "/healthz", "/ping", "/ready", "/status")
@@ -108,11 +108,42 @@ def _asgi(name: str, call: Call, index: CodeIndex, evidence: Evidence) -> EntryP
     )
 
 
+def _no_get_route(source: ast.Module | None, app: str) -> bool:
+    """Whether every route the app's module declares on ``app`` refuses GET (``@app.route(
+    "/predict", methods=["POST"])``, ``@app.post``): GET / answers 404 or 405, whatever the
+    path. False when it declares none here (blueprints elsewhere) or one takes GET."""
+    routes = 0
+    for node in ast.walk(source) if source is not None else ():
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for deco in node.decorator_list:
+            if not (isinstance(deco, ast.Call) and isinstance(deco.func, ast.Attribute)):
+                continue
+            owner, method = dotted(deco.func.value), deco.func.attr
+            if owner != app or method not in ("route", "get", "post", "put", "delete", "patch"):
+                continue
+            routes += 1
+            if method == "get":
+                return False
+            if method == "route":
+                methods = next((k.value for k in deco.keywords if k.arg == "methods"), None)
+                if not isinstance(methods, (ast.List, ast.Tuple, ast.Set)):
+                    return False  # GET by default, or methods the reader cannot see
+                names = [e.value for e in methods.elts if isinstance(e, ast.Constant)]
+                if len(names) != len(methods.elts) or any(
+                    str(n).upper() in ("GET", "HEAD") for n in names
+                ):
+                    return False
+    return routes > 0
+
+
 def _flask(call: Call, index: CodeIndex, declared: set[str], facts: ServerFacts) -> EntryPoint:
     row = server_row("flask")
     module, app_dir = module_of(call.path)
     source = index.files[call.path]
     health = _health(index, call.path, row["health"])
+    if health == row["health"] and _no_get_route(source.tree, call.assigned_to):
+        health = TCP_HEALTH  # POST /predict alone: nothing answers a GET
     factory = call.assigned_to.endswith("()")
     evidence = Evidence(call.path, call.line, f"{call.assigned_to} = {call.func}(...)")
     if factory:
