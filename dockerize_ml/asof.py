@@ -12,7 +12,8 @@ The day is the later of (either alone when the other is not known)
 - the day after the newest exact pin was uploaded (the pins existed then: an earlier day
   cannot install them), from the package index (``wheelindex.uploaded``), and
 - the day after the last commit that changed a dependency file, when the project is a git
-  checkout with its history (the author installed no earlier than that).
+  checkout with its history (the author installed no earlier than that); for a file of
+  names without versions (``langchain``, ``gradio``), the only date there is.
 """
 
 from __future__ import annotations
@@ -83,15 +84,14 @@ def as_of(
     uploaded: Callable[[str, str], str | None] = wheelindex.uploaded,
 ) -> str | None:
     """The day (``YYYY-MM-DD``, UTC) to resolve the project's dependencies as of, or None
-    when it pins nothing exactly (nothing to date), installs from a lockfile, or neither the
-    index nor git can say when."""
+    when it installs from a lockfile, or neither the index (its exact pins) nor git (the
+    last change of its dependency files: all a file of open names has to date it by) can
+    say when."""
     used = [s for s in profile.dependency_sources if s.used]
     if any(s.lock for s in used):
         return None  # a lockfile pins everything already
     pins = [d for d in profile.dependencies if d.source not in _NOT_PINS and pinned(d)]
-    if not pins:
-        return None
-    newest = newest_pin(pins, uploaded)
-    changed = last_change(root, [s.path for s in used])
+    newest = newest_pin(pins, uploaded) if pins else None
+    changed = last_change(root, [s.path for s in used if s.kind != "inferred"])
     days = [d for d in (_day_after(t) for t in (newest, changed) if t) if d]
     return max(days, default=None)

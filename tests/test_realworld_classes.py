@@ -487,9 +487,13 @@ def test_the_day_is_the_newest_pins_upload_or_the_dependency_files_last_commit(
         shallow_clone_to=tmp_path / "s",
     )
     assert as_of(shallow, inspect_project(shallow), uploaded) == "2023-07-21"
-    # nothing pinned exactly: nothing to date
+    # nothing pinned exactly, no git: nothing to date
     loose = write_tree(tmp_path / "loose", {**files, "requirements.txt": "pandas>=2\n"})
     assert as_of(loose, inspect_project(loose), uploaded) is None
+    # names without versions in git (hwchase17/chat-your-data's langchain): the file's date
+    names = {**files, "requirements.txt": "langchain\ngradio\n"}
+    dated = _dated_commit(write_tree(tmp_path / "names", names), "2023-08-03T19:24:55-07:00")
+    assert as_of(dated, inspect_project(dated), uploaded) == "2023-08-05"
 
 
 def test_exclude_newer_is_a_setting_the_dockerfile_shows_and_drops(tmp_path: Path) -> None:
