@@ -32,6 +32,9 @@ class ImageSecrets:
     """What the check found, and how much it read."""
 
     findings: list[str] = field(default_factory=list)
+    #: Found by content in the project's own code (a module holding a key): the code must be
+    #: in the image, so this is said, as `init` said it, and does not fail the check.
+    in_code: list[str] = field(default_factory=list)
     layers: int = 0
     files: int = 0
 
@@ -95,8 +98,10 @@ def _check_layer(layer: IO[bytes], values: list[str], result: ImageSecrets) -> N
             if in_app and b"\0" not in data[:8192]:
                 found = secrets.secrets_in_text(path, text)
                 if found:
-                    result.findings.append(f"/{path}:{found[0].line}: {found[0].why}")
-                    continue
+                    where = result.in_code if secrets.is_code(rel) else result.findings
+                    where.append(f"/{path}:{found[0].line}: {found[0].why}")
+                    if not any(v in text for v in values):
+                        continue
             if any(v in text for v in values):
                 result.findings.append(f"/{path}: holds a value of the project's .env")
 

@@ -374,6 +374,13 @@ def _secrets(
             texts.append(path.read_text(encoding="utf-8", errors="replace"))
     found = scan_image(engine, tag, base_image, texts)
     if found.ok:
-        return True, f"{found.files} files in {found.layers} layers checked"
+        note = ""
+        if found.in_code:
+            shown = "; ".join(found.in_code[:3]) + ("; ..." if len(found.in_code) > 3 else "")
+            note = (
+                f"; in the project's own code, which the image needs (as init said; move "
+                f"them to the environment): {shown}"
+            )
+        return True, f"{found.files} files in {found.layers} layers checked{note}"
     shown = "; ".join(found.findings[:5]) + ("; ..." if len(found.findings) > 5 else "")
     return False, f"{len(found.findings)} found: {shown} (hint: keep them out with .dockerignore)"

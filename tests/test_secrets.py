@@ -435,3 +435,41 @@ def test_only_secret_env_values_are_searched_in_the_image() -> None:
     text = f"MODEL_NAME=distilbert-base-uncased\nDATA_DIR=/app/data\nOPENAI_API_KEY={token}\n"
     text += f"export SESSION_COOKIE='abcdefgh12'\nX={expand('{24*b62}', 'x')}\n"
     assert env_values([text]) == [token, "abcdefgh12", expand("{24*b62}", "x")]
+
+
+def test_a_key_in_the_projects_own_code_is_said_not_failed(tmp_path: Path) -> None:
+    """Giskard-AI/giskard: a module that assigns a Mixpanel project key. The code must be in
+    the image (init said so when it read it): the image check reports it and passes; the
+    same key in a config file, or a .env value anywhere, fails it."""
+    import io
+    import tarfile
+
+    from dockerize_ml.imagescan import ImageSecrets, _check_layer
+
+    key = hashlib.sha256(b"mixpanel").hexdigest()[:32]
+    files = {
+        "app/pkg/analytics.py": f'prod_mp_project_key = "{key}"\n',
+        "app/configs/deploy.yaml": f"api_key: {key}\n",
+    }
+
+    def layer(members: dict[str, str]) -> io.BytesIO:
+        data = io.BytesIO()
+        with tarfile.open(fileobj=data, mode="w") as archive:
+            for name, text in members.items():
+                raw = text.encode()
+                info = tarfile.TarInfo(name)
+                info.size = len(raw)
+                archive.addfile(info, io.BytesIO(raw))
+        data.seek(0)
+        return data
+
+    result = ImageSecrets()
+    _check_layer(layer({"app/pkg/analytics.py": files["app/pkg/analytics.py"]}), [], result)
+    assert result.ok and result.in_code and "/app/pkg/analytics.py:1" in result.in_code[0]
+    result = ImageSecrets()
+    _check_layer(layer(files), [], result)
+    assert not result.ok and "/app/configs/deploy.yaml" in result.findings[0]
+    # a value of the project's .env in the code is a leak, code or not
+    result = ImageSecrets()
+    _check_layer(layer({"app/pkg/analytics.py": files["app/pkg/analytics.py"]}), [key], result)
+    assert not result.ok
