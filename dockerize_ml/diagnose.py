@@ -319,13 +319,24 @@ def _missing_module(log: str, facts: Facts) -> Finding | None:
         # is installed, and its release no longer has it (`langchain.chains` is gone from
         # langchain 1.0). Not a missing distribution: an unpinned one too new.
         return _removed_submodule(name, distribution, facts)
+    requirement = distribution + _removed_bound(module, distribution)
     return Finding(
         "missing-module",
-        f"the code imports {module}, which no installed distribution provides",
-        f"install the distribution {distribution} (dependencies; better: declare it in the "
+        f"the code imports {module}, which no installed distribution provides"
+        + (f" (today's {distribution} no longer has it)" if requirement != distribution else ""),
+        f"install the distribution {requirement} (dependencies; better: declare it in the "
         "project's dependency file)",
-        {"dependencies": [distribution]},
+        {"dependencies": [requirement]},
     )
+
+
+def _removed_bound(module: str, distribution: str) -> str:
+    """``<82.0`` when the module is one the distribution removed (``pkg_resources`` from
+    setuptools: the apis table), so that installing it brings the module back."""
+    for row in knowledge.load("apis")["removed"]:
+        if row["use"] == module and row["dist"] == distribution:
+            return f"<{row['removed']}"
+    return ""
 
 
 def _removed_submodule(name: str, distribution: str, facts: Facts) -> Finding | None:

@@ -329,6 +329,9 @@ class ProjectProfile:
     #: Imported, declared nowhere, brought by no declared distribution nor the lockfile:
     #: installed unpinned after the declared ones (not against a lockfile).
     undeclared_imports: tuple[str, ...] = ()
+    #: The bound the code's use of a removed API puts on an undeclared import that the image
+    #: installs (``("setuptools", "<82.0")`` for ``import pkg_resources``).
+    undeclared_bounds: tuple[tuple[str, str], ...] = ()
     #: Every third-party distribution the code imports, with where (first import).
     import_evidence: tuple[ImportedDistribution, ...] = ()
     #: Imported modules that are neither known distributions, local, nor declared.

@@ -247,6 +247,16 @@ def test_a_distribution_whose_import_fails_on_a_gone_name_is_a_newer_release() -
     assert diagnose(log, Facts()) == []  # nothing to date the pins by
 
 
+def test_a_module_its_distribution_removed_is_installed_with_the_bound() -> None:
+    """ydata-profiling imports pkg_resources, which setuptools 82 removed: installing
+    today's setuptools does not bring it back; setuptools<82.0 does."""
+    log = "ModuleNotFoundError: No module named 'pkg_resources'"
+    facts = Facts(distribution_of={"pkg_resources": "setuptools"}.get)
+    finding = _one(log, facts)
+    assert finding.settings == {"dependencies": ["setuptools<82.0"]}
+    assert "no longer has it" in finding.cause
+
+
 def test_a_module_nobody_declared() -> None:
     log = "entry script imports: ModuleNotFoundError: No module named 'dateutil'"
     assert _one(log).settings == {"dependencies": ["python-dateutil"]}

@@ -22,6 +22,7 @@ from dockerize_ml.detect.apis import (
     api_wheel_facts,
     asserted_versions,
     bounded,
+    code_bounds,
     inside_facts,
 )
 from dockerize_ml.detect.code import CodeIndex, build_index
@@ -223,7 +224,11 @@ def _detect(
     # What nothing declares is inferred, then pinned to these (a declared one is the user's
     # choice: warned about); releases whose own code uses a removed API bound like code.
     undeclared_pins = [p for p in [*pickled, *asserted] if p.name not in deps.all_declared]
-    old_apis += inside_facts([*(deps.chosen.dependencies if deps.chosen else ()), *undeclared_pins])
+    inside = inside_facts([*(deps.chosen.dependencies if deps.chosen else ()), *undeclared_pins])
+    old_apis += inside
+    # The bounds on the distributions themselves, pure-Python ones too (setuptools<82 for
+    # pkg_resources), for what the image installs although nothing declares it.
+    api_bounds = [*code_bounds(index), *inside]
     python = detect_python(  # offline, the knowledge table answers for the exact pins
         project,
         list(deps.python_hints),
@@ -253,7 +258,7 @@ def _detect(
     inferred = inferred_dependencies(deps, imports, entry)
     if deps_from == "inferred" and not inferred:
         inferred = as_inferred({**imports.used, **imports.notebook_installs})
-    inferred = pinned_to(bounded(inferred, old_apis), undeclared_pins)
+    inferred = pinned_to(bounded(inferred, api_bounds), undeclared_pins)
     sources = list(deps.sources)
     if inferred:
         sources = [DependencySource("inferred", INFERRED_FILE)] + [
@@ -286,7 +291,7 @@ def _detect(
     warnings += [*_declaration_warnings(deps, imports, chosen, inferred, entry), *left_out]
     warnings += existing_dockerignore(project, pyproject, chosen, inferred, context, entry)
     warnings += compatibility_warnings(tuple(declared), chosen.conda if chosen else None)
-    warnings += api_warnings(declared, old_apis)
+    warnings += api_warnings(declared, api_bounds)
     warnings += pin_warnings(declared, pickled)
     local_deps = local_dependencies(project, chosen, declared, warnings)
     gpu, cuda_build, cuda_warnings = _cuda_facts(project, index, declared, chosen)
@@ -337,6 +342,11 @@ def _detect(
         frozen_paths=tuple(chosen.frozen_paths) if chosen else (),
         conda=chosen.conda if chosen else None,
         undeclared_imports=tuple(sorted(canonicalize_name(d) for d in imports.missing)),
+        undeclared_bounds=tuple(
+            (d.name, d.specifier)
+            for d in bounded(as_inferred(dict(imports.missing)), api_bounds)
+            if d.specifier
+        ),
         import_evidence=tuple(
             ImportedDistribution(canonicalize_name(d), e, d in imports.missing)
             for d, e in imports.used.items()

@@ -155,6 +155,16 @@ def pythons_up_to_python(before: str) -> tuple[str, ...]:
     return tuple(v for v in versions if _key(v) < _key(before))
 
 
+def code_bounds(index: CodeIndex) -> list[WheelFact]:
+    """The bound each removed API the code uses puts on its distribution, pure-Python ones
+    too (``pkg_resources``: ``setuptools<82``; no Pythons to bound), as facts of source
+    ``code`` for :func:`bounded`."""
+    return [
+        WheelFact(u.dist, f"<{u.removed}", u.pythons, "code", u.evidence)
+        for u in removed_api_uses(index)
+    ]
+
+
 def bounded(deps: tuple[Dependency, ...], facts: list[WheelFact]) -> tuple[Dependency, ...]:
     """Inferred (unpinned) dependencies with the bound the code's API use needs
     (``torch<2.0`` for ``torch._six``), the tightest when several rows speak."""

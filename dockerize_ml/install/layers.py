@@ -164,8 +164,9 @@ def _undeclared(ctx: Ctx) -> list[Dependency]:
     if _locked(kind) or kind in ("inferred", "") or (conda and not conda.pip_installable):
         return []
     declared = {d.name for d in ctx.profile.dependencies}
+    bounds = dict(ctx.profile.undeclared_bounds)
     return [
-        Dependency(name, "", "imports")
+        Dependency(name, bounds.get(name, ""), "imports")
         for name in ctx.profile.undeclared_imports
         if name not in declared and keep(name, name, ctx.compiled)
     ]
@@ -175,10 +176,11 @@ def with_undeclared_imports(ctx: Ctx, plan: InstallPlan) -> InstallPlan:
     """The undeclared imports that are not heavy frameworks (those have their layer), after
     the declared dependencies, so that a version those pin or bring is kept."""
     heavy = knowledge.load("frameworks")["frameworks"]
-    names = [d.name for d in _undeclared(ctx) if not heavy.get(d.name, {}).get("heavy")]
+    undeclared = [d for d in _undeclared(ctx) if not heavy.get(d.name, {}).get("heavy")]
+    names = [d.name for d in undeclared]
     if not names:
         return plan
-    command = ctx.install(*quote_each(names))
+    command = ctx.install(*quote_each([requirement_string(d) for d in undeclared]))
     step = ctx.step(
         (
             f"Imported by the code, declared by no dependency file: {', '.join(names)}.",
