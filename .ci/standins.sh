@@ -148,6 +148,12 @@ build_python() {
     # That pip trusts certifi's bundle, not the system's (Debian's and Ubuntu's own pips are
     # patched to): point it at the system's, which holds the proxy's CA.
     printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' >"$rootfs/etc/pip.conf"
+    # A venv gets its pip from the wheels ensurepip installs: bionic's are pip 9.0.1, too old
+    # for today's index (it cannot even reach it here); the official image's venv gets
+    # CPython 3.7.17's bundled pip 23.0.1 and setuptools 57.5.0, so these replace them.
+    rm -f "$rootfs"/usr/share/python-wheels/pip-*.whl "$rootfs"/usr/share/python-wheels/setuptools-*.whl
+    python3 -m pip download --quiet --no-deps --dest "$rootfs/usr/share/python-wheels" \
+      "pip==23.0.1" "setuptools==57.5.0"
     ln -sf /usr/bin/python3.7 "$rootfs/usr/local/bin/python3"
     ln -sf /usr/bin/python3.7 "$rootfs/usr/local/bin/python"
   fi
@@ -155,6 +161,12 @@ build_python() {
   got=$(chroot "$rootfs" /usr/bin/env PATH=/usr/local/bin:/usr/bin:/bin python -c \
     'import sys, pip, venv; print("%d.%d" % sys.version_info[:2])')
   [ "$got" = "$version" ] || die "python:$version-slim stand-in has Python $got"
+  # A venv made in it has a pip that today's index serves (>= 20), as the official image's.
+  local venv_pip
+  venv_pip=$(chroot "$rootfs" /usr/bin/env PATH=/usr/local/bin:/usr/bin:/bin sh -c \
+    'python -m venv /tmp/venv-check && /tmp/venv-check/bin/python -m pip --version' | awk '{print $2}')
+  rm -rf "$rootfs/tmp/venv-check"
+  [ "${venv_pip%%.*}" -ge 20 ] || die "python:$version-slim stand-in: a venv gets pip $venv_pip"
   import_rootfs "$rootfs" "python:$version-slim" -c 'ENV LANG=C.UTF-8' -c 'CMD ["python3"]'
 }
 

@@ -230,7 +230,7 @@ def test_standin_scripts_lint_clean() -> None:
     ("tag", "message"),
     [
         ("nope:1", "no stand-in for nope:1"),
-        ("python:3.6-slim", "no stand-in for python:3.6-slim (3.7 to 3.13)"),
+        ("python:3.6-slim", "no stand-in for python:3.6-slim (3.7 to 3.14)"),
         ("quay.io/jupyter/scipy-notebook:python-3.11", "no stand-in for"),
     ],
 )
