@@ -25,6 +25,7 @@ generated file. Recognised:
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shlex
 from collections.abc import Callable, Iterable
@@ -343,15 +344,41 @@ def _removed_submodule(name: str, distribution: str, facts: Facts) -> Finding | 
     day = facts.as_of()
     if day is None:
         return None
+    older, settings = _of_the_day(day, facts)
     return Finding(
         "newer-release",
         f"the installed release of {distribution} has no module {name} (today's release "
         "removed it; the code was written against an older one)",
-        f"resolve as of {day}, after the newest pin and the dependency files' last change "
-        f"(exclude-newer = {day!r}; delete it to resolve as of today; better: pin "
+        f"resolve as of {day}{older}, after the newest pin and the dependency files' last "
+        f"change (exclude-newer = {day!r}; delete it to resolve as of today; better: pin "
         f"{distribution} to the release you use)",
-        {"exclude-newer": day},
+        settings,
     )
+
+
+def python_of_the_day(day: str) -> str | None:
+    """The newest Python that had its wheels by ``day`` (released ``wheels_after_days``
+    before it), from the ``released`` rows; None for a day before them all."""
+    table = knowledge.load("python")
+    when = dt.date.fromisoformat(day)
+    lag = dt.timedelta(days=int(table["wheels_after_days"]))
+    ready = [
+        v
+        for v, released in table["released"].items()
+        if dt.date.fromisoformat(released) + lag <= when
+    ]
+    return max(ready, key=_key, default=None)
+
+
+def _of_the_day(day: str, facts: Facts) -> tuple[str, dict[str, Any]]:
+    """The settings that resolve as of ``day``: with a Python of that day too when the
+    image's is newer (its wheels did not exist yet: everything would build from source)."""
+    settings: dict[str, Any] = {"exclude-newer": day}
+    python = python_of_the_day(day)
+    if python and facts.python and _key(facts.python) > _key(python):
+        settings["python"] = python
+        return f" on Python {python} (Python {facts.python} had no wheels then)", settings
+    return "", settings
 
 
 _LOOPBACK = re.compile(r"(?:127\.0\.0\.1|localhost|\[::1\]):(\d{2,5})")
@@ -494,13 +521,14 @@ def _newer_release(log: str, facts: Facts) -> Finding | None:
     if day is None:
         return None
     what = next(g for g in found.groups() if g)
+    older, settings = _of_the_day(day, facts)
     return Finding(
         "newer-release",
         f"today's releases of the dependencies left unpinned do not work with the pinned ones "
         f"({what})",
-        f"resolve as of {day}, after the newest pin and the dependency files' last change "
-        f"(exclude-newer = {day!r}; delete it to resolve as of today)",
-        {"exclude-newer": day},
+        f"resolve as of {day}{older}, after the newest pin and the dependency files' last "
+        f"change (exclude-newer = {day!r}; delete it to resolve as of today)",
+        settings,
     )
 
 

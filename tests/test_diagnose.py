@@ -257,6 +257,34 @@ def test_a_module_its_distribution_removed_is_installed_with_the_bound() -> None
     assert "no longer has it" in finding.cause
 
 
+def test_resolving_as_of_a_day_takes_a_python_of_that_day() -> None:
+    """hwchase17/chat-your-data: as of 2023-08-05 on Python 3.12 (released that October)
+    nothing had wheels, and everything built from source without a compiler: the day's
+    Python, 3.11, comes with it; an image already that old keeps its Python."""
+    log = "ModuleNotFoundError: No module named 'langchain.chains'"
+    table = {"langchain": "langchain"}
+    new = Facts(python="3.12", distribution_of=table.get, as_of=lambda: "2023-08-05")
+    finding = _one(log, new)
+    assert finding.settings == {"exclude-newer": "2023-08-05", "python": "3.11"}
+    assert "on Python 3.11" in finding.change
+    old = Facts(python="3.11", distribution_of=table.get, as_of=lambda: "2023-08-05")
+    assert _one(log, old).settings == {"exclude-newer": "2023-08-05"}
+
+
+def test_the_release_days_of_python_are_well_formed() -> None:
+    import datetime as dt
+
+    from dockerize_ml import knowledge
+    from dockerize_ml.diagnose import python_of_the_day
+
+    table = knowledge.load("python")
+    days = [dt.date.fromisoformat(d) for d in table["released"].values()]
+    assert days == sorted(days) and len(days) >= 8
+    assert set(table["released"]) <= {*table["versions"], *table["end_of_life"]}
+    assert python_of_the_day("2019-05-11") == "3.7"
+    assert python_of_the_day("2010-01-01") is None
+
+
 def test_a_module_nobody_declared() -> None:
     log = "entry script imports: ModuleNotFoundError: No module named 'dateutil'"
     assert _one(log).settings == {"dependencies": ["python-dateutil"]}
