@@ -59,6 +59,7 @@ def plan_install(
     workspace_copies: tuple[tuple[str, str], ...] = (),
     requirements: tuple[str, ...] = (),
     system_python: bool = False,
+    as_of: bool = False,
 ) -> InstallPlan:
     """Choose how the dependencies and the project are installed.
 
@@ -88,6 +89,7 @@ def plan_install(
         source=used.path if used else "",
         base_image=base_image,
         workspace_copies=workspace_copies,
+        as_of=as_of,
     )
     if cuda_builder is not None:
         facts = profile.cuda_build

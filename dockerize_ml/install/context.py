@@ -115,6 +115,9 @@ class Ctx:
     base_image: str = ""
     #: A uv workspace member's files copied for the export stage (source, destination).
     workspace_copies: tuple[tuple[str, str], ...] = ()
+    #: The image resolves as of a day (UV_EXCLUDE_NEWER): the build backend dockerize-ml
+    #: adds is exempt (`setuptools>=61` has no release before 2022).
+    as_of: bool = False
 
     def strings(self, deps: tuple[Dependency, ...] | list[Dependency]) -> list[str]:
         """The dependencies as requirement strings, without what the CUDA builder compiles."""
@@ -207,7 +210,12 @@ def plus_build_requires(ctx: Ctx, commands: list[Command]) -> list[Command]:
     too if they were on the same command line.
     """
     build = _build_requires(ctx)
-    return [*commands, ctx.install(*quote_each(build))] if build else commands
+    if not build:
+        return commands
+    install = ctx.install(*quote_each(build))
+    if ctx.as_of:  # the project's build backend, not its pins: today's releases
+        install = (f"env -u UV_EXCLUDE_NEWER {install[0]}", *install[1:])
+    return [*commands, install]
 
 
 def project_steps(ctx: Ctx, locals_: tuple[LocalInstall, ...]) -> list[Step]:

@@ -61,6 +61,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
         workspace_copies=context.workspace_files if context else (),
         requirements=settings.dependencies,
         system_python=user.system_python,
+        as_of=bool(settings.exclude_newer) and settings.installer == "uv",
     )
     install, install_env = image.into_base_environment(install, user)
 
