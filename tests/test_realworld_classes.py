@@ -514,13 +514,15 @@ def test_exclude_newer_is_a_setting_the_dockerfile_shows_and_drops(tmp_path: Pat
     pip = make_plan(inspect_project(root), Settings(installer="pip", exclude_newer="2024-02-06"))
     assert "UV_EXCLUDE_NEWER" not in render(pip)["Dockerfile"]
     assert any("applies to uv only" in n for n in pip.notes)
-    # iainwo/kaggle: `-e .` with exclude-newer 2020-07-22; the build backend dockerize-ml
-    # adds (setuptools>=61, first released 2022) is resolved as of today, the pins are not
+    # iainwo/kaggle: `-e .` with exclude-newer 2020-07-22: setuptools>=64 (an editable
+    # install) has no release before 2022, and today's one breaks under 2020's packaging:
+    # the project is built in isolation with today's backend, its pins as of the day
     write_tree(root, {"requirements.txt": "-e .\nnumpy==1.26.4\n", "setup.py": "setup()\n"})
     plan = make_plan(inspect_project(root), Settings(exclude_newer="2020-07-22"))
     dockerfile = render(plan)["Dockerfile"]
-    assert "env -u UV_EXCLUDE_NEWER uv pip install" in dockerfile
+    assert "env -u UV_EXCLUDE_NEWER uv pip install --no-cache --no-deps -e ." in dockerfile
     assert dockerfile.count("env -u UV_EXCLUDE_NEWER") == 1
+    assert "--no-build-isolation" not in dockerfile and "'setuptools>=61'" not in dockerfile
     assert "env -u" not in render(make_plan(inspect_project(root), Settings()))["Dockerfile"]
     write_and_lint(tmp_path / "lint", render(plan))  # hadolint and the rest accept it
     for bad in ("2024-02-30", "yesterday", "2024-02-06T00:00:00Z"):

@@ -115,8 +115,9 @@ class Ctx:
     base_image: str = ""
     #: A uv workspace member's files copied for the export stage (source, destination).
     workspace_copies: tuple[tuple[str, str], ...] = ()
-    #: The image resolves as of a day (UV_EXCLUDE_NEWER): the build backend dockerize-ml
-    #: adds is exempt (`setuptools>=61` has no release before 2022).
+    #: The image resolves as of a day (UV_EXCLUDE_NEWER): the project is then built in
+    #: isolation with today's backend (`setuptools>=64` for an editable install has no
+    #: release before 2022), its dependencies as of the day.
     as_of: bool = False
 
     def strings(self, deps: tuple[Dependency, ...] | list[Dependency]) -> list[str]:
@@ -210,12 +211,9 @@ def plus_build_requires(ctx: Ctx, commands: list[Command]) -> list[Command]:
     too if they were on the same command line.
     """
     build = _build_requires(ctx)
-    if not build:
+    if not build or ctx.as_of:  # as of a day, the project step builds in isolation
         return commands
-    install = ctx.install(*quote_each(build))
-    if ctx.as_of:  # the project's build backend, not its pins: today's releases
-        install = (f"env -u UV_EXCLUDE_NEWER {install[0]}", *install[1:])
-    return [*commands, install]
+    return [*commands, ctx.install(*quote_each(build))]
 
 
 def project_steps(ctx: Ctx, locals_: tuple[LocalInstall, ...]) -> list[Step]:
@@ -240,13 +238,19 @@ def project_steps(ctx: Ctx, locals_: tuple[LocalInstall, ...]) -> list[Step]:
         path = "." if target.path == "." else "./" + posixpath.normpath(target.path)
         path = ctx.local_paths.get(target.path, path)
         flags = "--no-deps"
-        if target.path == ".":
+        if target.path == "." and not ctx.as_of:
             flags += " --no-build-isolation"  # its backend is in the dependency layer
-            if ctx.uv and ctx.profile.uv_sources:
-                flags += " --no-sources"  # applied above; a workspace source cannot resolve
+        if target.path == "." and ctx.uv and ctx.profile.uv_sources:
+            flags += " --no-sources"  # applied above; a workspace source cannot resolve
         if target.editable:
             flags += " -e"
-        commands.append((*ctx.install(flags=flags, cached=False), path))
+        install = ctx.install(flags=flags, cached=False)
+        if ctx.as_of:
+            # Resolving as of a day: the backend is built in isolation with today's release
+            # (an editable install needs setuptools 64; an old environment's packaging
+            # breaks today's setuptools), the project's own pins untouched (--no-deps).
+            install = (f"env -u UV_EXCLUDE_NEWER {install[0]}", *install[1:])
+        commands.append((*install, path))
     commands.append(("rm -rf build",))
     alone = len(targets) == 1 and targets[0].path == "."
     what = "The project itself" if alone else "The project's own folders"
