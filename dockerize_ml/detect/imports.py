@@ -24,7 +24,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from dockerize_ml import knowledge
-from dockerize_ml.detect.code import CodeIndex, Import
+from dockerize_ml.detect.code import CodeIndex, Import, SourceFile
 from dockerize_ml.detect.deps.model import Candidate
 from dockerize_ml.detect.deps.requirements import logical_lines
 from dockerize_ml.profile import Evidence
@@ -241,27 +241,64 @@ def importers(index: CodeIndex, dist: str) -> set[str]:
     return files
 
 
+def _local_files(index: CodeIndex, source: SourceFile) -> set[str]:
+    """The project's own modules one file imports (``import inference_onnx``, ``from .data
+    import x``, ``from pkg import mod``), as paths of the index."""
+    folder = posixpath.dirname(source.path)
+    names: list[tuple[str, int]] = [(i.module, i.level) for i in source.imports]
+    names += [(name, 0) for name, _line in source.imported]
+    found: set[str] = set()
+    for module, level in names:
+        if level:
+            base = folder
+            for _ in range(level - 1):
+                base = posixpath.dirname(base)
+            bases = [base]
+        else:
+            bases = list(dict.fromkeys([folder, "", "src"]))
+        rel = module.replace(".", "/")
+        for base in bases:
+            stem = posixpath.join(base, rel) if rel else base
+            for path in (f"{stem}.py", f"{stem}/__init__.py"):
+                if path in index.files:
+                    found.add(path)
+    return found
+
+
+def import_closure(index: CodeIndex, start: str) -> set[str]:
+    """``start`` and every module of the project it imports, directly or through others."""
+    seen = {start}
+    todo = [start]
+    while todo:
+        source = index.files.get(todo.pop())
+        for path in _local_files(index, source) - seen if source is not None else ():
+            seen.add(path)
+            todo.append(path)
+    return seen
+
+
 def leave_to_their_files(
     imports: ImportFacts, index: CodeIndex, elsewhere: dict[str, str], entry_file: str
 ) -> list[str]:
     """Imports nothing installed declares, that another requirements file declares, and
-    that the entry file does not import (server-openai-transformers.py's torch, declared in
-    requirements-transformers.txt, while the image runs server.py): a variant's, left to
-    its own file instead of installed; one warning says which. Without a known entry file,
-    nothing is left out."""
+    that neither the entry file nor a module of the project it imports (its closure) makes
+    (server-openai-transformers.py's torch, declared in requirements-transformers.txt, while
+    the image runs server.py): a variant's, left to its own file instead of installed; one
+    warning says which. Without a known entry file, nothing is left out."""
     if not entry_file or not elsewhere:
         return []
+    runs = import_closure(index, entry_file)
     left: dict[str, str] = {}
     for dist in list(imports.missing):
         name = canonicalize_name(dist)
-        if name in elsewhere and entry_file not in importers(index, name):
+        if name in elsewhere and not runs & importers(index, name):
             left[dist] = elsewhere[name]
             del imports.missing[dist]
     if not left:
         return []
     listed = ", ".join(f"{d} ({imports.undeclared[d]}; declared in {f})" for d, f in left.items())
     return [
-        f"imported by files the entry point ({entry_file}) does not import, and declared only "
+        f"imported by files the entry point ({entry_file}) never imports, and declared only "
         f"in requirements files the image does not install: {listed}; not installed (add "
         "them to the installed dependency file if the image needs them)"
     ]
