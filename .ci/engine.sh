@@ -64,11 +64,12 @@ if ! curl --silent --fail --output /dev/null "http://$REGISTRY/v2/"; then
 fi
 log "registry ready: $REGISTRY"
 
-# The stand-ins of other bases the integration tests build on (tests/test_bases_images.py);
+# The stand-ins of other bases the integration tests build on (tests/test_bases_images.py;
+# python:3.7-slim for the import probe without importlib.metadata, tests/test_probes.py);
 # .ci/standins.sh builds each once, and more (python:3.X-slim) on request.
 standins() {
   bash "$(dirname "${BASH_SOURCE[0]}")/standins.sh" ubuntu:24.04 quay.io/jupyter/scipy-notebook:python-3.12 \
-    python:3.13-slim
+    python:3.13-slim python:3.7-slim
 }
 
 if "$DOCKER" image inspect "$BASE_TAG" >/dev/null 2>&1; then

@@ -713,7 +713,7 @@ def _django_site(root: Path, hosts: str = '[".api.example.com"]', urls: str = ""
     return write_tree(
         root,
         {
-            ".python-version": "3.12\n",
+            ".python-version": "3.11\n",
             "requirements.txt": "django>=4.2,<6\n",
             ".env.example": "DJANGO_SECRET_KEY=placeholder-not-a-secret\n",
             "mysite/manage.py": "import os, sys\nfrom django.core.management import "
@@ -894,7 +894,7 @@ def test_a_post_only_flask_app_passes_every_smoke_test(
     root = write_tree(
         tmp_path / "svc",
         {
-            ".python-version": "3.12\n",
+            ".python-version": "3.11\n",
             "requirements.txt": "flask\ngunicorn\n",
             "predict.py": _POST_ONLY,
         },
