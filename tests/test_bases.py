@@ -250,12 +250,14 @@ def test_every_standin_the_engine_builds_is_a_row_and_a_tag_the_script_knows() -
     engine = (CI / "engine.sh").read_text().replace("\\\n", " ")  # continuation lines joined
     [line] = [x for x in engine.splitlines() if "standins.sh" in x and "bash" in x]
     tags = line.split('standins.sh" ')[1].split()
-    # The two bases of tests/test_bases_images.py, and the Python without wheels for the
-    # pins of tests/samples/broken-no-wheel (tests/test_build_fix.py).
+    # The two bases of tests/test_bases_images.py, the Python without wheels for the
+    # pins of tests/samples/broken-no-wheel (tests/test_build_fix.py), and the Python
+    # without importlib.metadata the import probe runs on (tests/test_probes.py).
     assert tags == [
         "ubuntu:24.04",
         "quay.io/jupyter/scipy-notebook:python-3.12",
         "python:3.13-slim",
+        "python:3.7-slim",
     ]
     script = (CI / "standins.sh").read_text()
     for tag in tags:
