@@ -357,27 +357,22 @@ def _removed_submodule(name: str, distribution: str, facts: Facts) -> Finding | 
 
 
 def python_of_the_day(day: str) -> str | None:
-    """The newest Python that had its wheels by ``day`` (released ``wheels_after_days``
-    before it), from the ``released`` rows; None for a day before them all."""
-    table = knowledge.load("python")
+    """The newest Python released by ``day``, from the ``released`` rows; None for a day
+    before them all."""
     when = dt.date.fromisoformat(day)
-    lag = dt.timedelta(days=int(table["wheels_after_days"]))
-    ready = [
-        v
-        for v, released in table["released"].items()
-        if dt.date.fromisoformat(released) + lag <= when
-    ]
+    released: dict[str, str] = knowledge.load("python")["released"]
+    ready = [v for v, on in released.items() if dt.date.fromisoformat(on) <= when]
     return max(ready, key=_key, default=None)
 
 
 def _of_the_day(day: str, facts: Facts) -> tuple[str, dict[str, Any]]:
     """The settings that resolve as of ``day``: with a Python of that day too when the
-    image's is newer (its wheels did not exist yet: everything would build from source)."""
+    image's is newer (it did not exist yet: nothing had wheels for it)."""
     settings: dict[str, Any] = {"exclude-newer": day}
     python = python_of_the_day(day)
     if python and facts.python and _key(facts.python) > _key(python):
         settings["python"] = python
-        return f" on Python {python} (Python {facts.python} had no wheels then)", settings
+        return f" on Python {python} (Python {facts.python} was not released then)", settings
     return "", settings
 
 

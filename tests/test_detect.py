@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from conftest import write_tree
+from conftest import run_cli, write_tree
 
 from dockerize_ml.detect import detect, inspect_project
 from dockerize_ml.errors import BadPathError, InvalidProjectFileError, NotAProjectError
@@ -360,3 +360,23 @@ def test_scripts_outrank_notebooks(tmp_path: Path) -> None:
     )
     assert mae.entrypoint is not None and mae.entrypoint.command == ("python", "main_pretrain.py")
     assert ("python", "models_mae.py") not in [e.command for e in mae.entrypoint_alternatives]
+
+
+def test_a_console_script_name_no_installer_accepts_is_not_an_entry_point(
+    tmp_path: Path,
+) -> None:
+    """`[project.scripts]` with a control character or a space in a name (found by the
+    bad-input property test): no script of that name can exist, so it is not the entry
+    point, and nothing written holds it."""
+    root = write_tree(
+        tmp_path / "p",
+        {
+            "pyproject.toml": '[project]\nname = "p"\nversion = "1"\n'
+            '[project.scripts]\n"\\u001f" = "p:main"\n"two words" = "p:main"\nok = "p:main"\n',
+            "p.py": "def main():\n    pass\n",
+        },
+    )
+    profile = inspect_project(root)
+    assert profile.entrypoint is not None and profile.entrypoint.command == ("ok",)
+    assert all(e.command != ("\x1f",) for e in profile.entrypoint_alternatives)
+    assert run_cli("init", root).returncode == 0

@@ -26,6 +26,10 @@ def main_guard_line(text: str) -> int:
     return text.count("\n", 0, match.start()) + 1 if match else 0
 
 
+#: A console script's name as installers accept it (the entry points specification).
+_SCRIPT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+
+
 def packaged_entrypoints(scan: Scan, pyproject: dict[str, Any] | None) -> list[EntryPoint]:
     """Console scripts (pyproject, Poetry, setup.py/cfg) and ``__main__`` packages."""
     found: list[EntryPoint] = []
@@ -42,6 +46,8 @@ def packaged_entrypoints(scan: Scan, pyproject: dict[str, Any] | None) -> list[E
         for name, target in scripts.items():
             if isinstance(target, dict):  # Poetry's {reference = ..., type = "file"}
                 continue
+            if not _SCRIPT_NAME.fullmatch(str(name)):
+                continue  # no installer makes a script of it (a control character, a space)
             line = line_of(text, f"{name} =") or line_of(text, f'"{name}"')
             found.append(
                 EntryPoint(
