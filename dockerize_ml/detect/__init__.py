@@ -218,7 +218,8 @@ def _detect(
     pyproject = read_toml(project, "pyproject.toml", shapes.PYPROJECT)
     deps = detect_dependencies(project, pyproject, None if deps_from == "inferred" else deps_from)
     index = build_index(project)
-    old_apis = api_wheel_facts(index)  # code that runs only on old releases
+    uses = code_bounds(index)  # removed APIs the code uses, and the bound each puts
+    old_apis = api_wheel_facts(index, uses)  # code that runs only on old releases
     pickled = model_pins(project)  # model files: the release that pickled them
     asserted = asserted_versions(index)  # `assert timm.__version__ == "0.3.2"`
     # What nothing declares is inferred, then pinned to these (a declared one is the user's
@@ -228,7 +229,7 @@ def _detect(
     old_apis += inside
     # The bounds on the distributions themselves, pure-Python ones too (setuptools<82 for
     # pkg_resources), for what the image installs although nothing declares it.
-    api_bounds = [*code_bounds(index), *inside]
+    api_bounds = [*uses, *inside]
     python = detect_python(  # offline, the knowledge table answers for the exact pins
         project,
         list(deps.python_hints),

@@ -19,6 +19,7 @@ from packaging.version import InvalidVersion, Version
 
 from dockerize_ml import knowledge
 from dockerize_ml.detect.code import CodeIndex, SourceFile, dotted_name
+from dockerize_ml.detect.imports import distributions
 from dockerize_ml.profile import Dependency, Evidence, WheelFact, pinned
 
 
@@ -127,14 +128,11 @@ def dataclass_instance_default(index: CodeIndex) -> Evidence | None:
     return None
 
 
-def api_wheel_facts(index: CodeIndex) -> list[WheelFact]:
+def api_wheel_facts(index: CodeIndex, bounds: list[WheelFact]) -> list[WheelFact]:
     """The bounds the code's API use puts on the Python, as wheel facts of source ``code``
-    (``version`` is the range the code needs: ``<2.0``)."""
-    facts = [
-        WheelFact(u.dist, f"<{u.removed}", u.pythons, "code", u.evidence)
-        for u in removed_api_uses(index)
-        if u.pythons
-    ]
+    (``version`` is the range the code needs: ``<2.0``): those of ``bounds`` (the code's
+    :func:`code_bounds`) whose distribution has wheels rows, and a dataclass default's."""
+    facts = [fact for fact in bounds if fact.pythons]
     where = dataclass_instance_default(index)
     if where is not None:
         before = knowledge.load("apis")["python"]["dataclass_instance_default"]
@@ -211,7 +209,7 @@ def api_warnings(declared: list[Dependency], facts: list[WheelFact]) -> list[str
 def asserted_versions(index: CodeIndex) -> list[Dependency]:
     """``assert timm.__version__ == "0.3.2"``: the code runs only on that release, an exact
     pin of the distribution the module belongs to (the first assert of each decides)."""
-    table = knowledge.load("imports")["imports"]
+    table: dict[str, str | list[str]] = knowledge.load("imports")["imports"]
     found: dict[str, Dependency] = {}
     for path, source in sorted(index.files.items()):
         if source.tree is None or "__version__" not in source.text:
@@ -223,7 +221,7 @@ def asserted_versions(index: CodeIndex) -> list[Dependency]:
             if pin is None:
                 continue
             module, version = pin
-            dist = canonicalize_name(str(table.get(module, module)))
+            dist = canonicalize_name(next(iter(distributions(module, table)), module))
             detail = f"{path}:{node.lineno} asserts {module}.__version__ == {version!r}"
             found.setdefault(
                 dist, Dependency(dist, f"=={version}", path, line=node.lineno, detail=detail)

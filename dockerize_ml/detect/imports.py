@@ -132,6 +132,13 @@ def resolve(module: str, table: dict[str, str | list[str]]) -> str | list[str] |
     return None
 
 
+def distributions(module: str, table: dict[str, str | list[str]]) -> list[str]:
+    """The distributions that may provide an import (the first is the usual one); [] when
+    the table does not know it."""
+    hit = resolve(module, table)
+    return [hit] if isinstance(hit, str) else list(hit or [])
+
+
 def detect_imports(
     scan: Scan, index: CodeIndex, declared: set[str], python: str, locked: set[str] | None = None
 ) -> ImportFacts:
@@ -167,8 +174,7 @@ def detect_imports(
             continue
         if top in siblings.get(posixpath.dirname(imp.path), ()):
             continue
-        hit = resolve(imp.module, table)
-        candidates = [hit] if isinstance(hit, str) else list(hit or [])
+        candidates = distributions(imp.module, table)
         evidence = _evidence(imp)
         if not candidates:
             if canonicalize_name(top) in declared_canon:
@@ -227,17 +233,17 @@ def declared_elsewhere(scan: Scan, installed_files: set[str]) -> dict[str, str]:
     return found
 
 
-def importers(index: CodeIndex, dist: str) -> set[str]:
-    """The files that import the distribution ``dist`` (as the imports table maps them)."""
+def importers(index: CodeIndex, dists: set[str]) -> dict[str, set[str]]:
+    """The files that import each of the distributions ``dists`` (canonical names, as the
+    imports table maps the imports), in one pass over the imports."""
     table: dict[str, str | list[str]] = knowledge.load("imports")["imports"]
-    files = set()
+    files: dict[str, set[str]] = {dist: set() for dist in dists}
     for imp in index.imports():
         if imp.level or imp.optional:
             continue
-        hit = resolve(imp.module, table)
-        names = [hit] if isinstance(hit, str) else list(hit or [])
-        if any(canonicalize_name(n) == dist for n in names):
-            files.add(imp.path)
+        for name in distributions(imp.module, table):
+            if (dist := canonicalize_name(name)) in files:
+                files[dist].add(imp.path)
     return files
 
 
@@ -287,11 +293,15 @@ def leave_to_their_files(
     warning says which. Without a known entry file, nothing is left out."""
     if not entry_file or not elsewhere:
         return []
+    candidates = {str(canonicalize_name(d)) for d in imports.missing} & set(elsewhere)
+    if not candidates:
+        return []
     runs = import_closure(index, entry_file)
+    by = importers(index, candidates)
     left: dict[str, str] = {}
     for dist in list(imports.missing):
         name = canonicalize_name(dist)
-        if name in elsewhere and not runs & importers(index, name):
+        if name in candidates and not runs & by[name]:
             left[dist] = elsewhere[name]
             del imports.missing[dist]
     if not left:
