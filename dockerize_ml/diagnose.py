@@ -64,7 +64,8 @@ class Facts:
     local_modules: frozenset[str] = frozenset()
     #: Pythons X.Y the release ``name==version`` has wheels for (None: unknown).
     wheel_pythons: Callable[[str, str], tuple[str, ...] | None] = lambda name, version: None
-    #: The distribution that provides an import name (None: unknown).
+    #: The distribution that provides an import name, its longest known dotted prefix
+    #: deciding (``google.cloud.storage``: google-cloud-storage; None: unknown).
     distribution_of: Callable[[str], str | None] = lambda module: None
     #: Pythons an image can be made of, oldest first.
     known_pythons: tuple[str, ...] = ()
@@ -306,13 +307,9 @@ def _missing_module(log: str, facts: Facts) -> Finding | None:
     distribution = facts.distribution_of(module)
     if distribution is None:
         return None
-    parts = name.split(".")
-    # The longest prefix the table names (google.cloud.storage is google-cloud-storage's,
-    # not the distribution of the `google` namespace)
-    own = next(
-        (d for n in range(len(parts), 1, -1) if (d := facts.distribution_of(".".join(parts[:n])))),
-        None,
-    )
+    # The distribution of the whole dotted name (google.cloud.storage is
+    # google-cloud-storage's, not the distribution of the `google` namespace)
+    own = facts.distribution_of(name)
     if own is not None and own != distribution:
         distribution = own
     elif "." in name:

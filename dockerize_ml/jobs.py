@@ -18,6 +18,7 @@ from dockerize_ml import asof, knowledge, quick, wheelindex
 from dockerize_ml import settings as saved_settings
 from dockerize_ml.choices import FIX_ROUNDS
 from dockerize_ml.detect import detect, pinned_dependencies, scan_project
+from dockerize_ml.detect.imports import distributions
 from dockerize_ml.diagnose import Facts, Finding, diagnose, merge
 from dockerize_ml.names import SETTINGS_FILE
 from dockerize_ml.plan import BuildPlan, Settings, make_plan
@@ -293,10 +294,8 @@ def _local_modules(root: Path) -> frozenset[str]:
 
 
 def _imports_table(module: str) -> str | None:
-    row = knowledge.load("imports")["imports"].get(module)
-    if isinstance(row, list):
-        return str(row[0]) if row else None
-    return str(row) if row else None
+    """The usual distribution of an import, the longest known dotted prefix deciding."""
+    return next(iter(distributions(module, knowledge.load("imports")["imports"])), None)
 
 
 def fix_facts(root: Path, profile: ProjectProfile, plan: BuildPlan) -> Facts:
