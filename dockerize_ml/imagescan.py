@@ -43,16 +43,24 @@ class ImageSecrets:
         return not self.findings
 
 
+def dotenv_pairs(text: str) -> Iterator[tuple[str, str]]:
+    """The ``NAME=value`` lines of a dotenv file as ``docker run --env-file`` reads them: the
+    name without ``export``, the value as written (quotes and spaces kept); comments, blank
+    lines and bare names (``NAME``, taken from the caller's environment there) skipped."""
+    for raw in text.splitlines():
+        line = raw.lstrip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        name, _, value = line.partition("=")
+        yield name.removeprefix("export ").strip(), value
+
+
 def env_values(texts: Iterable[str]) -> list[str]:
     """The values of dotenv files (``KEY=value``, ``export KEY="value"``) worth searching for."""
     values: list[str] = []
     for text in texts:
-        for raw in text.splitlines():
-            line = raw.strip().removeprefix("export ").strip()
-            if not line or line.startswith("#") or "=" not in line:
-                continue
-            key, value = (part.strip() for part in line.split("=", 1))
-            value = value.strip("'\"")
+        for key, raw_value in dotenv_pairs(text):
+            value = raw_value.strip().strip("'\"")
             # A model name or a data path is no secret: only values named like one, or that
             # look like a credential, are searched for.
             secret = _SECRET_NAME.search(key) is not None or secrets.assigned_secret(value)
@@ -100,8 +108,6 @@ def _check_layer(layer: IO[bytes], values: list[str], result: ImageSecrets) -> N
                 if found:
                     where = result.in_code if secrets.is_code(rel) else result.findings
                     where.append(f"/{path}:{found[0].line}: {found[0].why}")
-                    if not any(v in text for v in values):
-                        continue
             if any(v in text for v in values):
                 result.findings.append(f"/{path}: holds a value of the project's .env")
 

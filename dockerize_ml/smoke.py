@@ -27,7 +27,7 @@ import docker.types
 
 from dockerize_ml.engine import LineSink, build_with_cli, build_with_sdk, client
 from dockerize_ml.errors import NoDockerfileError
-from dockerize_ml.imagescan import scan_image
+from dockerize_ml.imagescan import dotenv_pairs, scan_image
 from dockerize_ml.plan import SmokePlan
 from dockerize_ml.probes import IMPORT_PROBE, SCRIPT_PROBE
 
@@ -288,16 +288,7 @@ def dotenv(path: Path | None) -> dict[str, str]:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return {}
-    found: dict[str, str] = {}
-    for raw in text.splitlines():
-        line = raw.lstrip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        name, _, value = line.partition("=")
-        name = name.removeprefix("export ").strip()
-        if name and "\x00" not in value:
-            found[name] = value
-    return found
+    return {name: value for name, value in dotenv_pairs(text) if name and "\x00" not in value}
 
 
 def build_and_smoke(

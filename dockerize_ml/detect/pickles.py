@@ -14,6 +14,7 @@ The keys are the ``pickled`` table of knowledge/apis.toml.
 from __future__ import annotations
 
 import bz2
+import dataclasses
 import lzma
 import re
 import zlib
@@ -127,17 +128,10 @@ def pinned_to(deps: tuple[Dependency, ...], pins: list[Dependency]) -> tuple[Dep
     the code asserts (``pins``); one whose range excludes it is left alone."""
     by_name = {p.name: p for p in pins}
     return tuple(
-        Dependency(
-            d.name,
-            by_name[d.name].specifier,
-            d.source,
-            d.markers,
-            d.extras,
-            d.url,
-            d.line,
-            f"{d.detail}; {by_name[d.name].specifier}: {by_name[d.name].detail}",
+        dataclasses.replace(
+            d, specifier=pin.specifier, detail=f"{d.detail}; {pin.specifier}: {pin.detail}"
         )
-        if d.name in by_name and not d.url and _allows(d.specifier, by_name[d.name])
+        if (pin := by_name.get(d.name)) and not d.url and _allows(d.specifier, pin)
         else d
         for d in deps
     )
