@@ -70,7 +70,7 @@ def detect_servers(scan: Scan, index: CodeIndex, declared: set[str]) -> ServerFa
     procfile(scan, facts)
     model_servers(index, facts)
     asgi_wsgi(index, declared, facts)
-    django(scan, facts)
+    django(scan, index, facts)
     ui_apps(index, facts)
     # The app file best named and nearest the root first, whatever serves it: a Gradio
     # app.py before a FastAPI backend/main.py (the sort is stable within one file).

@@ -195,7 +195,7 @@ def asgi_wsgi(index: CodeIndex, declared: set[str], facts: ServerFacts) -> None:
             facts.servers.append(_flask(call, index, declared, facts))
 
 
-def django(scan: Scan, facts: ServerFacts) -> None:
+def django(scan: Scan, index: CodeIndex, facts: ServerFacts) -> None:
     """A Django project, served by gunicorn from the folder of its ``manage.py`` (its
     modules import from there, and relative paths in its settings start there)."""
     manages = sorted(
@@ -232,7 +232,7 @@ def django(scan: Scan, facts: ServerFacts) -> None:
         facts.warnings.append(
             f"{manage}: no wsgi.py beside the settings; served by Django's development server"
         )
-    host = _allowed_host(scan, wsgi, port, facts) if wsgi is not None else ""
+    host = _allowed_host(index, wsgi, port, facts) if wsgi is not None else ""
     health = _django_health(scan, wsgi) if wsgi is not None else ""
     facts.servers.append(
         EntryPoint(
@@ -270,14 +270,15 @@ def _django_health(scan: Scan, wsgi: str) -> str:
 _LOCAL_HOSTS = frozenset({"*", "localhost", "127.0.0.1", "[::1]", ".localhost"})
 
 
-def _allowed_host(scan: Scan, wsgi: str, port: int, facts: ServerFacts) -> str:
+def _allowed_host(index: CodeIndex, wsgi: str, port: int, facts: ServerFacts) -> str:
     """The Host header Django's settings accept, when their ``ALLOWED_HOSTS`` is a list of
     names without localhost (``['0.0.0.0']``, ``['api.example.com']``): a probe to
     127.0.0.1 would get HTTP 400 (DisallowedHost). "" when any host, localhost, or hosts
     read from the environment are allowed (the settings are not a literal list)."""
     folder = wsgi.rpartition("/")[0]
     for rel in (f"{folder}/settings.py", f"{folder}/settings/__init__.py"):
-        tree = _parsed(scan, rel)
+        source = index.files.get(rel)
+        tree = source.tree if source is not None else None
         for node in tree.body if tree is not None else ():
             if not (
                 isinstance(node, ast.Assign)
@@ -298,11 +299,3 @@ def _allowed_host(scan: Scan, wsgi: str, port: int, facts: ServerFacts) -> str:
             )
             return host
     return ""
-
-
-def _parsed(scan: Scan, rel: str) -> ast.Module | None:
-    text = scan.read_text(rel) if rel in scan.files else None
-    try:
-        return ast.parse(text) if text is not None else None
-    except (SyntaxError, ValueError):
-        return None
