@@ -3,6 +3,7 @@ the mounts (local and in a cluster), the smoke test, and the build context."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from packaging.markers import Marker
@@ -78,22 +79,35 @@ def smoke_plan(
             d.name for d in profile.dependencies if not d.markers or Marker(d.markers).evaluate(env)
         )
     )
+    return dataclasses.replace(_started(profile, dists, command, ports), env=profile.env_example)
+
+
+def _started(
+    profile: ProjectProfile,
+    dists: tuple[str, ...],
+    command: tuple[str, ...],
+    ports: tuple[int, ...],
+) -> SmokePlan:
+    """The smoke plan's check of the entry point: a server's probe, ``--help``, a script's
+    import, or none."""
     entry = profile.entrypoint
     detected = entry is not None and tuple(entry.command) == command
-    example = profile.env_example
     if detected and entry is not None and entry.port:
-        health = "" if entry.health == TCP_HEALTH else entry.health or "/"
-        return SmokePlan(
-            dists, "server", entry.kind, entry.port, health, command, env=example, host=entry.host
-        )
+        path = _probe_path(entry.health)
+        return SmokePlan(dists, "server", entry.kind, entry.port, path, command, host=entry.host)
     if ports:
-        health = _health(profile, ports[0])
-        return SmokePlan(dists, "server", "server", ports[0], health, command, env=example)
+        return SmokePlan(dists, "server", "server", ports[0], _health(profile, ports[0]), command)
     if detected and entry is not None and entry.kind in ("console-script", "module"):
-        return SmokePlan(dists, "help", command=command, env=example)
+        return SmokePlan(dists, "help", command=command)
     if detected and entry is not None and entry.kind == "script":
-        return SmokePlan(dists, "script", command=command, script=command[1], env=example)
-    return SmokePlan(dists, env=example)
+        return SmokePlan(dists, "script", command=command, script=command[1])
+    return SmokePlan(dists)
+
+
+def _probe_path(health: str) -> str:
+    """The path the probes ask: the server's health path, "/" when none is known, "" for
+    one that serves no GET (the probes connect to its port)."""
+    return "" if health == TCP_HEALTH else health or "/"
 
 
 def _health(profile: ProjectProfile, port: int) -> str:
@@ -103,8 +117,7 @@ def _health(profile: ProjectProfile, port: int) -> str:
     servers = [e for e in profile.entrypoint_alternatives if e.port and e.health]
     on_port = [e for e in servers if e.port == port]
     chosen = on_port or (servers if len(servers) == 1 else [])
-    health = chosen[0].health if chosen else "/"
-    return "" if health == TCP_HEALTH else health
+    return _probe_path(chosen[0].health if chosen else "/")
 
 
 def context(profile: ProjectProfile, settings: Settings) -> Context | None:
