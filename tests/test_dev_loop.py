@@ -107,7 +107,9 @@ def main() -> None:
         import torch.distributed as dist
 
         dist.init_process_group("gloo")
-    print(f"rank {os.environ['RANK']} of {os.environ['WORLD_SIZE']}: VERSION", flush=True)
+    # One write(2) per line: the image sets PYTHONUNBUFFERED, so print() would write the text
+    # and its newline apart, and two ranks' lines could interleave.
+    os.write(1, f"rank {os.environ['RANK']} of {os.environ['WORLD_SIZE']}: VERSION\\n".encode())
 
 
 if __name__ == "__main__":
