@@ -332,6 +332,10 @@ class ProjectProfile:
     #: The bound the code's use of a removed API puts on an undeclared import that the image
     #: installs (``("setuptools", "<82.0")`` for ``import pkg_resources``).
     undeclared_bounds: tuple[tuple[str, str], ...] = ()
+    #: Bounds on what the declared distributions bring, where a pinned release's own code
+    #: uses an API a later release of it removed (``flask==1.0.2`` imports ``jinja2.Markup``:
+    #: ``jinja2<3.1``), for a distribution nothing declares: installed with the dependencies.
+    release_bounds: tuple[Dependency, ...] = ()
     #: Every third-party distribution the code imports, with where (first import).
     import_evidence: tuple[ImportedDistribution, ...] = ()
     #: Imported modules that are neither known distributions, local, nor declared.

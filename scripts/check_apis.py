@@ -145,12 +145,27 @@ def has(zf: zipfile.ZipFile, dotted: str) -> bool:
 
 
 def uses(zf: zipfile.ZipFile, member: str, dotted: str) -> bool:
-    """Whether ``member`` imports from the module of ``dotted`` and names what it uses."""
+    """Whether ``member`` imports ``dotted`` by its name: ``from MODULE import NAME`` (under
+    any alias), or ``import MODULE`` and an attribute ``NAME`` of it. Not a same-named other
+    thing: Flask 2.0's ``from werkzeug.wrappers import Response as BaseResponse`` does not
+    use ``werkzeug.wrappers.BaseResponse``."""
     if member not in zf.namelist():
         return False
-    text = zf.read(member).decode("utf-8", "replace")
+    try:
+        tree = ast.parse(zf.read(member).decode("utf-8", "replace"))
+    except SyntaxError:
+        return False
     module, _, name = dotted.rpartition(".")
-    return module in text and name in text
+    imported = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == module and not node.level:
+            if any(alias.name == name for alias in node.names):
+                return True
+        elif isinstance(node, ast.Import):
+            imported |= any(alias.name == module for alias in node.names)
+    return imported and any(
+        isinstance(node, ast.Attribute) and node.attr == name for node in ast.walk(tree)
+    )
 
 
 def check_inside(row: dict[str, str]) -> list[str]:

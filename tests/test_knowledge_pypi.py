@@ -156,3 +156,9 @@ def test_the_apis_check_finds_a_wrong_row() -> None:
         {**late, "uses": "torch._six.container_abcs", "file": "timm/models/layers/helpers.py"}
     )
     assert any("0.4.5" in line for line in found), found
+    # A same-named other thing is not a use: Flask 2.0 imports `Response as BaseResponse`.
+    flask = check.releases("flask")
+    app = check.wheel("flask", "2.0.0", flask["2.0.0"])
+    assert not check.uses(app, "flask/app.py", "werkzeug.wrappers.BaseResponse")
+    old = check.wheel("flask", "1.1.4", flask["1.1.4"])
+    assert check.uses(old, "flask/app.py", "werkzeug.wrappers.BaseResponse")

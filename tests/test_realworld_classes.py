@@ -942,3 +942,69 @@ def test_an_undeclared_import_of_a_removed_module_is_installed_with_its_bound(
     assert "setuptools" in profile.undeclared_imports
     assert ("setuptools", "<82.0") in profile.undeclared_bounds
     assert "'setuptools<82.0'" in render(make_plan(profile, Settings()))["Dockerfile"]
+
+
+def test_a_pinned_old_flask_brings_the_pallets_releases_it_still_runs_with(
+    tmp_path: Path,
+) -> None:
+    """amirziai/sklearnflask pins Flask==1.0.2 and nothing else of Pallets: today's Jinja2,
+    itsdangerous and Werkzeug lack what its own code imports (`cannot import name 'Markup'
+    from 'jinja2'`). The dependencies' install bounds them, in the same resolver run."""
+    root = write_tree(
+        tmp_path / "p",
+        {
+            "requirements.txt": "Flask==1.0.2\n",
+            "app.py": "from flask import Flask\napp = Flask(__name__)\n",
+        },
+    )
+    profile = inspect_project(root)
+    bounds = {d.name: d.specifier for d in profile.release_bounds}
+    assert bounds == {"itsdangerous": "<2.1", "jinja2": "<3.1", "werkzeug": "<3.0"}
+    jinja = next(d for d in profile.release_bounds if d.name == "jinja2")
+    assert (jinja.source, jinja.line) == ("requirements.txt", 1)
+    assert "flask==1.0.2 uses jinja2.Markup" in jinja.detail
+    dockerfile = render(make_plan(profile, Settings()))["Dockerfile"]
+    step = next(s for s in dockerfile.split("\n\n") if "-r /tmp/deps/requirements.txt" in s)
+    for bound in ("'itsdangerous<2.1'", "'jinja2<3.1'", "'werkzeug<3.0'"):
+        assert bound in step, step  # with the requirements: one resolution, not a downgrade
+    # Pure Python: the bounds put no limit on the Python (Flask 1.0.2 alone, any Python).
+    assert (
+        profile.python_version
+        == inspect_project(
+            write_tree(tmp_path / "q", {"requirements.txt": "Flask\n", "app.py": "import flask\n"})
+        ).python_version
+    )
+    # Flask 1.1 also imports werkzeug.wrappers.BaseResponse, gone in 2.1: the tightest wins.
+    write_tree(root, {"requirements.txt": "Flask==1.1.4\n"})
+    bounds = {d.name: d.specifier for d in inspect_project(root).release_bounds}
+    assert bounds["werkzeug"] == "<2.1"
+    # A release that imports none of them: no bound. Flask 2.3 neither.
+    write_tree(root, {"requirements.txt": "Flask==2.3.3\n"})
+    assert inspect_project(root).release_bounds == ()
+
+
+def test_a_declared_pallets_library_is_warned_about_not_bounded(tmp_path: Path) -> None:
+    """Jinja2 declared unpinned beside Flask==1.0.2: the user's line stays as written and
+    `detect` says which bound to add; the others are still bounded."""
+    root = write_tree(
+        tmp_path / "p",
+        {"requirements.txt": "Flask==1.0.2\nJinja2\n", "app.py": "import flask\n"},
+    )
+    profile = inspect_project(root)
+    assert "jinja2" not in {d.name for d in profile.release_bounds}
+    assert any("add `<3.1`" in w and "jinja2" in w for w in profile.warnings), profile.warnings
+
+
+def test_a_pyproject_with_an_old_flask_gets_the_bounds_through_uv(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "p",
+        {
+            "pyproject.toml": '[project]\nname = "p"\nversion = "0"\ndependencies = ["flask==2.2.2"]\n',
+            "app.py": "import flask\n",
+        },
+    )
+    profile = inspect_project(root)
+    assert [(d.name, d.specifier) for d in profile.release_bounds] == [("werkzeug", "<3.0")]
+    dockerfile = render(make_plan(profile, Settings(installer="uv")))["Dockerfile"]
+    step = next(s for s in dockerfile.split("\n\n") if "-r /tmp/deps/pyproject.toml" in s)
+    assert "'werkzeug<3.0'" in step and "flask==2.2.2 uses werkzeug.urls.url_quote" in step

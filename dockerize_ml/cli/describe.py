@@ -89,6 +89,9 @@ def _describe(profile: ProjectProfile) -> str:
         lines.append(f"  System ({package.stage:<5}) {package.name}  ({why})")
     if profile.undeclared_imports:
         lines.append(f"  Undeclared    {', '.join(profile.undeclared_imports)}")
+    lines += [
+        f"  Bounded       {b.name}{b.specifier}  ({b.detail})" for b in profile.release_bounds
+    ]
     if profile.notebooks:
         lines.append(
             f"  Notebooks     {len(profile.notebooks)}: {', '.join(profile.notebooks[:5])}"

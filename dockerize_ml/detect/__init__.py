@@ -24,6 +24,7 @@ from dockerize_ml.detect.apis import (
     bounded,
     code_bounds,
     inside_facts,
+    release_bounds,
 )
 from dockerize_ml.detect.code import CodeIndex, build_index
 from dockerize_ml.detect.context import detect_context
@@ -226,7 +227,7 @@ def _detect(
     # choice: warned about); releases whose own code uses a removed API bound like code.
     undeclared_pins = [p for p in [*pickled, *asserted] if p.name not in deps.all_declared]
     inside = inside_facts([*(deps.chosen.dependencies if deps.chosen else ()), *undeclared_pins])
-    old_apis += inside
+    old_apis += [f for f in inside if f.pythons]  # pure-Python ones bound no Python
     # The bounds on the distributions themselves, pure-Python ones too (setuptools<82 for
     # pkg_resources), for what the image installs although nothing declares it.
     api_bounds = [*uses, *inside]
@@ -347,6 +348,9 @@ def _detect(
             (d.name, d.specifier)
             for d in bounded(as_inferred(dict(imports.missing)), api_bounds)
             if d.specifier
+        ),
+        release_bounds=release_bounds(
+            inside, {canonicalize_name(n) for n in (*deps.all_declared, *imports.missing)}
         ),
         import_evidence=tuple(
             ImportedDistribution(canonicalize_name(d), e, d in imports.missing)

@@ -282,6 +282,30 @@ def inside_facts(pins: list[Dependency]) -> list[WheelFact]:
     return facts
 
 
+def release_bounds(inside: list[WheelFact], named: set[str]) -> tuple[Dependency, ...]:
+    """The bounds of :func:`inside_facts` on distributions not in ``named`` (declared or
+    imported: those are warned about or bounded where they are installed): what a pinned
+    release brings, bounded to the releases that still have what it uses (the tightest
+    when several rows speak)."""
+    tightest: dict[str, WheelFact] = {}
+    for fact in inside:
+        if fact.name in named or fact.name == "python":
+            continue
+        now = tightest.get(fact.name)
+        if now is None or Version(fact.version[1:]) < Version(now.version[1:]):
+            tightest[fact.name] = fact
+    return tuple(
+        Dependency(
+            name,
+            fact.version,
+            fact.evidence.path,
+            line=fact.evidence.line,
+            detail=fact.evidence.detail,
+        )
+        for name, fact in sorted(tightest.items())
+    )
+
+
 def _between(version: str, first: str, last: str) -> bool:
     try:
         return Version(first) <= Version(version) <= Version(last)

@@ -176,6 +176,20 @@ class Ctx:
             )
         return tuple(rules)
 
+    def release_bounds(self) -> tuple[list[str], tuple[str, ...]]:
+        """The bounds the pinned releases need on what they bring (``jinja2<3.1`` for
+        ``flask==1.0.2``), installed with the dependencies so the resolver honours them, and
+        the comment lines that say why."""
+        bounds = self.profile.release_bounds
+        if not bounds:
+            return [], ()
+        comment = (
+            "What pinned releases bring, bounded to the releases that still have what",
+            "their own code imports:",
+            *(f"  {d.name}{d.specifier}: {d.detail}" for d in bounds),
+        )
+        return quote_each(self.strings(bounds)), comment
+
     def optional(self, kinds: tuple[str, ...] = ("extra", "group")) -> list[Dependency]:
         """The dependencies of the extras and groups the user asked for."""
         wanted = {("extra", e) for e in self.extras} | {("group", g) for g in self.groups}

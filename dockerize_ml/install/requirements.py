@@ -112,6 +112,9 @@ def from_requirements(ctx: Ctx, entry_files: tuple[str, ...], origin: str) -> In
         comment.append("`sklearn` on PyPI is a placeholder that fails: scikit-learn is installed.")
     args = [f"-r {folder}/{f}" for f in entry_files]
     args += quote_each(ctx.strings(ctx.optional()))
+    bounds, why = ctx.release_bounds()
+    args += bounds
+    comment += why
     install = ctx.install(*args)
     commands.append((_secret_prefix(secrets) + install[0], *install[1:]))
     commands = plus_build_requires(ctx, commands)
@@ -149,7 +152,10 @@ def from_inline(ctx: Ctx, deps: list[str], origin: str, note: str = "") -> Insta
     if note:
         comment.append(note)
     comment.append("Run `dockerize-ml init` again after changing them.")
-    commands = plus_build_requires(ctx, [ctx.install(*quote_each(deps))] if deps else [])
+    bounds, why = ctx.release_bounds() if deps else ([], ())
+    comment += why
+    items = [*quote_each(deps), *bounds]
+    commands = plus_build_requires(ctx, [ctx.install(*items)] if deps else [])
     steps = (
         (
             Step(
@@ -187,12 +193,14 @@ def from_pep621(ctx: Ctx) -> InstallPlan:
         )
     extras = [f"--extra {shlex.quote(e)}" for e in ctx.extras]
     groups = ctx.optional(("group",))  # uv reads extras from pyproject.toml, not groups
-    args = [f"-r {DEPS_DIR}/pyproject.toml", *extras, *quote_each(ctx.strings(groups))]
+    bounds, why = ctx.release_bounds()
+    args = [f"-r {DEPS_DIR}/pyproject.toml", *extras, *quote_each(ctx.strings(groups)), *bounds]
     commands = plus_build_requires(ctx, [ctx.install(*args)])
     step = Step(
         comment=(
             "Dependencies before the code: this layer is rebuilt only when pyproject.toml",
             "changes. uv reads the static dependencies of pyproject.toml without building it.",
+            *why,
         ),
         commands=tuple(commands),
         files=("pyproject.toml",),
