@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
@@ -159,6 +160,15 @@ def test_system_rows() -> None:
     for program, package in table["programs"].items():
         assert re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", program), program
         assert package == "" or debian.fullmatch(package), program
+
+
+def test_machine_id_rows() -> None:
+    for dist, row in knowledge.load("system")["machine_id"].items():
+        assert dist == canonicalize_name(dist), dist
+        assert set(row) == {"versions", "fixed_on", "file", "sign", "why"}, dist
+        SpecifierSet(row["versions"])
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", row["fixed_on"]), dist
+        assert row["file"].endswith(".py") and row["why"].startswith(dist), dist
 
 
 def test_conda_rows() -> None:

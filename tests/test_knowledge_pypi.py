@@ -7,12 +7,18 @@ current release contradicts fails here, and ``python scripts/check_brings.py`` s
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 import urllib.request
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from dockerize_ml import knowledge
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
@@ -162,3 +168,36 @@ def test_the_apis_check_finds_a_wrong_row() -> None:
     assert not check.uses(app, "flask/app.py", "werkzeug.wrappers.BaseResponse")
     old = check.wheel("flask", "1.1.4", flask["1.1.4"])
     assert check.uses(old, "flask/app.py", "werkzeug.wrappers.BaseResponse")
+
+
+def _has_sign(check: ModuleType, dist: str, row: dict[str, str], files: list[Any]) -> bool:
+    """Whether the row's ``file`` in the release's wheel holds its ``sign``."""
+    return row["sign"] in check.wheel(dist, "", files).read(row["file"]).decode()
+
+
+def test_the_machine_id_rows_agree_with_the_wheels() -> None:
+    """streamlit: the first and last release of `versions` have `sign` (they call
+    dbus-uuidgen), the releases around them do not, and `fixed_on` is the upload day of the
+    one after."""
+    try:
+        urllib.request.urlopen("https://pypi.org/pypi/pip/json", timeout=15).close()
+    except OSError as error:
+        pytest.skip(f"PyPI not reachable: {error}")
+    check = _script("check_apis")
+    for dist, row in knowledge.load("system")["machine_id"].items():
+        with urllib.request.urlopen(f"https://pypi.org/pypi/{dist}/json", timeout=60) as answer:
+            files = json.load(answer)["releases"]
+        spec = SpecifierSet(row["versions"])
+        ordered = sorted(
+            (v for v in files if files[v] and not Version(v).is_prerelease), key=Version
+        )
+        inside = [v for v in ordered if v in spec]
+        before = [v for v in ordered if Version(v) < Version(inside[0])]
+        after = [v for v in ordered if Version(v) > Version(inside[-1])]
+
+        signs = {
+            v: _has_sign(check, dist, row, files[v])
+            for v in (before[-1], *inside[:: len(inside) - 1], after[0])
+        }
+        assert signs == {before[-1]: False, inside[0]: True, inside[-1]: True, after[0]: False}
+        assert files[after[0]][0]["upload_time"][:10] == row["fixed_on"], after[0]

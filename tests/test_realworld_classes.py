@@ -1008,3 +1008,25 @@ def test_a_pyproject_with_an_old_flask_gets_the_bounds_through_uv(tmp_path: Path
     dockerfile = render(make_plan(profile, Settings(installer="uv")))["Dockerfile"]
     step = next(s for s in dockerfile.split("\n\n") if "-r /tmp/deps/pyproject.toml" in s)
     assert "'werkzeug<3.0'" in step and "flask==2.2.2 uses werkzeug.urls.url_quote" in step
+
+
+def test_streamlit_releases_that_call_sudo_get_an_empty_machine_id(tmp_path: Path) -> None:
+    """iainwo/kaggle: streamlit 0.64 (an unpinned streamlit resolved as of July 2020 by
+    `build --fix`) runs `sudo dbus-uuidgen` at import when the image has no machine id, and
+    the slim images have none: the setup layer writes an empty /etc/machine-id."""
+    root = write_tree(tmp_path / "p", {"app.py": "import streamlit as st\nst.write('hi')\n"})
+    cases = [
+        ("streamlit==0.64.0", Settings(), True),
+        ("streamlit==0.68.0", Settings(), False),
+        ("streamlit==0.51.0", Settings(), False),
+        ("streamlit", Settings(), False),  # today's release
+        ("streamlit", Settings(exclude_newer="2020-07-22"), True),
+        ("streamlit", Settings(exclude_newer="2021-01-01"), False),
+        ("streamlit<0.60", Settings(), True),
+    ]
+    for requirement, settings, needed in cases:
+        write_tree(root, {"requirements.txt": requirement + "\n"})
+        plan = make_plan(inspect_project(root), settings)
+        dockerfile = render(plan)["Dockerfile"]
+        assert ("touch /etc/machine-id" in dockerfile) is needed, (requirement, settings)
+        assert ("calls sudo at import" in dockerfile) is needed, requirement

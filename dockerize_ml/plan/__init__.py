@@ -98,6 +98,7 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
     )
 
     smoke = runtime.smoke_plan(profile, single, ports, python)
+    machine_id = runtime.machine_id(profile, settings)
     cluster_mounts, cluster_kept = runtime.cluster_mounts(profile, mounts)
     secrets = runtime.secret_mounts(profile, settings)
     tools = knowledge.load("tools")
@@ -114,8 +115,11 @@ def make_plan(profile: ProjectProfile, settings: Settings) -> BuildPlan:
             python_version=python,
             buildkit=settings.buildkit,
             install=install,
-            setup_commands=setup_layer.setup_commands(install, tuple(sorted(apt)), builder, user),
+            setup_commands=setup_layer.setup_commands(
+                install, tuple(sorted(apt)), builder, user, bool(machine_id)
+            ),
             apt_packages=tuple(sorted(apt.items())),
+            machine_id=machine_id,
             builder_packages=tuple(sorted(build.items())),
             builder_setup=setup_layer.builder_setup(
                 install, tuple(sorted(build)), user.system_python

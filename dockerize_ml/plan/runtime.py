@@ -7,6 +7,7 @@ import dataclasses
 from pathlib import Path
 
 from packaging.markers import Marker
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from dockerize_ml import knowledge
 from dockerize_ml.install import InstallPlan, InvalidSettingError
@@ -20,7 +21,7 @@ from dockerize_ml.plan.types import (
     SmokePlan,
 )
 from dockerize_ml.platforms import MARKER_ENV as _MARKER_ENV
-from dockerize_ml.profile import TCP_HEALTH, ProjectProfile
+from dockerize_ml.profile import TCP_HEALTH, ProjectProfile, pinned
 
 
 def command(
@@ -223,3 +224,31 @@ def as_of(
         )
         return ()
     return (("UV_EXCLUDE_NEWER", f"{settings.exclude_newer}T00:00:00Z"),)
+
+
+def machine_id(profile: ProjectProfile, settings: Settings) -> str:
+    """Why the image needs an empty /etc/machine-id, or "": a dependency whose releases that
+    need one (the system table's ``machine_id`` rows) the install can choose. An exact pin
+    in them; a range that stops before the release without the need; or any range when the
+    install is resolved as of a day before that release (``exclude-newer``). A file of no
+    bytes costs nothing where it was not needed."""
+    rows = knowledge.load("system")["machine_id"]
+    for dep in profile.dependencies:
+        row = rows.get(dep.name)
+        if row is None or dep.url:
+            continue
+        affected = SpecifierSet(row["versions"])
+        version = pinned(dep)
+        try:
+            spec = SpecifierSet(dep.specifier)
+        except InvalidSpecifier:
+            continue
+        if version is not None:
+            needed = affected.contains(version, prereleases=True)
+        elif spec.contains("9999", prereleases=True):  # today's release is allowed
+            needed = bool(settings.exclude_newer) and settings.exclude_newer < row["fixed_on"]
+        else:
+            needed = True  # bounded above: an older release may be chosen
+        if needed:
+            return str(row["why"])
+    return ""

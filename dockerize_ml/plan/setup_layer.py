@@ -38,13 +38,20 @@ def _python_setup(install: InstallPlan, system_python: bool, venv: bool) -> list
 
 
 def setup_commands(
-    install: InstallPlan, apt: tuple[str, ...], builder: bool, user: ImageUser
+    install: InstallPlan,
+    apt: tuple[str, ...],
+    builder: bool,
+    user: ImageUser,
+    machine_id: bool = False,
 ) -> tuple[str, ...]:
-    """The layer built once: system packages, the app user and its folders, uv, the venv
-    (with a builder stage, the venv comes from there and uv only if the project needs it)."""
+    """The layer built once: system packages, the app user and its folders, an empty
+    /etc/machine-id when a release needs one, uv, the venv (with a builder stage, the venv
+    comes from there and uv only if the project needs it)."""
     system_python = user.system_python
     commands = apt_install(apt)
     commands += user.commands
+    if machine_id:
+        commands.append("touch /etc/machine-id")
     if builder:
         # The venv comes from the builder stage. On a base without Python the builder put uv
         # into the venv; otherwise uv is installed here when steps after the code need it.

@@ -221,6 +221,9 @@ class BuildPlan:
     setup_commands: tuple[str, ...]
     #: Debian packages installed in that layer, each with why.
     apt_packages: tuple[tuple[str, str], ...]
+    #: Why that layer writes an empty /etc/machine-id ("" when it does not): a release the
+    #: image installs needs one (the system table's ``machine_id`` rows).
+    machine_id: str
     #: Debian packages only the build needs (compilers, headers, git): when any, the
     #: dependencies are installed in a builder stage and the final image copies the venv.
     builder_packages: tuple[tuple[str, str], ...]
