@@ -878,10 +878,22 @@ def test_a_flask_app_that_serves_no_get_is_probed_at_its_port(tmp_path: Path) ->
     assert k8s.count("tcpSocket:") == 3 and "httpGet" not in k8s
     assert "socket.create_connection" in files["compose.yaml"]
     assert "--write-out '%{http_code}'" in files["docker/smoke.sh"]
-    # a GET route anywhere (the default of route(), app.get, methods with GET): a path
-    for route in ("@app.route('/')", "@app.get('/x')", "@app.route('/p', methods=['GET', 'POST'])"):
+    # GET at / (the default of route(), app.get, methods with GET), or a variable rule that
+    # may match it: the path
+    for route in (
+        "@app.route('/')",
+        "@app.get('/')",
+        "@app.route('/', methods=['GET', 'POST'])",
+        "@app.route('/<page>')",
+        "@app.route(ROOT)",
+    ):
         write_tree(root, {"predict.py": _POST_ONLY + f"\n{route}\ndef other():\n    return 'ok'\n"})
         assert inspect_project(root).entrypoint.health != "tcp", route  # type: ignore[union-attr]
+    # amirziai/sklearnflask: GET /train and GET /wipe, nothing at / (a probe must not train
+    # nor wipe): the port
+    for route in ("@app.get('/x')", "@app.route('/wipe', methods=['GET'])", "@app.route('/train')"):
+        write_tree(root, {"predict.py": _POST_ONLY + f"\n{route}\ndef other():\n    return 'ok'\n"})
+        assert inspect_project(root).entrypoint.health == "tcp", route  # type: ignore[union-attr]
     # methods the reader cannot see: not assumed
     write_tree(root, {"predict.py": _POST_ONLY.replace("['POST']", "METHODS")})
     assert inspect_project(root).entrypoint.health != "tcp"  # type: ignore[union-attr]

@@ -108,10 +108,12 @@ def _asgi(name: str, call: Call, index: CodeIndex, evidence: Evidence) -> EntryP
     )
 
 
-def _no_get_route(source: ast.Module | None, app: str) -> bool:
-    """Whether every route the app's module declares on ``app`` refuses GET (``@app.route(
-    "/predict", methods=["POST"])``, ``@app.post``): GET / answers 404 or 405, whatever the
-    path. False when it declares none here (blueprints elsewhere) or one takes GET."""
+def _no_get_at(source: ast.Module | None, app: str, path: str) -> bool:
+    """Whether no route the app's module declares on ``app`` answers GET at ``path``: every
+    one refuses GET (``@app.route("/predict", methods=["POST"])``, ``@app.post``) or serves
+    another path (amirziai/sklearnflask: GET /train and /wipe, nothing at /; a probe must
+    not call those). False when it declares none here (blueprints elsewhere), or a path or
+    the methods are not literals the reader can see."""
     routes = 0
     for node in ast.walk(source) if source is not None else ():
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -123,17 +125,23 @@ def _no_get_route(source: ast.Module | None, app: str) -> bool:
             if owner != app or method not in ("route", "get", "post", "put", "delete", "patch"):
                 continue
             routes += 1
-            if method == "get":
-                return False
+            if method not in ("route", "get"):
+                continue  # refuses GET
+            rule = deco.args[0] if deco.args else None
+            if not (isinstance(rule, ast.Constant) and isinstance(rule.value, str)):
+                return False  # a path the reader cannot see
             if method == "route":
                 methods = next((k.value for k in deco.keywords if k.arg == "methods"), None)
-                if not isinstance(methods, (ast.List, ast.Tuple, ast.Set)):
-                    return False  # GET by default, or methods the reader cannot see
-                names = [e.value for e in methods.elts if isinstance(e, ast.Constant)]
-                if len(names) != len(methods.elts) or any(
-                    str(n).upper() in ("GET", "HEAD") for n in names
-                ):
-                    return False
+                if methods is not None:
+                    if not isinstance(methods, (ast.List, ast.Tuple, ast.Set)):
+                        return False  # methods the reader cannot see
+                    names = [e.value for e in methods.elts if isinstance(e, ast.Constant)]
+                    if len(names) != len(methods.elts):
+                        return False
+                    if not any(str(n).upper() in ("GET", "HEAD") for n in names):
+                        continue  # refuses GET
+            if rule.value == path or "<" in rule.value:
+                return False  # GET at the path, or a variable rule that may match it
     return routes > 0
 
 
@@ -142,8 +150,8 @@ def _flask(call: Call, index: CodeIndex, declared: set[str], facts: ServerFacts)
     module, app_dir = module_of(call.path)
     source = index.files[call.path]
     health = _health(index, call.path, row["health"])
-    if health == row["health"] and _no_get_route(source.tree, call.assigned_to):
-        health = TCP_HEALTH  # POST /predict alone: nothing answers a GET
+    if health == row["health"] and _no_get_at(source.tree, call.assigned_to, health):
+        health = TCP_HEALTH  # POST /predict alone, or GET elsewhere: nothing answers GET /
     factory = call.assigned_to.endswith("()")
     evidence = Evidence(call.path, call.line, f"{call.assigned_to} = {call.func}(...)")
     if factory:
