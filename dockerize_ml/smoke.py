@@ -132,7 +132,7 @@ def _http_probe(
     """The plan's health probe from outside the container: ``GET path`` answers 2xx or 3xx
     (redirects followed) within the probe's timeout. A 4xx fails at once: the server runs,
     but not where the probe (and compose's and Kubernetes' checks) look. A server that
-    serves no GET (``path`` ""; compose and Kubernetes then connect to its port) passes on
+    has no route for GET / (``path`` ""; compose and Kubernetes then connect to its port) passes on
     any HTTP answer to ``GET /``: from outside, the published port alone proves nothing
     (Docker's proxy accepts before the server listens)."""
     port, path = smoke.port, smoke.path
@@ -154,8 +154,8 @@ def _http_probe(
                         return True, f"GET {path} -> {response.status}"
                 except urllib.error.HTTPError as exc:
                     last = f"GET {path or '/'} -> {exc.code}"
-                    if not path:  # it serves no GET: any HTTP answer is the server's
-                        return True, f"{last}: the server answers (it serves no GET)"
+                    if not path:  # no route for GET /: any HTTP answer is the server's
+                        return True, f"{last}: the server answers (no route answers GET /)"
                     if exc.code < 500:
                         return False, (
                             f"{last}: the server answers, but not at its health path (hint: "

@@ -391,7 +391,7 @@ def test_a_server_without_get_passes_on_any_http_answer_never_on_a_silent_port(
     (Docker's proxy accepting for a server not up yet) is not."""
     tcp = SmokePlan(("flask",), "server", "server", 8000, "")
     ok, detail = _http_probe(_Engine(server), "image", tcp, timeout=10)
-    assert ok and "GET / -> 404" in detail and "serves no GET" in detail
+    assert ok and "GET / -> 404" in detail and "no route answers GET /" in detail
     import socket
 
     with socket.socket() as silent:  # accepts (the backlog), never answers

@@ -350,7 +350,11 @@ def _detect(
             if d.specifier
         ),
         release_bounds=release_bounds(
-            inside, {canonicalize_name(n) for n in (*deps.all_declared, *imports.missing)}
+            inside,
+            {
+                canonicalize_name(n)
+                for n in (*deps.all_declared, *imports.missing, *(d.name for d in declared))
+            },
         ),
         import_evidence=tuple(
             ImportedDistribution(canonicalize_name(d), e, d in imports.missing)

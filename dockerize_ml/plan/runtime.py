@@ -107,7 +107,7 @@ def _started(
 
 def _probe_path(health: str) -> str:
     """The path the probes ask: the server's health path, "/" when none is known, "" for
-    one that serves no GET (the probes connect to its port)."""
+    one with no route for GET / (the probes connect to its port)."""
     return "" if health == TCP_HEALTH else health or "/"
 
 
