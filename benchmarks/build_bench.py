@@ -10,13 +10,18 @@ For each project and each Dockerfile, in one run of this script:
   code edit   the rebuild after a one-line edit of a module
   + one dep   the rebuild after adding one small dependency (tabulate) to requirements.txt
   image       the image's size
-  start       a container that imports the project's libraries (median of 3)
+  start       a container that imports the project's libraries: the median of --starts
+              starts (9), taken after every Dockerfile of the project is built, in rounds
+              that start each image once in turn, so that the machine's drift falls on all
 
 for three Dockerfiles: `generated` (what `dockerize-ml init` writes), `reference` (the best
 hand-written production file, benchmarks/reference/<project>/reference.Dockerfile) and
 `naive` (`COPY . .`, then pip). All three get the .dockerignore `dockerize-ml init` writes,
 so the comparison is about the Dockerfile. The table gives each figure's ratio to the
 reference's and to naive's of the same run; `--runs 2` repeats everything to show the noise.
+
+With --cold-rounds N, only cold builds: N of each Dockerfile, in alternating order, and their
+median (a small project's cold builds differ by less than this machine's noise).
 
 Needs a Docker engine, the base image `python:3.11-slim` and a docker CLI that builds with
 BuildKit. It empties the engine's BuildKit cache mounts (every project's): run it on a
@@ -38,6 +43,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = HERE / "reference"
@@ -66,6 +72,10 @@ class Result:
     dependency: float
     size: float
     start: float
+    #: How many starts the median is of, and the fastest and slowest of them.
+    starts: int = 3
+    start_min: float = 0.0
+    start_max: float = 0.0
 
 
 def docker() -> str:
@@ -91,14 +101,16 @@ def build(root: Path, tag: str, *, cold: bool = False) -> float:
     return time.perf_counter() - start
 
 
-def start_time(tag: str, imports: str) -> float:
-    """The median of three container starts that import the project's libraries."""
-    times = []
-    for _ in range(3):
-        start = time.perf_counter()
-        _run([docker(), "run", "--rm", tag, "python", "-c", f"import {imports}"])
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def start_times(tags: list[str], imports: str, rounds: int) -> dict[str, list[float]]:
+    """Container starts that import the project's libraries, ``rounds`` of each image, in
+    rounds that start every image once (the order turned each round)."""
+    times: dict[str, list[float]] = {tag: [] for tag in tags}
+    for n in range(rounds):
+        for tag in tags[n % len(tags) :] + tags[: n % len(tags)]:
+            start = time.perf_counter()
+            _run([docker(), "run", "--rm", tag, "python", "-c", f"import {imports}"])
+            times[tag].append(time.perf_counter() - start)
+    return times
 
 
 def image_size(tag: str) -> float:
@@ -117,10 +129,11 @@ def prepare(project: str, dockerfile: str, folder: Path) -> None:
         (folder / "Dockerfile").write_text(text)
 
 
-def measure(project: str, dockerfile: str, run: int, tmp: Path) -> Result:
+def measure(project: str, dockerfile: str, run: int, tmp: Path) -> tuple[Result, str]:
+    """The build figures of one Dockerfile, and the tag of its image (kept for the starts)."""
     folder = tmp / f"{project}-{dockerfile}-{run}"
     prepare(project, dockerfile, folder)
-    _, module, imports = PROJECTS[project]
+    _, module, _ = PROJECTS[project]
     tag = f"speed-bench-{project}-{dockerfile}:latest"
     cold = build(folder, tag, cold=True)
     edited = folder / module
@@ -130,11 +143,40 @@ def measure(project: str, dockerfile: str, run: int, tmp: Path) -> Result:
     # unique, or a later run would find this layer in the cache of an earlier one
     requirements.write_text(requirements.read_text() + f"tabulate  # {time.time()}\n")
     dependency = build(folder, tag)
-    result = Result(
-        project, dockerfile, run, cold, edit, dependency, image_size(tag), start_time(tag, imports)
-    )
-    subprocess.run([docker(), "rmi", "-f", tag], capture_output=True, check=False)
-    return result
+    return Result(project, dockerfile, run, cold, edit, dependency, image_size(tag), 0.0), tag
+
+
+def with_starts(results: list[Result], tags: list[str], rounds: int) -> list[Result]:
+    """The results of one project's run with their start figures, the images then removed."""
+    imports = PROJECTS[results[0].project][2]
+    times = start_times(tags, imports, rounds)
+    for result, tag in zip(results, tags, strict=True):
+        result.start = statistics.median(times[tag])
+        result.starts = rounds
+        result.start_min, result.start_max = min(times[tag]), max(times[tag])
+        subprocess.run([docker(), "rmi", "-f", tag], capture_output=True, check=False)
+    return results
+
+
+def cold_rounds(project: str, dockerfiles: list[str], rounds: int, tmp: Path) -> dict[str, Any]:
+    """Cold builds only, ``rounds`` of each Dockerfile in alternating order (a small
+    project's cold builds differ by less than the machine's noise between two builds)."""
+    folders = {}
+    for dockerfile in dockerfiles:
+        folders[dockerfile] = tmp / f"{project}-{dockerfile}-cold"
+        prepare(project, dockerfile, folders[dockerfile])
+    times: dict[str, list[float]] = {d: [] for d in dockerfiles}
+    for n in range(rounds):
+        for dockerfile in dockerfiles if n % 2 == 0 else dockerfiles[::-1]:
+            tag = f"speed-bench-{project}-{dockerfile}-cold:latest"
+            times[dockerfile].append(round(build(folders[dockerfile], tag, cold=True), 2))
+    for dockerfile in dockerfiles:
+        subprocess.run(
+            [docker(), "rmi", "-f", f"speed-bench-{project}-{dockerfile}-cold:latest"],
+            capture_output=True,
+            check=False,
+        )
+    return {d: {"times": t, "median": statistics.median(t)} for d, t in times.items()}
 
 
 def _cell(value: float, figure: str, reference: Result | None, naive: Result | None) -> str:
@@ -171,6 +213,13 @@ def main() -> None:
     parser.add_argument("--project", action="append", choices=sorted(PROJECTS))
     parser.add_argument("--dockerfile", action="append", choices=DOCKERFILES)
     parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--starts", type=int, default=9, help="container starts per image")
+    parser.add_argument(
+        "--cold-rounds",
+        type=int,
+        default=0,
+        help="instead of the table: this many cold builds of each Dockerfile, alternating",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--first-run", type=int, default=1, help="the number of the first run")
     parser.add_argument(
@@ -189,18 +238,25 @@ def main() -> None:
         f"at the start; {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
         flush=True,
     )
+    if args.cold_rounds:
+        with tempfile.TemporaryDirectory() as tmp:
+            for project in projects:
+                found = cold_rounds(project, dockerfiles, args.cold_rounds, Path(tmp))
+                print(json.dumps({"project": project, "cold": found}), flush=True)
+        return
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(args.first_run, args.first_run + args.runs):
             for project in projects:
                 # every other run in the reverse order: the machine's load drifts
                 order = dockerfiles if run % 2 else dockerfiles[::-1]
-                for dockerfile in order:
-                    result = measure(project, dockerfile, run, Path(tmp))
-                    results.append(result)
+                built = [measure(project, dockerfile, run, Path(tmp)) for dockerfile in order]
+                done = with_starts([r for r, _ in built], [t for _, t in built], args.starts)
+                for result in done:
                     print(json.dumps(result.__dict__), flush=True)
-                    if args.json:  # kept as it goes: a long run can be stopped
-                        args.json.write_text(json.dumps([r.__dict__ for r in results], indent=2))
+                results += done
+                if args.json:  # kept as it goes: a long run can be stopped
+                    args.json.write_text(json.dumps([r.__dict__ for r in results], indent=2))
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     print(table(results))
 
