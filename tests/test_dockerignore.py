@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 from conftest import SAMPLE_DIRS, run_cli, write_tree
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dockerize_ml import dockerignore, inspect_project, make_plan, render
+from dockerize_ml.errors import InvalidProjectFileError
 from dockerize_ml.plan import Settings
 
 
@@ -100,3 +103,40 @@ def test_dvc_cache_stays_out(tmp_path: Path) -> None:
     assert dockerignore.excluded(rules, ".dvc/config.local")
     assert not dockerignore.excluded(rules, ".dvc/config")
     assert not dockerignore.excluded(rules, "data.dvc")
+
+
+_PART = st.sampled_from(["a", "b", ".env", "x.py", "*", "*.py", "?", "[ab]", "**", "a.b", "ä"])
+_NAME = st.sampled_from(["a", "b", ".env", "x.py", "a.b", "ä", ".py", "py", "b.c"])
+#: The shapes the quick check takes apart (`**/NAME`, `**/*SUFFIX`) and near misses of them.
+_PATTERN = st.one_of(
+    st.lists(_PART, min_size=1, max_size=4).map("/".join),
+    _NAME.map(lambda n: "**/" + n),
+    _NAME.map(lambda n: "**/*" + n),
+    _NAME.map(lambda n: "**/**/" + n),
+    _NAME.map(lambda n: "*" + n),
+)
+_PATH = st.lists(
+    st.sampled_from(["a", "b", ".env", "x.py", "y.pyc", "a.b", "ä", "ab", "py", "b.c.d", "x.py.b"]),
+    min_size=1,
+    max_size=5,
+).map("/".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.tuples(_PATTERN, st.booleans()), max_size=6), _PATH)
+def test_the_quick_any_rule_check_answers_as_every_rules_expression(
+    rules: list[tuple[str, bool]], path: str
+) -> None:
+    """`**/NAME` and `**/*SUFFIX` are checked by the path's parts: the same answer as the
+    expression of each rule, for patterns and paths of every shape drawn."""
+    rules = [(p, n) for p, n in rules if _valid(p)]
+    slow = any(dockerignore._regex(p).match(path) for p, _ in rules)
+    assert dockerignore._any_rule(tuple(rules)).matches(path) == slow, (rules, path)
+
+
+def _valid(pattern: str) -> bool:
+    try:
+        dockerignore.parse(pattern)
+    except InvalidProjectFileError:
+        return False
+    return True

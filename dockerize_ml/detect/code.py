@@ -8,12 +8,16 @@ path; the rest of the project is still read.
 from __future__ import annotations
 
 import ast
+import fnmatch
 import json
+import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
+from dockerize_ml import knowledge
 from dockerize_ml.detect import shapes
 from dockerize_ml.detect.files import check_depth
 from dockerize_ml.errors import InvalidProjectFileError
@@ -108,6 +112,19 @@ class CodeIndex:
 
     def literals(self) -> list[Literal]:
         return [lit for f in self.files.values() for lit in f.literals]
+
+
+@cache
+def _dev_files() -> re.Pattern[str]:
+    """The ``dev_files`` globs as one expression (fnmatch's own translation of each)."""
+    globs = knowledge.load("layout")["code"]["dev_files"]
+    return re.compile("|".join(fnmatch.translate(g) for g in globs))
+
+
+def dev_file(path: str) -> bool:
+    """Tests, docs, setup.py: files that build or check the project, not what it runs (the
+    layout table's ``dev_files`` globs, matched as fnmatch.fnmatchcase does)."""
+    return _dev_files().match(path) is not None
 
 
 def _literal(node: ast.AST) -> object:

@@ -73,7 +73,16 @@ def detect_distributed(index: CodeIndex) -> Distributed:
     table = knowledge.load("distributed")
     self_launching = list(table["lightning"]["self_launching"])
     sources = [s for s in index.files.values() if not _TEST_PATH.search(s.path)]
+    # What could be a sign at all: the top-level modules imported, the last names called
+    # (one pass; a row none of whose modules and calls appear is not read file by file).
+    tops = {imp.module.split(".")[0] for s in sources for imp in s.imports if not imp.level}
+    called = {call.func.rsplit(".", 1)[-1] for s in sources for call in s.calls}
     for row in table["launchers"]:
+        modules = {str(m).split(".")[0] for m in row["modules"]}
+        names = {str(c).rsplit(".", 1)[-1] for c in row["calls"]}
+        takers = called & set(_STRATEGY_TAKERS) if row["strategies"] else set()
+        if not modules & tops and not names & called and not takers:
+            continue
         evidence = _signs(sources, row, self_launching)
         if evidence:
             return Distributed(str(row["name"]), tuple(evidence[:5]))

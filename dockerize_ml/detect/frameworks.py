@@ -36,6 +36,16 @@ _CUDA_USE = re.compile(
     r"""|\bhelp\s*=\s*(?:"[^"\n]*\bcuda\b|'[^'\n]*\bcuda\b)"""
     r"""|choices\s*=\s*[\[(][^\])]*['"]cuda['"]"""
 )
+#: A word every alternative of _CUDA_USE holds: a text with none of them cannot match it, and
+#: most files of a large repository are passed over by substring search alone.
+_CUDA_WORDS = ("cuda", "gpu", "GPU", "accelerator", "cupy", "device_map")
+
+
+def may_use_cuda(text: str) -> bool:
+    """False when ``text`` cannot match _CUDA_USE (none of its words is in it)."""
+    return any(word in text for word in _CUDA_WORDS)
+
+
 #: The same in a YAML config (Hydra, Lightning, Ray): `accelerator: gpu`, `num_gpus: 1`.
 _CUDA_CONFIG = re.compile(
     r"""^\s*(?:accelerator\s*:\s*['"]?(?:gpu|cuda)['"]?\s*$|num_gpus\s*:\s*[1-9]|gpus\s*:\s*[1-9-])"""
@@ -106,7 +116,9 @@ def detect_gpu(
     dependencies, YAML configs and the other requirements files of ``scan``)."""
     evidence: list[Evidence] = []
     for source in index.files.values():
-        if _TEST_PATH.search(source.path) or not _CUDA_USE.search(source.text):
+        if not may_use_cuda(source.text) or _TEST_PATH.search(source.path):
+            continue
+        if not _CUDA_USE.search(source.text):
             continue
         for number, line in enumerate(source.text.splitlines(), start=1):
             if line.lstrip().startswith("#"):

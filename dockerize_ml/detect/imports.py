@@ -12,7 +12,6 @@ does not list it: ``import starlette`` in a FastAPI app is declared enough.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import posixpath
 import re
@@ -24,7 +23,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from dockerize_ml import knowledge
-from dockerize_ml.detect.code import CodeIndex, Import, SourceFile
+from dockerize_ml.detect.code import CodeIndex, Import, SourceFile, dev_file
 from dockerize_ml.detect.deps.model import Candidate
 from dockerize_ml.detect.deps.requirements import logical_lines
 from dockerize_ml.profile import Evidence
@@ -159,13 +158,8 @@ def detect_imports(
     declared_canon |= {canonicalize_name(n) for n in facts.notebook_installs}
     installed = provided(declared_canon) | (locked or set())
     siblings = _modules_by_folder(scan)
-    dev_patterns = knowledge.load("layout")["code"]["dev_files"]
     # Tests, docs and setup.py import what the build or CI needs, not what the app runs.
-    dev_files = {
-        path
-        for path in index.files
-        if any(fnmatch.fnmatchcase(path, pattern) for pattern in dev_patterns)
-    }
+    dev_files = {path for path in index.files if dev_file(path)}
     for imp in index.imports():
         if imp.path in dev_files:
             continue

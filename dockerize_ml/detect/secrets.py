@@ -97,6 +97,12 @@ def content_rules() -> tuple[ContentRule, ...]:
     )
 
 
+@cache
+def _hints() -> frozenset[str]:
+    """Every content rule's hints: looked for once per text, not once per rule."""
+    return frozenset(hint for rule in content_rules() for hint in rule.hints)
+
+
 def matches(rule: NameRule, path: str) -> bool:
     """Whether the name rule covers ``path`` (a project-relative POSIX path)."""
     parts = path.split("/")
@@ -138,8 +144,11 @@ def secrets_in_text(path: str, text: str) -> list[Finding]:
     findings: list[Finding] = []
     seen: set[tuple[int, str]] = set()
     lower = text.lower()
+    present = {hint for hint in _hints() if hint in lower}
+    if not present:
+        return findings
     for rule in content_rules():
-        if not any(hint in lower for hint in rule.hints):
+        if present.isdisjoint(rule.hints):
             continue
         for match in rule.regex.finditer(text):
             if rule.id == "assigned-secret" and not assigned_secret(match.group(1)):

@@ -7,8 +7,8 @@ from __future__ import annotations
 import posixpath
 
 from dockerize_ml import knowledge
-from dockerize_ml.detect.code import Call, CodeIndex
-from dockerize_ml.detect.context.rules import ContextFacts, Rules, dev_file, holds_code
+from dockerize_ml.detect.code import Call, CodeIndex, dev_file
+from dockerize_ml.detect.context.rules import ContextFacts, Rules, holds_code
 from dockerize_ml.profile import Evidence
 from dockerize_ml.scan import Scan
 

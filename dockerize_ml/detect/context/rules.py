@@ -3,10 +3,9 @@ assembled (patterns in order, each once, with its section), and the size limits.
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass, field
 
-from dockerize_ml import dockerignore, knowledge
+from dockerize_ml import dockerignore
 from dockerize_ml.detect import secrets
 from dockerize_ml.profile import ContextRule, Evidence
 from dockerize_ml.scan import Scan
@@ -73,7 +72,3 @@ class Rules:
 
 def parsed_rules(rules: Rules) -> list[tuple[str, bool]]:
     return dockerignore.parse("\n".join(r.pattern for r in rules.items))
-
-
-def dev_file(path: str) -> bool:
-    return any(fnmatch.fnmatchcase(path, g) for g in knowledge.load("layout")["code"]["dev_files"])

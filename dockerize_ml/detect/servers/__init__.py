@@ -13,12 +13,9 @@ a warning. The rooms, one seam each:
 
 from __future__ import annotations
 
-import fnmatch
-
 from packaging.utils import canonicalize_name
 
-from dockerize_ml import knowledge
-from dockerize_ml.detect.code import CodeIndex
+from dockerize_ml.detect.code import CodeIndex, dev_file
 from dockerize_ml.detect.servers.apps import asgi_wsgi, django
 from dockerize_ml.detect.servers.binds import Bind, binds
 from dockerize_ml.detect.servers.common import ServerFacts, module_of, rank_file
@@ -58,14 +55,7 @@ def detect_servers(scan: Scan, index: CodeIndex, declared: set[str]) -> ServerFa
     facts = ServerFacts()
     declared = {canonicalize_name(d) for d in declared}
     # Tests, docs and setup.py build apps to test them, not to serve them.
-    dev_patterns = knowledge.load("layout")["code"]["dev_files"]
-    index = CodeIndex(
-        {
-            path: source
-            for path, source in index.files.items()
-            if not any(fnmatch.fnmatchcase(path, pattern) for pattern in dev_patterns)
-        }
-    )
+    index = CodeIndex({path: s for path, s in index.files.items() if not dev_file(path)})
     mlproject(scan, facts)
     procfile(scan, facts)
     model_servers(index, facts)
