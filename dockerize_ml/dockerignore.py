@@ -104,14 +104,16 @@ _PLAIN = re.compile(r"[^*?\[\]\\/]+")
 
 
 class _AnyRule:
-    """Whether any of some rules matches a path: ``**/NAME`` (a part of the path is NAME) and
-    ``**/*SUFFIX`` (a part ends with SUFFIX), the most common rules, by the path's parts; the
-    others by one expression. The same answer as matching each rule's expression (a
-    property test holds them to it); about ten times faster on a large tree."""
+    """Whether any of some rules matches a path: ``**/NAME`` (a part of the path is NAME),
+    ``**/*SUFFIX`` (a part ends with SUFFIX) and a plain ``PATH`` (the path, or a folder
+    above it), the most common rules, by the path's parts; the others by one expression.
+    The same answer as matching each rule's expression (a property test holds them to it),
+    in about half the time on a large tree."""
 
     def __init__(self, rules: tuple[tuple[str, bool], ...]) -> None:
         names: set[str] = set()
         suffixes: list[str] = []
+        paths: set[str] = set()
         others: list[str] = []
         for pattern, _ in rules:
             body = pattern.removeprefix("**/")
@@ -119,10 +121,13 @@ class _AnyRule:
                 names.add(body)
             elif body.startswith("*") and body != pattern and _PLAIN.fullmatch(body[1:]):
                 suffixes.append(body[1:])
+            elif body == pattern and all(_PLAIN.fullmatch(part) for part in body.split("/")):
+                paths.add(body)  # `.git`, `docker/run.sh`: the path or a folder above it
             else:
                 others.append(pattern)
         self.names = frozenset(names)
         self.suffixes = tuple(suffixes)
+        self.paths = frozenset(paths)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
             self.others = (
@@ -132,6 +137,11 @@ class _AnyRule:
     def matches(self, path: str) -> bool:
         parts = path.split("/")
         if not self.names.isdisjoint(parts):
+            return True
+        if self.paths and (
+            path in self.paths
+            or any("/".join(parts[:n]) in self.paths for n in range(1, len(parts)))
+        ):
             return True
         if self.suffixes and any(part.endswith(self.suffixes) for part in parts):
             return True
