@@ -16,7 +16,7 @@ from dockerize_ml.detect.code import build_index
 from dockerize_ml.detect.deps.model import url_name
 from dockerize_ml.detect.imports import resolve, stdlib_names
 from dockerize_ml.profile import ProjectProfile
-from dockerize_ml.scan import scan
+from dockerize_ml.scan import result, scan
 
 
 def profile_of(root: Path, files: Mapping[str, str | bytes]) -> ProjectProfile:
@@ -139,14 +139,14 @@ def test_invalid_notebook_is_a_warning(tmp_path: Path) -> None:
 
 def test_unreadable_file_is_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_tree(tmp_path, {"main.py": "import os\n", "secret.py": "x = 1\n"})
-    real = Path.read_bytes
+    real = result._read_bytes  # what the scan reads a file with (root reads any file here)
 
-    def deny(self: Path) -> bytes:
-        if self.name == "secret.py":
+    def deny(path: str, limit: int) -> bytes:
+        if path.endswith("/secret.py"):
             raise PermissionError(13, "Permission denied")
-        return real(self)
+        return real(path, limit)
 
-    monkeypatch.setattr(Path, "read_bytes", deny)
+    monkeypatch.setattr(result, "_read_bytes", deny)
     profile = detect(scan(tmp_path))
     assert any("secret.py: cannot be read (Permission denied)" in w for w in profile.warnings)
 
