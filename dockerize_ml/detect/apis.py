@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -166,12 +167,7 @@ def code_bounds(index: CodeIndex) -> list[WheelFact]:
 def bounded(deps: tuple[Dependency, ...], facts: list[WheelFact]) -> tuple[Dependency, ...]:
     """Inferred (unpinned) dependencies with the bound the code's API use needs
     (``torch<2.0`` for ``torch._six``), the tightest when several rows speak."""
-    bounds: dict[str, WheelFact] = {}
-    for fact in facts:
-        if fact.source == "code" and fact.name != "python":
-            now = bounds.get(fact.name)
-            if now is None or Version(fact.version[1:]) < Version(now.version[1:]):
-                bounds[fact.name] = fact
+    bounds = _tightest(f for f in facts if f.source == "code")
     return tuple(
         dataclasses.replace(
             d,
@@ -182,6 +178,19 @@ def bounded(deps: tuple[Dependency, ...], facts: list[WheelFact]) -> tuple[Depen
         else d
         for d in deps
     )
+
+
+def _tightest(facts: Iterable[WheelFact]) -> dict[str, WheelFact]:
+    """Per distribution (not the Python), the fact of the lowest upper bound (``<1.9``
+    before ``<2.0``)."""
+    found: dict[str, WheelFact] = {}
+    for fact in facts:
+        now = found.get(fact.name)
+        if fact.name != "python" and (
+            now is None or Version(fact.version[1:]) < Version(now.version[1:])
+        ):
+            found[fact.name] = fact
+    return found
 
 
 def api_warnings(declared: list[Dependency], facts: list[WheelFact]) -> list[str]:
@@ -287,13 +296,7 @@ def release_bounds(inside: list[WheelFact], named: set[str]) -> tuple[Dependency
     imported: those are warned about or bounded where they are installed): what a pinned
     release brings, bounded to the releases that still have what it uses (the tightest
     when several rows speak)."""
-    tightest: dict[str, WheelFact] = {}
-    for fact in inside:
-        if fact.name in named or fact.name == "python":
-            continue
-        now = tightest.get(fact.name)
-        if now is None or Version(fact.version[1:]) < Version(now.version[1:]):
-            tightest[fact.name] = fact
+    tightest = _tightest(f for f in inside if f.name not in named)
     return tuple(
         Dependency(
             name,

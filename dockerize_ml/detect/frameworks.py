@@ -116,9 +116,8 @@ def detect_gpu(
     dependencies, YAML configs and the other requirements files of ``scan``)."""
     evidence: list[Evidence] = []
     for source in index.files.values():
-        if not may_use_cuda(source.text) or _TEST_PATH.search(source.path):
-            continue
-        if not _CUDA_USE.search(source.text):
+        text = source.text
+        if not may_use_cuda(text) or _TEST_PATH.search(source.path) or not _CUDA_USE.search(text):
             continue
         for number, line in enumerate(source.text.splitlines(), start=1):
             if line.lstrip().startswith("#"):
