@@ -90,13 +90,37 @@ def parse(text: str, rel: str = ".dockerignore") -> list[tuple[str, bool]]:
 
 def excluded(rules: list[tuple[str, bool]], path: str) -> bool:
     """Whether ``path`` (relative to the context) is left out of the build context."""
-    if not _any_rule(tuple(rules)).matches(path):
-        return False  # most paths match no rule: one check instead of one per rule
-    verdict = False
-    for pattern, negated in rules:
-        if _regex(pattern).match(path):
-            verdict = not negated
-    return verdict
+    return matcher(rules).excluded(path)
+
+
+class Matcher:
+    """Some rules, ready to answer for many paths: a loop over a project's files builds one
+    (:func:`matcher`) instead of finding the rules' compiled form again for each path."""
+
+    def __init__(self, rules: tuple[tuple[str, bool], ...]) -> None:
+        self.rules = rules
+        self._any = _any_rule(rules)
+        self._each = tuple((_regex(pattern), negated) for pattern, negated in rules)
+
+    def excluded(self, path: str) -> bool:
+        """Whether ``path`` (relative to the context) is left out of the build context."""
+        if not self._any.matches(path):
+            return False  # most paths match no rule: one check instead of one per rule
+        verdict = False
+        for regex, negated in self._each:
+            if regex.match(path):
+                verdict = not negated
+        return verdict
+
+
+@lru_cache(maxsize=64)
+def _matcher(rules: tuple[tuple[str, bool], ...]) -> Matcher:
+    return Matcher(rules)
+
+
+def matcher(rules: list[tuple[str, bool]] | tuple[tuple[str, bool], ...]) -> Matcher:
+    """The :class:`Matcher` of ``rules`` (the last matching rule wins, as in Docker)."""
+    return _matcher(tuple(rules))
 
 
 #: What ``**/NAME`` and ``**/*SUFFIX`` may hold to be matched by a path's parts alone.

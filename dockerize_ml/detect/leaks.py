@@ -50,9 +50,10 @@ def _let_in(project: Scan, rules: list[tuple[str, bool]]) -> list[str]:
     """Warnings for secrets and large files the project's own .dockerignore sends to the
     build, each with the line that keeps it out."""
     lines: dict[str, list[str]] = {}
+    out = dockerignore.matcher(rules)
     entries = [*project.files.values(), *(e for e in project.skipped.values() if not e.is_dir)]
     for entry in sorted(entries, key=lambda e: e.path):
-        if dockerignore.excluded(rules, entry.path):
+        if out.excluded(entry.path):
             continue
         rule = secrets.secret_by_name(entry.path)
         if rule is not None:

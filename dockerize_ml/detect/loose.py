@@ -52,12 +52,11 @@ def loose_outputs(scan: Scan, index: CodeIndex, rules: list[tuple[str, bool]]) -
     if scan.tracked is None:
         return []
     suffixes = tuple(knowledge.load("layout")["context"]["output_suffixes"])
+    out = dockerignore.matcher(rules)
     untracked = [
         entry.path
         for entry in (*scan.files.values(), *scan.skipped.values())
-        if not entry.is_dir
-        and entry.path not in scan.tracked
-        and not dockerignore.excluded(rules, entry.path)
+        if not entry.is_dir and entry.path not in scan.tracked and not out.excluded(entry.path)
     ]
     results = {rel for rel in untracked if rel.lower().endswith(suffixes)}
     stems = {posixpath.splitext(rel)[0] for rel in results}

@@ -100,7 +100,7 @@ def untracked_folders(scan: Scan, rules: Rules) -> None:
 
     holding = parents(tracked)
     with_code = parents(rel for rel in scan.files if rel.endswith((".py", ".ipynb")))
-    parsed = parsed_rules(rules)
+    parsed = dockerignore.matcher(parsed_rules(rules))
     files_in: dict[str, list[str]] = {}
     for rel in scan.files:
         for folder in parents([rel]):
@@ -111,10 +111,10 @@ def untracked_folders(scan: Scan, rules: Rules) -> None:
     for path in folders:
         if path in holding or path in with_code or any(path.startswith(f"{a}/") for a in added):
             continue
-        if dockerignore.excluded(parsed, path):
+        if parsed.excluded(path):
             continue
         inside = files_in.get(path, [])
-        if inside and all(dockerignore.excluded(parsed, rel) for rel in inside):
+        if inside and all(parsed.excluded(rel) for rel in inside):
             continue  # out already, file by file (dockerize-ml's own docker/ scripts)
         added.append(path)
     rules.add(section, *added)
@@ -139,19 +139,23 @@ def tracked_back(scan: Scan, rules: Rules) -> None:
     if scan.tracked is None:
         return
     guessed = [r for r in rules.items if r.section.startswith(_GUESSED)]
-    parsed = parsed_rules(rules)
-    own = [(r.pattern.lstrip("!"), r.pattern.startswith("!")) for r in guessed]
-    others = dockerignore.parse(
-        "\n".join(r.pattern for r in rules.items if not r.section.startswith(_GUESSED))
+    parsed = dockerignore.matcher(parsed_rules(rules))
+    own = dockerignore.matcher(
+        [(r.pattern.lstrip("!"), r.pattern.startswith("!")) for r in guessed]
+    )
+    others = dockerignore.matcher(
+        dockerignore.parse(
+            "\n".join(r.pattern for r in rules.items if not r.section.startswith(_GUESSED))
+        )
     )
     back: list[str] = []
     for rel in sorted(scan.tracked):
-        if not dockerignore.excluded(parsed, rel) or secrets.secret_by_name(rel) is not None:
+        if not parsed.excluded(rel) or secrets.secret_by_name(rel) is not None:
             continue
         if scan.size_of(rel) >= LARGE_FILE_BYTES:
             continue
         # Put back only what a guess keeps out, never what the tooling or secret rules do.
-        if dockerignore.excluded(own, rel) and not dockerignore.excluded(others, rel):
+        if own.excluded(rel) and not others.excluded(rel):
             back.append(rel)
     if len(back) > MAX_PUT_BACK:
         back = _by_folder(scan, back)

@@ -29,9 +29,17 @@ def referenced_files(scan: Scan, index: CodeIndex) -> dict[str, Evidence]:
     """Project files the code names (string literals and literal path joins), relative to
     the root or to the naming file's folder."""
     found: dict[str, Evidence] = {}
+    # A literal whose last part is the name of no file of the project names none of them
+    # (joining and normalising change the folders before it, not it), unless a folder the
+    # scan did not walk is named on the way: most literals stop here.
+    names = {rel.rpartition("/")[2] for rel in (*scan.files, *scan.skipped)}
+    unwalked = {rel.rpartition("/")[2] for rel, entry in scan.skipped.items() if entry.is_dir}
     for lit in index.literals():
         candidate = lit.value.strip().removeprefix("./")
         if not candidate or candidate.startswith("/") or "." not in candidate:
+            continue
+        parts = candidate.rstrip("/").split("/")
+        if parts[-1] not in names and parts[-1] not in (".", "..") and unwalked.isdisjoint(parts):
             continue
         folder = posixpath.dirname(lit.path)
         bases: tuple[str, ...] = (folder,) if folder else ("",)
@@ -57,8 +65,10 @@ def secret_rules(scan: Scan, facts: ContextFacts, rules: Rules) -> None:
     rules.add(section, *(f"!**/{name}" for name in secrets.exceptions()))
     # A module named like a secret (load_secrets.py, a secrets/ package) is code the project
     # imports: it goes back in; what it holds is checked by its content like all code.
-    by_name = dockerignore.parse("\n".join(r.dockerignore for r in secrets.name_rules()))
-    code = sorted(r for r in scan.files if secrets.is_code(r) and dockerignore.excluded(by_name, r))
+    by_name = dockerignore.matcher(
+        dockerignore.parse("\n".join(r.dockerignore for r in secrets.name_rules()))
+    )
+    code = sorted(r for r in scan.files if secrets.is_code(r) and by_name.excluded(r))
     rules.add_paths("Code named like a secret: the code needs it", *code, put_back=True)
     for entry in scan.top_level():
         # dotenv files, which `docker run --env-file` reads (not direnv's .envrc, a script)
@@ -93,12 +103,12 @@ def _dotenv_facts(scan: Scan, facts: ContextFacts) -> None:
 def content_secrets(scan: Scan, facts: ContextFacts, rules: Rules) -> None:
     """Read the small text files that would enter the context; what holds a credential
     stays out (a module or notebook cannot, and is reported instead)."""
-    parsed = parsed_rules(rules)
+    parsed = dockerignore.matcher(parsed_rules(rules))
     section = "Secrets found by their content (a key, a token, a password in a URL)"
     for rel, entry in sorted(scan.files.items()):
         notebook = rel.endswith(".ipynb")  # read as the code index reads it, images left out
         limit = MAX_NOTEBOOK_BYTES if notebook else secrets.MAX_CONTENT_BYTES
-        if entry.size > limit or dockerignore.excluded(parsed, rel):
+        if entry.size > limit or parsed.excluded(rel):
             continue
         text = scan.read_text(rel, limit=MAX_NOTEBOOK_BYTES) if notebook else scan.read_text(rel)
         if text and notebook:
@@ -133,13 +143,13 @@ def runtime_rules(
 ) -> None:
     """Put back what the code reads; mount what it reads but must not bake; name large files
     that nothing reads."""
-    parsed = parsed_rules(rules)
+    parsed = dockerignore.matcher(parsed_rules(rules))
     weight_globs = ctx["weight_patterns"]
     mount_above: int = knowledge.load("layout")["mounts"]["weights_above"]
     tracked = scan.tracked
 
     def excluded(path: str) -> bool:
-        return dockerignore.excluded(parsed, path)
+        return parsed.excluded(path)
 
     def is_weight(path: str) -> bool:
         name = posixpath.basename(path)
@@ -181,12 +191,12 @@ def runtime_rules(
                 "Files the code reads at run time: kept in on purpose", path, put_back=True
             )
 
-    excluded_now = parsed_rules(rules)
+    excluded_now = dockerignore.matcher(parsed_rules(rules))
     for rel, entry in sorted(scan.files.items()):
         if entry.size < LARGE_FILE_BYTES or rel in facts.runtime_files:
             continue
         if tracked is not None and rel in tracked:
             continue
-        if not dockerignore.excluded(excluded_now, rel):
+        if not excluded_now.excluded(rel):
             rules.add_paths("Large files nothing in the code names", rel)
     tracked_back(scan, rules)
