@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Sample, run_cli, write_tree
+from conftest import SAMPLE_DIRS, Sample, run_cli, write_tree
 
+import dockerize_ml.detect as detect_module
 from dockerize_ml import knowledge
-from dockerize_ml.detect import detect
+from dockerize_ml.detect import code, detect
 from dockerize_ml.detect.code import build_index
 from dockerize_ml.detect.deps.model import url_name
 from dockerize_ml.detect.imports import resolve, stdlib_names
@@ -525,3 +527,98 @@ def test_gradio_share_and_streamlit_usage_stats(tmp_path: Path) -> None:
     )
     assert streamlit.entrypoint is not None
     assert ("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false") in streamlit.entrypoint.env
+
+
+def _everything(source: Any) -> tuple[object, ...]:
+    """All a source file holds, its trees dumped: what a detector can read of it."""
+    return (
+        source.path,
+        source.text,
+        source.imports,
+        source.calls,
+        source.literals,
+        source.pip_installs,
+        source.notebook,
+        source.analysed,
+        source.aliases,
+        source.chains,
+        source.imported,
+        source.dataclass_names,
+        ast.dump(source.tree, include_attributes=True) if source.tree else None,
+        [ast.dump(c, include_attributes=True) for c in source.call_nodes],
+        {k: ast.dump(v, include_attributes=True) for k, v in source.dataclasses.items()},
+    )
+
+
+def _mixed_tree(root: Path) -> Path:
+    """Every module of the samples and of dockerize-ml itself, a notebook, a module that does
+    not parse and one nested too deeply to analyse: code nobody wrote for this test."""
+    here = Path(__file__).resolve().parent.parent
+    for base in (*SAMPLE_DIRS.values(), here / "dockerize_ml"):
+        for path in sorted(base.rglob("*.py")):
+            target = root / base.name / path.relative_to(base)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+    deep = "x = " + "-" * 5000 + "1\n"
+    cells = [{"cell_type": "code", "source": ["import pandas\n"]}]
+    notebook: dict[str, Any] = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    extra = {"broken.py": "def f(:\n", "deep.py": deep, "nb.ipynb": json.dumps(notebook)}
+    return write_tree(root, extra)
+
+
+def test_the_index_built_by_several_processes_is_the_one_built_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _mixed_tree(tmp_path)
+    alone, alone_scan = build_index(one := scan(root), jobs=1), one
+    monkeypatch.setattr(code, "PARALLEL_FROM", 1)
+    shared, shared_scan = build_index(many := scan(root), jobs=3), many
+    assert len(alone.files) > 100  # the test reads real code, not a handful of lines
+    assert list(shared.files) == list(alone.files)
+    assert shared_scan.warnings == alone_scan.warnings
+    assert any("broken.py:1: syntax error" in w for w in alone_scan.warnings)
+    assert any("deep.py: nested too deeply" in w for w in alone_scan.warnings)
+    # A third of the modules came back from each worker as facts, their trees parsed again
+    # on demand: every file reads the same.
+    came_back = [s for s in shared.files.values() if s.analysed and s.nodes is None]
+    assert len(came_back) > len(shared.files) // 3
+    for rel, source in alone.files.items():
+        assert _everything(shared.files[rel]) == _everything(source), rel
+
+
+@pytest.mark.parametrize("sample", sorted(SAMPLE_DIRS))
+def test_detect_answers_the_same_when_the_index_is_built_in_parallel(
+    sample: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alone = detect(scan(SAMPLE_DIRS[sample]))
+    monkeypatch.setattr(code, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(code, "workers", lambda: 2)
+    assert detect(scan(SAMPLE_DIRS[sample])) == alone
+
+
+def test_detect_parses_again_only_what_a_detector_walks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worth of parsing in workers is that their trees never travel: a detector that
+    walks the tree of every module would parse them all again, and cost what was saved."""
+    plain = (
+        'import os\nimport numpy as np\nPATH = "configs/a.yaml"\n\n\ndef run(x):\n    return x\n'
+    )
+    served = "from flask import Flask\napp = Flask(__name__)\n\nif __name__ == '__main__':\n"
+    served += "    app.run(host='0.0.0.0', port=8080)\n"
+    files = {f"pkg/mod{n}.py": plain for n in range(40)} | {"app.py": served}
+    built: list[Any] = []
+
+    def keep(project: Any, jobs: int | None = None) -> Any:
+        built.append(build_index(project, jobs))
+        return built[-1]
+
+    monkeypatch.setattr(code, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(code, "workers", lambda: 2)
+    monkeypatch.setattr(detect_module, "build_index", keep)
+    profile = detect(scan(write_tree(tmp_path, {**files, "requirements.txt": "flask\n"})))
+    assert profile.entrypoint is not None, profile.warnings
+    assert profile.entrypoint.kind == "flask", profile.entrypoint
+    assert "8080" in profile.entrypoint.command  # app.run(port=8080): its tree was walked
+    from_workers = [s for s in built[0].files.values() if s.path.startswith("pkg/")][-20:]
+    assert all(s.nodes is None for s in from_workers)  # the second half: a worker's

@@ -82,7 +82,7 @@ def removed_api_uses(index: CodeIndex) -> list[OldApi]:
     rows = {str(row["use"]): row for row in knowledge.load("apis")["removed"]}
     hits: dict[str, OldApi] = {}
     for path, source in sorted(index.files.items()):
-        if source.tree is None:
+        if not source.analysed:
             continue
         for name, line in sorted(_uses(source).items(), key=lambda item: item[1]):
             parts = name.split(".")
@@ -221,7 +221,7 @@ def asserted_versions(index: CodeIndex) -> list[Dependency]:
     table: dict[str, str | list[str]] = knowledge.load("imports")["imports"]
     found: dict[str, Dependency] = {}
     for path, source in sorted(index.files.items()):
-        if source.tree is None or "__version__" not in source.text:
+        if "__version__" not in source.text or source.tree is None:
             continue
         for node in ast.walk(source.tree):
             if not isinstance(node, ast.Assert):

@@ -10,8 +10,12 @@ from __future__ import annotations
 import ast
 import fnmatch
 import json
+import multiprocessing
+import os
 import re
 import shlex
+import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -70,6 +74,18 @@ class Literal:
 
 
 @dataclass
+class Nodes:
+    """What the parse of one module keeps for the detectors that follow names and
+    definitions (an app factory, a decorated class, an argparse default): the tree, every
+    call node (so that detectors looking for one do not walk the tree again: a walk of every
+    tree costs as much as the parse), and the classes decorated ``@dataclass``, by name."""
+
+    tree: ast.Module
+    call_nodes: list[ast.Call] = field(default_factory=list)
+    dataclasses: dict[str, ast.ClassDef] = field(default_factory=dict)
+
+
+@dataclass
 class SourceFile:
     """What one .py file or notebook holds."""
 
@@ -81,12 +97,8 @@ class SourceFile:
     #: Distributions a notebook installs itself (`!pip install x`, `%pip install x`).
     pip_installs: list[tuple[str, int, int]] = field(default_factory=list)
     notebook: bool = False
-    #: The parsed module (.py files only), for detectors that follow names and definitions
-    #: (an app factory, a decorated class, an argparse default) instead of parsing again.
-    tree: ast.Module | None = field(default=None, repr=False, compare=False)
-    #: Every call node of the parsed module, so that detectors looking for one do not walk
-    #: the tree again (a walk of every tree costs as much as the parse).
-    call_nodes: list[ast.Call] = field(default_factory=list, repr=False, compare=False)
+    #: A .py file that parsed and was read by the visitor: it has a :attr:`tree`.
+    analysed: bool = False
     #: Of the parsed module (.py files only), from the same pass: each import's local name
     #: -> the dotted module or object it stands for (``np`` -> ``numpy``), every outermost
     #: chain of names with its line (``torch._six.container_abcs``), and the classes
@@ -95,7 +107,35 @@ class SourceFile:
     aliases: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
     chains: list[tuple[str, int]] = field(default_factory=list, repr=False, compare=False)
     imported: list[tuple[str, int]] = field(default_factory=list, repr=False, compare=False)
-    dataclasses: dict[str, ast.ClassDef] = field(default_factory=dict, repr=False, compare=False)
+    dataclass_names: list[str] = field(default_factory=list, repr=False, compare=False)
+    #: The parse's nodes, when this process parsed the file; a file parsed by a worker of
+    #: :func:`build_index` sent back its facts only and is parsed again here on demand.
+    nodes: Nodes | None = field(default=None, repr=False, compare=False)
+
+    def _nodes(self) -> Nodes | None:
+        if not self.analysed:
+            return None
+        if self.nodes is None:  # parsed in a worker: the few files a detector walks, again
+            scratch = SourceFile(self.path, self.text)
+            _parse(scratch, self.text, 0, [])
+            self.nodes = scratch.nodes or Nodes(ast.Module(body=[], type_ignores=[]))
+        return self.nodes
+
+    @property
+    def tree(self) -> ast.Module | None:
+        """The parsed module (.py files only)."""
+        nodes = self._nodes()
+        return nodes.tree if nodes is not None else None
+
+    @property
+    def call_nodes(self) -> list[ast.Call]:
+        nodes = self._nodes()
+        return nodes.call_nodes if nodes is not None else []
+
+    @property
+    def dataclasses(self) -> dict[str, ast.ClassDef]:
+        nodes = self._nodes() if self.dataclass_names else None
+        return nodes.dataclasses if nodes is not None else {}
 
 
 @dataclass
@@ -229,8 +269,9 @@ class _Visitor(ast.NodeVisitor):
             elif isinstance(value, ast.AST):
                 self.visit(value)
 
-    def __init__(self, source: SourceFile, cell: int) -> None:
+    def __init__(self, source: SourceFile, cell: int, nodes: Nodes) -> None:
         self.source = source
+        self.nodes = nodes
         self.cell = cell
         self.optional = 0  # depth of try/except ImportError and `if TYPE_CHECKING`
         self.depth = 0  # function/class nesting
@@ -307,7 +348,7 @@ class _Visitor(ast.NodeVisitor):
             for deco in node.decorator_list:
                 target = deco.func if isinstance(deco, ast.Call) else deco
                 if dotted_name(target).split(".")[-1] == "dataclass":
-                    self.source.dataclasses[node.name] = node
+                    self.nodes.dataclasses[node.name] = node
         self.visit_FunctionDef(node)  # type: ignore[arg-type]
 
     def visit_Assign(self, node: ast.Assign) -> None:
@@ -329,7 +370,7 @@ class _Visitor(ast.NodeVisitor):
 
     def _call(self, node: ast.Call, assigned_to: str = "") -> None:
         if not self.cell:
-            self.source.call_nodes.append(node)
+            self.nodes.call_nodes.append(node)
         func = dotted_name(node.func)
         if not func and isinstance(node.func, ast.Attribute):
             func = f".{node.func.attr}"  # a method of an expression: gr.Interface(...).launch()
@@ -386,9 +427,12 @@ def _parse(source: SourceFile, text: str, cell: int, warnings: list[str]) -> Non
         tree = None
     try:
         if tree is not None:
-            _Visitor(source, cell).visit(tree)
+            nodes = Nodes(tree)
+            _Visitor(source, cell, nodes).visit(tree)
             if not cell:
-                source.tree = tree
+                source.analysed = True
+                source.nodes = nodes
+                source.dataclass_names = list(nodes.dataclasses)
             return
     except RecursionError:
         pass
@@ -472,18 +516,136 @@ def _notebook(scan: Scan, rel: str, warnings: list[str]) -> SourceFile | None:
 #: How the Python files dockerize-ml generates start (render.MARKER, after "# ").
 
 
-def build_index(scan: Scan) -> CodeIndex:
-    """Parse every walked .py file and notebook once."""
-    index = CodeIndex()
+#: From this many modules on, the index is built by several processes where the platform
+#: forks: below it, starting a worker costs more than it saves (docs/benchmarks.md).
+PARALLEL_FROM = 2000
+
+#: The modules a forked worker parses: set before the fork, read by the worker's copy.
+_TEXTS: list[tuple[str, str]] = []
+
+
+def workers() -> int:
+    """How many processes may parse: the CPUs this process may run on, where the platform
+    forks cheaply (Linux) and no other thread runs (a fork copies only the calling one)."""
+    if not sys.platform.startswith("linux") or threading.active_count() > 1:
+        return 1
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def build_index(scan: Scan, jobs: int | None = None) -> CodeIndex:
+    """Parse every walked .py file and notebook once; on a large project, in ``jobs``
+    processes (:func:`workers` by default): each worker parses its share and sends back its
+    facts (imports, calls, literals, names), never its trees, which would cost more to send
+    than to parse; a detector that walks a tree parses that file again (:class:`SourceFile`).
+    The same index either way, in the same order."""
+    modules: list[tuple[str, str]] = []
     for rel in scan.glob(".py"):
         text = scan.read_text(rel)
         if text is None or text.startswith(GENERATED):
             continue  # dockerize-ml's own entry points (docker/platform/) are not the project
-        source = SourceFile(rel, text)
-        _parse(source, text, 0, scan.warnings)
-        index.files[rel] = source
+        modules.append((rel, text))
+    jobs = workers() if jobs is None else jobs
+    parsed = _in_parallel(modules, jobs) if jobs > 1 and len(modules) >= PARALLEL_FROM else None
+    index = CodeIndex()
+    if parsed is None:
+        parsed = [_one(rel, text) for rel, text in modules]
+    for source, warnings in parsed:
+        scan.warnings.extend(warnings)
+        index.files[source.path] = source
     for rel in scan.glob(".ipynb"):
         notebook = _notebook(scan, rel, scan.warnings)
         if notebook is not None:
             index.files[rel] = notebook
     return index
+
+
+def _one(rel: str, text: str) -> tuple[SourceFile, list[str]]:
+    source = SourceFile(rel, text)
+    warnings: list[str] = []
+    _parse(source, text, 0, warnings)
+    return source, warnings
+
+
+#: One module's facts as plain tuples, which pickle several times faster than dataclasses:
+#: (path, imports, calls, literals, aliases, chains, imported, dataclass names, analysed,
+#: warnings); imports, calls and literals without their path (the module's).
+_Packed = tuple[
+    str,
+    list[tuple[str, int, bool, int, int]],
+    list[tuple[str, tuple[object, ...], tuple[tuple[str, object], ...], int, str, int]],
+    list[tuple[str, int, int]],
+    dict[str, str],
+    list[tuple[str, int]],
+    list[tuple[str, int]],
+    list[str],
+    bool,
+    list[str],
+]
+
+
+def _packed(start: int, stop: int) -> list[_Packed]:
+    """In a worker: the facts of ``_TEXTS[start:stop]``."""
+    found: list[_Packed] = []
+    for rel, text in _TEXTS[start:stop]:
+        source, warnings = _one(rel, text)
+        found.append(
+            (
+                rel,
+                [(i.module, i.line, i.optional, i.level, i.cell) for i in source.imports],
+                [(c.func, c.args, c.kwargs, c.line, c.assigned_to, c.cell) for c in source.calls],
+                [(lit.value, lit.line, lit.cell) for lit in source.literals],
+                source.aliases,
+                source.chains,
+                source.imported,
+                source.dataclass_names,
+                source.analysed,
+                warnings,
+            )
+        )
+    return found
+
+
+def _unpacked(packed: _Packed, text: str) -> tuple[SourceFile, list[str]]:
+    rel, imports, calls, literals, aliases, chains, imported, names, analysed, warnings = packed
+    source = SourceFile(
+        rel,
+        text,
+        [Import(m, rel, line, optional, level, cell) for m, line, optional, level, cell in imports],
+        [Call(f, a, k, rel, line, to, cell) for f, a, k, line, to, cell in calls],
+        [Literal(value, rel, line, cell) for value, line, cell in literals],
+        analysed=analysed,
+        aliases=aliases,
+        chains=chains,
+        imported=imported,
+        dataclass_names=names,
+    )
+    return source, warnings
+
+
+def _in_parallel(
+    modules: list[tuple[str, str]], jobs: int
+) -> list[tuple[SourceFile, list[str]]] | None:
+    """The modules parsed by ``jobs`` processes, this one among them (it parses the first
+    share and keeps its trees); None when no worker can be started (then this process
+    parses them all)."""
+    share = -(-len(modules) // jobs)
+    _TEXTS[:] = modules
+    try:
+        pool = multiprocessing.get_context("fork").Pool(jobs - 1)
+    except (OSError, ValueError):
+        return None
+    finally:
+        _TEXTS.clear()
+    with pool:
+        pending = [
+            pool.apply_async(_packed, (start, start + share))
+            for start in range(share, len(modules), share)
+        ]
+        mine = [_one(rel, text) for rel, text in modules[:share]]
+        texts = dict(modules)
+        for result in pending:
+            mine += [_unpacked(p, texts[p[0]]) for p in result.get()]
+    return mine

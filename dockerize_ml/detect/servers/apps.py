@@ -79,7 +79,7 @@ def _apps(index: CodeIndex) -> list[tuple[str, Call]]:
     wrapped = {
         s.path
         for s in index.files.values()
-        if decorated(s, "deployment") and imports_module(s, "ray")
+        if imports_module(s, "ray") and decorated(s, "deployment")
     }
     return sorted(
         ((n, c) for n, c in apps if c.path not in wrapped), key=lambda a: rank_file(a[1].path)

@@ -133,6 +133,10 @@ _SERVER_CALLS = ("run", "launch", "serve", "run_server", "start_http_server")
 def binds(source: SourceFile) -> list[Bind]:
     """Every server call in a file with the host and port it passes, followed to literals
     and command-line defaults."""
+    # The index's calls name every call of the module (``.run`` for a method of an
+    # expression): a file that calls no server function is not walked.
+    if not any(last(c.func) in _SERVER_CALLS for c in source.calls if not c.cell):
+        return []
     tree = source.tree
     if tree is None:
         return []

@@ -73,6 +73,8 @@ def decorated(source: SourceFile, decorator: str) -> list[tuple[str, int]]:
     """Module-level classes (and functions) decorated with ``decorator`` (its last dotted
     part: ``service`` for ``@bentoml.service(...)``), with their lines."""
     found: list[tuple[str, int]] = []
+    if decorator not in source.text:
+        return found  # the name is written where it decorates: no tree to walk
     for node in source.tree.body if source.tree else ():
         if isinstance(node, (ast.ClassDef, ast.FunctionDef)) and any(
             last(dotted(d)) == decorator for d in node.decorator_list

@@ -27,7 +27,7 @@ def model_servers(index: CodeIndex, facts: ServerFacts) -> None:
     ``svc = bentoml.Service(...)``), Ray Serve applications (``app = Deployment.bind()``)
     and LitServe servers (``LitServer(...).run()``)."""
     for source in sorted(index.files.values(), key=lambda s: rank_file(s.path)):
-        if source.notebook or source.tree is None:
+        if source.notebook or not source.analysed:
             continue
         if imports_module(source, "bentoml"):
             facts.servers += _bentoml(source)
