@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SAMPLE_DIRS, run_cli, write_tree
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dockerize_ml import dockerignore, inspect_project, make_plan, render
@@ -114,6 +114,12 @@ _PATTERN = st.one_of(
     _NAME.map(lambda n: "**/*" + n),
     _NAME.map(lambda n: "**/**/" + n),
     _NAME.map(lambda n: "*" + n),
+    # one element with wildcards (`**/id_rsa*`, `**/*.py[cod]`), and what is not one
+    st.lists(
+        st.sampled_from(["a", "b", "*", "?", ".py", "[ab]", "[!a]", "[^b]", "\\*", "/", "**"]),
+        min_size=1,
+        max_size=4,
+    ).map(lambda parts: "**/" + "".join(parts)),
 )
 _PATH = st.lists(
     st.sampled_from(["a", "b", ".env", "x.py", "y.pyc", "a.b", "ä", "ab", "py", "b.c.d", "x.py.b"]),
@@ -124,11 +130,14 @@ _PATH = st.lists(
 
 @settings(max_examples=1000, deadline=None)
 @given(st.lists(st.tuples(_PATTERN, st.booleans()), max_size=6), _PATH)
+@example([("**/a[^b]b", False)], "a/b")  # a class that matches "/": not one element
+@example([("**/a\\*", False)], "a*")  # an escaped wildcard
 def test_the_quick_any_rule_check_answers_as_every_rules_expression(
     rules: list[tuple[str, bool]], path: str
 ) -> None:
-    """`**/NAME` and `**/*SUFFIX` are checked by the path's parts: the same answer as the
-    expression of each rule, for patterns and paths of every shape drawn."""
+    """`**/NAME`, `**/*SUFFIX` and `**/ELEMENT` are checked by the path's parts, plain paths
+    by their folders: the same answer as the expression of each rule, for patterns and paths
+    of every shape drawn."""
     rules = [(p, n) for p, n in rules if _valid(p)]
     slow = any(dockerignore._regex(p).match(path) for p, _ in rules)
     assert dockerignore._any_rule(tuple(rules)).matches(path) == slow, (rules, path)

@@ -56,13 +56,13 @@ def pythons_up_to(dist: str, last: str) -> tuple[str, ...]:
     return tuple(sorted(found, key=_key))
 
 
-def _uses(source: SourceFile) -> dict[str, int]:
-    """Every dotted name the module reaches (imports and chains of names), first line; from
-    the code index's one pass over the module."""
+def _uses(source: SourceFile, heads: set[str]) -> dict[str, int]:
+    """Every dotted name the module reaches (imports and chains of names) under one of the
+    top-level packages ``heads``, first line; from the code index's one pass over it."""
     found: dict[str, int] = {}
 
     def seen(name: str, line: int) -> None:
-        if line < found.get(name, line + 1):
+        if line < found.get(name, line + 1) and name.partition(".")[0] in heads:
             found[name] = line
 
     for imp in source.imports:
@@ -80,11 +80,14 @@ def _uses(source: SourceFile) -> dict[str, int]:
 def removed_api_uses(index: CodeIndex) -> list[OldApi]:
     """The first use of each removed API of the ``apis`` table, by file order."""
     rows = {str(row["use"]): row for row in knowledge.load("apis")["removed"]}
+    # Every name a module reaches starts with a module it imports (the aliases stand for
+    # those too): a module that imports none of the rows' packages uses none of their APIs.
+    heads = {use.partition(".")[0] for use in rows}
     hits: dict[str, OldApi] = {}
     for path, source in sorted(index.files.items()):
-        if not source.analysed:
+        if not source.analysed or heads.isdisjoint(source.packages):
             continue
-        for name, line in sorted(_uses(source).items(), key=lambda item: item[1]):
+        for name, line in sorted(_uses(source, heads).items(), key=lambda item: item[1]):
             parts = name.split(".")
             # `use` is the name or a prefix of it: torch._six.container_abcs uses torch._six
             for use in (".".join(parts[:n]) for n in range(len(parts), 0, -1)):

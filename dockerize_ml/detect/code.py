@@ -18,7 +18,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from dockerize_ml import knowledge
@@ -111,6 +111,12 @@ class SourceFile:
     #: The parse's nodes, when this process parsed the file; a file parsed by a worker of
     #: :func:`build_index` sent back its facts only and is parsed again here on demand.
     nodes: Nodes | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def packages(self) -> frozenset[str]:
+        """The top-level packages the module imports (``os`` for ``import os.path``), relative
+        imports left out: a quick answer to whether it imports something of a package."""
+        return frozenset(i.module.partition(".")[0] for i in self.imports if not i.level)
 
     def _nodes(self) -> Nodes | None:
         if not self.analysed:

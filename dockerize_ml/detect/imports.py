@@ -138,6 +138,19 @@ def distributions(module: str, table: dict[str, str | list[str]]) -> list[str]:
     return [hit] if isinstance(hit, str) else list(hit or [])
 
 
+def _notebook_installs(index: CodeIndex) -> dict[str, Evidence]:
+    """What notebooks install themselves (``!pip install x``), by requirement name."""
+    found: dict[str, Evidence] = {}
+    for source in index.files.values():
+        for name, line, cell in source.pip_installs:
+            detail = f"!pip install {name}" + (f" (cell {cell})" if cell else "")
+            requirement = name.split(";")[0].split("[")[0]
+            for op in "=<>!~":
+                requirement = requirement.split(op)[0]
+            found.setdefault(requirement, Evidence(source.path, line, detail))
+    return found
+
+
 def detect_imports(
     scan: Scan, index: CodeIndex, declared: set[str], python: str, locked: set[str] | None = None
 ) -> ImportFacts:
@@ -148,18 +161,15 @@ def detect_imports(
     local = local_modules(scan)
     facts = ImportFacts()
     declared_canon = {canonicalize_name(d) for d in declared}
-    for source in index.files.values():
-        for name, line, cell in source.pip_installs:
-            detail = f"!pip install {name}" + (f" (cell {cell})" if cell else "")
-            requirement = name.split(";")[0].split("[")[0]
-            for op in "=<>!~":
-                requirement = requirement.split(op)[0]
-            facts.notebook_installs.setdefault(requirement, Evidence(source.path, line, detail))
+    facts.notebook_installs = _notebook_installs(index)
     declared_canon |= {canonicalize_name(n) for n in facts.notebook_installs}
     installed = provided(declared_canon) | (locked or set())
     siblings = _modules_by_folder(scan)
     # Tests, docs and setup.py import what the build or CI needs, not what the app runs.
     dev_files = {path for path in index.files if dev_file(path)}
+    # What follows depends on the module and whether it is optional, and keeps the first
+    # evidence: a module imported again (numpy in every file) is already answered.
+    answered: set[tuple[str, bool]] = set()
     for imp in index.imports():
         if imp.path in dev_files:
             continue
@@ -168,6 +178,9 @@ def detect_imports(
             continue
         if top in siblings.get(posixpath.dirname(imp.path), ()):
             continue
+        if (imp.module, imp.optional) in answered:
+            continue
+        answered.add((imp.module, imp.optional))
         candidates = distributions(imp.module, table)
         evidence = _evidence(imp)
         if not candidates:

@@ -85,6 +85,8 @@ def decorated(source: SourceFile, decorator: str) -> list[tuple[str, int]]:
 
 def imports_module(source: SourceFile, module: str) -> bool:
     """Whether the file imports ``module`` or one of its submodules."""
+    if module.partition(".")[0] not in source.packages:
+        return False
     return any(i.module == module or i.module.startswith(module + ".") for i in source.imports)
 
 

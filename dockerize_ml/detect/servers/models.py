@@ -21,12 +21,17 @@ from dockerize_ml.detect.servers.common import (
 )
 from dockerize_ml.profile import EntryPoint, Evidence
 
+#: The packages a file must import to be one of a kind: a quick first sort of the files.
+_MODEL_SERVERS = frozenset({"bentoml", "ray", "litserve"})
+_UI = frozenset({"streamlit", "gradio"})
+
 
 def model_servers(index: CodeIndex, facts: ServerFacts) -> None:
     """Model-serving frameworks: BentoML services (``@bentoml.service`` classes, or
     ``svc = bentoml.Service(...)``), Ray Serve applications (``app = Deployment.bind()``)
     and LitServe servers (``LitServer(...).run()``)."""
-    for source in sorted(index.files.values(), key=lambda s: rank_file(s.path)):
+    servers = [s for s in index.files.values() if not _MODEL_SERVERS.isdisjoint(s.packages)]
+    for source in sorted(servers, key=lambda s: rank_file(s.path)):
         if source.notebook or not source.analysed:
             continue
         if imports_module(source, "bentoml"):
@@ -97,7 +102,8 @@ def _litserve(source: SourceFile) -> list[EntryPoint]:
 
 def ui_apps(index: CodeIndex, facts: ServerFacts) -> None:
     """Streamlit and Gradio apps: a script that imports the framework at top level."""
-    for source in sorted(index.files.values(), key=lambda s: rank_file(s.path)):
+    apps = [s for s in index.files.values() if not _UI.isdisjoint(s.packages)]
+    for source in sorted(apps, key=lambda s: rank_file(s.path)):
         if source.notebook:
             continue
         modules = {i.module.split(".")[0] for i in source.imports if not i.optional}
