@@ -631,13 +631,18 @@ def _unpacked(packed: _Packed, text: str) -> tuple[SourceFile, list[str]]:
     return source, warnings
 
 
+#: Modules a worker parses before it sends their facts: this process reads one batch while
+#: the workers parse the next.
+_BATCH = 250
+
+
 def _in_parallel(
     modules: list[tuple[str, str]], jobs: int
 ) -> list[tuple[SourceFile, list[str]]] | None:
-    """The modules parsed by ``jobs`` processes, this one among them (it parses the first
-    share and keeps its trees); None when no worker can be started (then this process
-    parses them all)."""
-    share = -(-len(modules) // jobs)
+    """The modules parsed by ``jobs`` processes, this one among them: it parses a smaller
+    first share (it also reads what the workers send) and keeps no trees either, which
+    parses faster; None when no worker can be started (then this process parses them all)."""
+    own = len(modules) * 9 // (10 * jobs)
     _TEXTS[:] = modules
     try:
         pool = multiprocessing.get_context("fork").Pool(jobs - 1)
@@ -646,12 +651,18 @@ def _in_parallel(
     finally:
         _TEXTS.clear()
     with pool:
-        pending = [
-            pool.apply_async(_packed, (start, start + share))
-            for start in range(share, len(modules), share)
-        ]
-        mine = [_one(rel, text) for rel, text in modules[:share]]
+        batches = [(start, start + _BATCH) for start in range(own, len(modules), _BATCH)]
+        pending = pool.imap(_batch, batches)
+        found: list[tuple[SourceFile, list[str]]] = []
+        for rel, text in modules[:own]:
+            source, warnings = _one(rel, text)
+            source.nodes = None  # parsed again on demand, like the workers' modules
+            found.append((source, warnings))
         texts = dict(modules)
-        for result in pending:
-            mine += [_unpacked(p, texts[p[0]]) for p in result.get()]
-    return mine
+        for packed in pending:
+            found += [_unpacked(p, texts[p[0]]) for p in packed]
+    return found
+
+
+def _batch(bounds: tuple[int, int]) -> list[_Packed]:
+    return _packed(*bounds)
