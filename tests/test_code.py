@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -622,3 +623,19 @@ def test_detect_parses_again_only_what_a_detector_walks(
     assert "8080" in profile.entrypoint.command  # app.run(port=8080): its tree was walked
     from_workers = [s for s in built[0].files.values() if s.path.startswith("pkg/")][-20:]
     assert all(s.nodes is None for s in from_workers)  # the second half: a worker's
+
+
+def test_a_worker_that_dies_leaves_its_modules_to_this_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed mid-parse (the kernel's out-of-memory killer) must not hang detect nor
+    lose a module: its batches are parsed here."""
+    files = {f"pkg/mod{n}.py": f"import numpy\nVALUE = 'data/{n}.csv'\n" for n in range(600)}
+    root = write_tree(tmp_path, files)
+    alone = build_index(scan(root), jobs=1)
+    monkeypatch.setattr(code, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(code, "_packed", lambda start, stop: os._exit(9))  # in the worker
+    shared = build_index(scan(root), jobs=2)
+    assert list(shared.files) == list(alone.files)
+    for rel, source in alone.files.items():
+        assert _everything(shared.files[rel]) == _everything(source), rel

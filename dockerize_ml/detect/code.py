@@ -17,6 +17,8 @@ import shlex
 import sys
 import threading
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import Any
@@ -641,26 +643,30 @@ def _in_parallel(
 ) -> list[tuple[SourceFile, list[str]]] | None:
     """The modules parsed by ``jobs`` processes, this one among them: it parses a smaller
     first share (it also reads what the workers send) and keeps no trees either, which
-    parses faster; None when no worker can be started (then this process parses them all)."""
+    parses faster. None when no worker can be started; a worker that dies (killed for
+    memory) leaves its modules to this process: never a hang, never a module missing."""
     own = len(modules) * 9 // (10 * jobs)
     _TEXTS[:] = modules
     try:
-        pool = multiprocessing.get_context("fork").Pool(jobs - 1)
+        pool = ProcessPoolExecutor(jobs - 1, mp_context=multiprocessing.get_context("fork"))
+        batches = [(start, start + _BATCH) for start in range(own, len(modules), _BATCH)]
+        pending = [pool.submit(_batch, bounds) for bounds in batches]
     except (OSError, ValueError):
         return None
     finally:
         _TEXTS.clear()
+    found: list[tuple[SourceFile, list[str]]] = []
     with pool:
-        batches = [(start, start + _BATCH) for start in range(own, len(modules), _BATCH)]
-        pending = pool.imap(_batch, batches)
-        found: list[tuple[SourceFile, list[str]]] = []
         for rel, text in modules[:own]:
             source, warnings = _one(rel, text)
             source.nodes = None  # parsed again on demand, like the workers' modules
             found.append((source, warnings))
         texts = dict(modules)
-        for packed in pending:
-            found += [_unpacked(p, texts[p[0]]) for p in packed]
+        for (start, stop), future in zip(batches, pending, strict=True):
+            try:
+                found += [_unpacked(p, texts[p[0]]) for p in future.result()]
+            except BrokenProcessPool:
+                found += [_one(rel, text) for rel, text in modules[start:stop]]
     return found
 
 
