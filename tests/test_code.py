@@ -18,6 +18,7 @@ from dockerize_ml.detect import code, detect
 from dockerize_ml.detect.code import build_index
 from dockerize_ml.detect.deps.model import url_name
 from dockerize_ml.detect.imports import resolve, stdlib_names
+from dockerize_ml.names import GENERATED
 from dockerize_ml.profile import ProjectProfile
 from dockerize_ml.scan import result, scan
 
@@ -563,7 +564,11 @@ def _mixed_tree(root: Path) -> Path:
     deep = "x = " + "-" * 5000 + "1\n"
     cells = [{"cell_type": "code", "source": ["import pandas\n"]}]
     notebook: dict[str, Any] = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-    extra = {"broken.py": "def f(:\n", "deep.py": deep, "nb.ipynb": json.dumps(notebook)}
+    extra: dict[str, str | bytes] = {"broken.py": "def f(:\n", "deep.py": deep}
+    extra |= {"nb.ipynb": json.dumps(notebook), "latin.py": b"NAME = '\xe9t\xe9'\n"}
+    extra |= {"binary.py": b"\x00\x01\x02", "big.py": "x = 1\n" * 400_000}  # 2.3 MiB
+    extra["docker/platform/serve.py"] = f"{GENERATED}\nimport os\n"  # dockerize-ml's own
+    extra |= {f"zz/{rel}": content for rel, content in extra.items()}  # sorted last: a worker's
     return write_tree(root, extra)
 
 
@@ -579,6 +584,12 @@ def test_the_index_built_by_several_processes_is_the_one_built_by_one(
     assert shared_scan.warnings == alone_scan.warnings
     assert any("broken.py:1: syntax error" in w for w in alone_scan.warnings)
     assert any("deep.py: nested too deeply" in w for w in alone_scan.warnings)
+    assert any(w.startswith("big.py: not read, larger") for w in alone_scan.warnings)
+    assert "zz/docker/platform/serve.py" not in shared.files  # read, then left out
+    # what the workers read, this scan remembers: each file read once, its problem kept
+    for rel in ("zz/big.py", "zz/binary.py", "zz/latin.py", "dockerize_ml/detect/code.py"):
+        assert shared_scan.problem(rel) == alone_scan.problem(rel)
+        assert shared_scan.read_text(rel) == alone_scan.read_text(rel)
     # A third of the modules came back from each worker as facts, their trees parsed again
     # on demand: every file reads the same.
     came_back = [s for s in shared.files.values() if s.analysed and s.nodes is None]

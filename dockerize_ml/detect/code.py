@@ -21,7 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import cache, cached_property
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 from dockerize_ml import knowledge
 from dockerize_ml.detect import shapes
@@ -529,8 +529,8 @@ def _notebook(scan: Scan, rel: str, warnings: list[str]) -> SourceFile | None:
 #: forks: below it, starting a worker costs more than it saves (docs/benchmarks.md).
 PARALLEL_FROM = 2000
 
-#: The modules a forked worker parses: set before the fork, read by the worker's copy.
-_TEXTS: list[tuple[str, str]] = []
+#: What a forked worker reads and parses: set before the fork, read by the worker's copy.
+_SHARED: list[tuple[Scan, list[str]]] = []
 
 
 def workers() -> int:
@@ -545,22 +545,19 @@ def workers() -> int:
 
 
 def build_index(scan: Scan, jobs: int | None = None) -> CodeIndex:
-    """Parse every walked .py file and notebook once; on a large project, in ``jobs``
-    processes (:func:`workers` by default): each worker parses its share and sends back its
-    facts (imports, calls, literals, names), never its trees, which would cost more to send
-    than to parse; a detector that walks a tree parses that file again (:class:`SourceFile`).
-    The same index either way, in the same order."""
-    modules: list[tuple[str, str]] = []
-    for rel in scan.glob(".py"):
-        text = scan.read_text(rel)
-        if text is None or text.startswith(GENERATED):
-            continue  # dockerize-ml's own entry points (docker/platform/) are not the project
-        modules.append((rel, text))
+    """Read and parse every walked .py file and notebook once; on a large project, in
+    ``jobs`` processes (:func:`workers` by default): each worker reads and parses its share
+    and sends back the texts and their facts (imports, calls, literals, names), never the
+    trees, which would cost more to send than to parse; a detector that walks a tree parses
+    that file again (:class:`SourceFile`). The same index and warnings either way, in the
+    same order."""
+    paths = scan.glob(".py")
     jobs = workers() if jobs is None else jobs
-    parsed = _in_parallel(modules, jobs) if jobs > 1 and len(modules) >= PARALLEL_FROM else None
-    index = CodeIndex()
+    parsed = _in_parallel(scan, paths, jobs) if jobs > 1 and len(paths) >= PARALLEL_FROM else None
     if parsed is None:
+        modules = [(rel, text) for rel in paths if _project_code(text := scan.read_text(rel))]
         parsed = [_one(rel, text) for rel, text in modules]
+    index = CodeIndex()
     for source, warnings in parsed:
         scan.warnings.extend(warnings)
         index.files[source.path] = source
@@ -569,6 +566,12 @@ def build_index(scan: Scan, jobs: int | None = None) -> CodeIndex:
         if notebook is not None:
             index.files[rel] = notebook
     return index
+
+
+def _project_code(text: str | None) -> TypeGuard[str]:
+    """Whether a module's text is the project's code: read, and not one of dockerize-ml's
+    own entry points (docker/platform/)."""
+    return text is not None and not text.startswith(GENERATED)
 
 
 def _one(rel: str, text: str) -> tuple[SourceFile, list[str]]:
@@ -595,25 +598,34 @@ _Packed = tuple[
 ]
 
 
-def _packed(start: int, stop: int) -> list[_Packed]:
-    """In a worker: the facts of ``_TEXTS[start:stop]``."""
-    found: list[_Packed] = []
-    for rel, text in _TEXTS[start:stop]:
+_Read = tuple[str, str | None, str, list[str]]
+
+
+def _packed(start: int, stop: int) -> list[tuple[_Read, _Packed | None]]:
+    """In a worker: each module of its share read (:meth:`Scan.read_elsewhere`) and, when it
+    is the project's code, its facts."""
+    scan, paths = _SHARED[0]
+    found: list[tuple[_Read, _Packed | None]] = []
+    for rel in paths[start:stop]:
+        read = scan.read_elsewhere(rel)
+        text = read[1]
+        if not _project_code(text):
+            found.append((read, None))
+            continue
         source, warnings = _one(rel, text)
-        found.append(
-            (
-                rel,
-                [(i.module, i.line, i.optional, i.level, i.cell) for i in source.imports],
-                [(c.func, c.args, c.kwargs, c.line, c.assigned_to, c.cell) for c in source.calls],
-                [(lit.value, lit.line, lit.cell) for lit in source.literals],
-                source.aliases,
-                source.chains,
-                source.imported,
-                source.dataclass_names,
-                source.analysed,
-                warnings,
-            )
+        packed: _Packed = (
+            rel,
+            [(i.module, i.line, i.optional, i.level, i.cell) for i in source.imports],
+            [(c.func, c.args, c.kwargs, c.line, c.assigned_to, c.cell) for c in source.calls],
+            [(lit.value, lit.line, lit.cell) for lit in source.literals],
+            source.aliases,
+            source.chains,
+            source.imported,
+            source.dataclass_names,
+            source.analysed,
+            warnings,
         )
+        found.append((read, packed))
     return found
 
 
@@ -634,42 +646,54 @@ def _unpacked(packed: _Packed, text: str) -> tuple[SourceFile, list[str]]:
     return source, warnings
 
 
+#: This process's share of the modules, against a worker's 1 (with two processes, 45 of
+#: 100): it also takes in what the workers send.
+_OWN = 0.9
+
 #: Modules a worker parses before it sends their facts: this process reads one batch while
 #: the workers parse the next.
 _BATCH = 250
 
 
 def _in_parallel(
-    modules: list[tuple[str, str]], jobs: int
+    scan: Scan, paths: list[str], jobs: int
 ) -> list[tuple[SourceFile, list[str]]] | None:
-    """The modules parsed by ``jobs`` processes, this one among them: it parses a smaller
-    first share (it also reads what the workers send) and keeps no trees either, which
-    parses faster. None when no worker can be started; a worker that dies (killed for
+    """The modules read and parsed by ``jobs`` processes, this one among them: it takes a
+    smaller first share (it also takes in what the workers send) and keeps no trees either,
+    which parses faster. None when no worker can be started; a worker that dies (killed for
     memory) leaves its modules to this process: never a hang, never a module missing."""
-    own = len(modules) * 9 // (10 * jobs)
-    _TEXTS[:] = modules
+    own = int(len(paths) * _OWN / jobs)
+    _SHARED.append((scan, paths))
     try:
         pool = ProcessPoolExecutor(jobs - 1, mp_context=multiprocessing.get_context("fork"))
-        batches = [(start, start + _BATCH) for start in range(own, len(modules), _BATCH)]
+        batches = [(start, start + _BATCH) for start in range(own, len(paths), _BATCH)]
         pending = [pool.submit(_batch, bounds) for bounds in batches]
     except (OSError, ValueError):
         return None
     finally:
-        _TEXTS.clear()
+        _SHARED.clear()
     found: list[tuple[SourceFile, list[str]]] = []
     with pool:
-        for rel, text in modules[:own]:
-            source, warnings = _one(rel, text)
-            source.nodes = None  # parsed again on demand, like the workers' modules
-            found.append((source, warnings))
-        texts = dict(modules)
+        for rel in paths[:own]:
+            if _project_code(text := scan.read_text(rel)):
+                source, warnings = _one(rel, text)
+                source.nodes = None  # parsed again on demand, like the workers' modules
+                found.append((source, warnings))
         for (start, stop), future in zip(batches, pending, strict=True):
             try:
-                found += [_unpacked(p, texts[p[0]]) for p in future.result()]
+                done = future.result()
             except BrokenProcessPool:
-                found += [_one(rel, text) for rel, text in modules[start:stop]]
+                modules = [
+                    (r, t) for r in paths[start:stop] if _project_code(t := scan.read_text(r))
+                ]
+                found += [_one(rel, text) for rel, text in modules]
+                continue
+            for read, packed in done:
+                scan.remember(read)
+                if packed is not None and read[1] is not None:
+                    found.append(_unpacked(packed, read[1]))
     return found
 
 
-def _batch(bounds: tuple[int, int]) -> list[_Packed]:
+def _batch(bounds: tuple[int, int]) -> list[tuple[_Read, _Packed | None]]:
     return _packed(*bounds)

@@ -117,6 +117,23 @@ class Scan:
         self._limits[rel] = limit
         return text
 
+    def read_elsewhere(self, rel: str) -> tuple[str, str | None, str, list[str]]:
+        """:meth:`read_text` with the default cap, done on a forked copy of this scan (a
+        worker of the code index), as what :meth:`remember` takes back: the path, the text,
+        the problem, the warnings it added."""
+        before = len(self.warnings)
+        text = self.read_text(rel)
+        return rel, text, self.problem(rel), self.warnings[before:]
+
+    def remember(self, read: tuple[str, str | None, str, list[str]]) -> None:
+        """A read of :meth:`read_elsewhere`, kept as if this scan had done it."""
+        rel, text, problem, warnings = read
+        self._text[rel] = text
+        self._limits[rel] = MAX_READ_BYTES
+        if problem:
+            self._problems[rel] = problem
+        self.warnings.extend(warnings)
+
     def read_head(self, rel: str, size: int) -> bytes:
         """The first ``size`` bytes of a walked file (a model file read as bytes, never
         whole); empty when it is not one or cannot be read. Not cached: each reader asks
