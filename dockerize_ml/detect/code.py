@@ -10,15 +10,12 @@ from __future__ import annotations
 import ast
 import fnmatch
 import json
-import multiprocessing
 import os
 import re
 import shlex
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import Any, NamedTuple, TypeGuard
@@ -662,6 +659,12 @@ def _in_parallel(
     smaller first share (it also takes in what the workers send) and keeps no trees either,
     which parses faster. None when no worker can be started; a worker that dies (killed for
     memory) leaves its modules to this process: never a hang, never a module missing."""
+    # Imported here (12 ms): most projects are below PARALLEL_FROM, and every command
+    # imports this module.
+    import multiprocessing  # noqa: PLC0415
+    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+    from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415
+
     own = int(len(paths) * _OWN / jobs)
     _SHARED.append((scan, paths))
     try:
