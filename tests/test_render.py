@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import SAMPLE_DIRS, write_and_lint
 
-from dockerize_ml import inspect_project, make_plan, render
+from dockerize_ml import inspect_project, make_plan, render, rendering
 from dockerize_ml.plan import Settings
 
 VARIANTS = {
@@ -128,3 +128,34 @@ def test_templates_ship_inside_the_package_data_path() -> None:
 
     folder = templates_dir()
     assert all((folder / name).is_file() for name in OUTPUTS.values())
+
+
+def _render_with(cache: object, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    monkeypatch.setattr(rendering, "_template_cache", lambda: cache)
+    rendering.environment.cache_clear()
+    try:
+        return render(make_plan(inspect_project(SAMPLE_DIRS["churn-model"]), Settings()))
+    finally:
+        rendering.environment.cache_clear()
+
+
+def test_compiled_templates_are_kept_and_a_broken_cache_costs_only_a_compile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = _render_with(None, monkeypatch)  # no cache: compiled in this run
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    cache = rendering._CompiledTemplates(str(folder), "t-%s.cache")
+    assert _render_with(cache, monkeypatch) == expected
+    kept = sorted(folder.iterdir())
+    assert kept, "no compiled template was kept"
+    assert _render_with(cache, monkeypatch) == expected  # read back from the cache
+    for path in kept:  # truncated, or garbage after a valid header
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2] if path == kept[0] else data[:12] + b"\x00junk")
+    assert _render_with(cache, monkeypatch) == expected
+    # a cache that can be neither read nor written (not a folder: as a full or read-only
+    # disk would; the tests may run as root, whom permissions do not stop)
+    unusable = rendering._CompiledTemplates(str(tmp_path / "not-a-folder"))
+    (tmp_path / "not-a-folder").write_text("a file\n")
+    assert _render_with(unusable, monkeypatch) == expected
