@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import ast
+import concurrent.futures
 import json
+import multiprocessing
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -650,3 +653,106 @@ def test_a_worker_that_dies_leaves_its_modules_to_this_process(
     assert list(shared.files) == list(alone.files)
     for rel, source in alone.files.items():
         assert _everything(shared.files[rel]) == _everything(source), rel
+
+
+def _big_tree(root: Path, modules: int = 600) -> Path:
+    """``modules`` modules, 500 to a package (a folder of over 2,000 entries is not walked)."""
+    files = {
+        f"pkg{n // 500}/mod{n:04d}.py": f"import numpy\nVALUE = 'data/{n}.csv'\n"
+        for n in range(modules)
+    }
+    return write_tree(root, files)
+
+
+def _children_left(grace: float) -> list[Any]:
+    """The worker processes still alive after ``grace`` seconds."""
+    deadline = time.monotonic() + grace
+    while True:
+        alive = [p for p in multiprocessing.active_children() if p.is_alive()]
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.05)
+
+
+def test_ctrl_c_stops_the_workers_and_goes_on_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C while this process takes a batch in: the workers, still parsing theirs, are
+    stopped at once (waiting for them made a second Ctrl-C hang the exit for good)."""
+    root = _big_tree(tmp_path, 3000)
+    monkeypatch.setattr(code, "PARALLEL_FROM", 1)
+    parse = code._packed
+
+    def slow(start: int, stop: int) -> Any:
+        time.sleep(1)  # in the worker: each batch takes a second
+        return parse(start, stop)
+
+    def interrupted(packed: Any, text: str) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(code, "_packed", slow)
+    monkeypatch.setattr(code, "_unpacked", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(scan(root), jobs=3)
+    assert _children_left(grace=0.5) == []  # none left parsing, none for the exit to wait on
+
+
+def test_workers_that_cannot_all_be_started_leave_the_index_to_this_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fork refused half-way (a pids limit, memory): the started workers are stopped and
+    this process reads and parses everything."""
+    root = _big_tree(tmp_path)
+    alone = build_index(scan(root), jobs=1)
+    monkeypatch.setattr(code, "PARALLEL_FROM", 1)
+    submit = concurrent.futures.ProcessPoolExecutor.submit
+    calls: list[int] = []
+
+    def refused(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) > 1:
+            raise OSError(11, "Resource temporarily unavailable")
+        return submit(self, *args, **kwargs)  # the first forks the workers
+
+    monkeypatch.setattr(concurrent.futures.ProcessPoolExecutor, "submit", refused)
+    shared = build_index(project := scan(root), jobs=3)
+    assert len(calls) > 1 and _children_left(grace=0) == []  # stopped before the return
+    assert [_everything(s) for s in shared.files.values()] == [
+        _everything(s) for s in alone.files.values()
+    ]
+    assert project.warnings == []
+
+
+def _workers_in_a_daemon(queue: Any) -> None:
+    queue.put(code.workers())
+
+
+def test_a_daemonic_process_parses_alone() -> None:
+    """Inside a multiprocessing worker (daemonic: it may not start processes), as when
+    dockerize-ml runs as a library under a process pool."""
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    process = context.Process(target=_workers_in_a_daemon, args=(queue,), daemon=True)
+    process.start()
+    assert queue.get(timeout=30) == 1
+    process.join(10)
+
+
+def test_warnings_come_in_the_order_of_the_modules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each module's read warning, then its parse warnings, module by module: the order the
+    index had before it was built in parallel, and the same in parallel."""
+    files: dict[str, str | bytes] = {f"m{n:04d}.py": "x = 1\n" for n in range(40)}
+    files |= {"m0003.py": "def f(:\n", "m0004.py": "x = 1\n" * 400_000, "m0030.py": b"\xe9\n"}
+    files |= {"m0031.py": "def g(:\n", "m0032.py": b"\xff\xfe\n"}
+    root = write_tree(tmp_path, files)
+    alone = scan(root)
+    build_index(alone, jobs=1)
+    order = [w.split(":")[0] for w in alone.warnings]
+    assert order == ["m0003.py", "m0004.py", "m0030.py", "m0031.py", "m0032.py"][: len(order)]
+    assert order[:4] == ["m0003.py", "m0004.py", "m0030.py", "m0031.py"]
+    monkeypatch.setattr(code, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(code, "_BATCH", 5)
+    build_index(shared := scan(root), jobs=2)
+    assert shared.warnings == alone.warnings

@@ -13,11 +13,13 @@ import json
 import os
 import re
 import shlex
+import signal
 import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache, cached_property
+from pathlib import Path
 from typing import Any, NamedTuple, TypeGuard
 
 from dockerize_ml import knowledge
@@ -114,9 +116,10 @@ class SourceFile:
 
     @cached_property
     def packages(self) -> frozenset[str]:
-        """The top-level packages the module imports (``os`` for ``import os.path``), relative
-        imports left out: a quick answer to whether it imports something of a package."""
-        return frozenset(i.module.partition(".")[0] for i in self.imports if not i.level)
+        """The first part of every module the file imports (``os`` for ``import os.path``;
+        ``gradio`` for ``from .gradio import demo`` too, as the detectors that ask read
+        imports): a quick answer to whether it can import something of a package."""
+        return frozenset(i.module.partition(".")[0] for i in self.imports)
 
     def _nodes(self) -> Nodes | None:
         if not self.analysed:
@@ -530,15 +533,36 @@ PARALLEL_FROM = 2000
 _SHARED: list[tuple[Scan, list[str]]] = []
 
 
+#: At most this many workers: beyond it the batches are too few for more to pay.
+MAX_WORKERS = 8
+
+
 def workers() -> int:
-    """How many processes may parse: the CPUs this process may run on, where the platform
-    forks cheaply (Linux) and no other thread runs (a fork copies only the calling one)."""
+    """How many processes may parse: the CPUs this process may use (its affinity, and its
+    cgroup's CPU quota in a container: ``--cpus=2`` on a 64-core host is 2), at most
+    :data:`MAX_WORKERS`; 1 where the platform does not fork cheaply (only Linux does),
+    where another thread runs (a fork copies only the calling one) or in a daemonic process
+    (a multiprocessing worker may not have children)."""
+    import multiprocessing  # noqa: PLC0415 (asked only of large projects)
+
     if not sys.platform.startswith("linux") or threading.active_count() > 1:
         return 1
+    if multiprocessing.current_process().daemon:
+        return 1
     try:
-        return len(os.sched_getaffinity(0))
+        cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        return os.cpu_count() or 1
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, _cpu_quota() or cpus, MAX_WORKERS))
+
+
+def _cpu_quota() -> int:
+    """The CPUs a cgroup v2 quota allows (``cpu.max``: "200000 100000" is 2), 0 for none."""
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        return -(-int(quota) // int(period)) if quota != "max" else 0
+    except (OSError, ValueError):
+        return 0
 
 
 def build_index(scan: Scan, jobs: int | None = None) -> CodeIndex:
@@ -547,22 +571,29 @@ def build_index(scan: Scan, jobs: int | None = None) -> CodeIndex:
     and sends back the texts and their facts (imports, calls, literals, names), never the
     trees, which would cost more to send than to parse; a detector that walks a tree parses
     that file again (:class:`SourceFile`). The same index and warnings either way, in the
-    same order."""
+    same order (each module's read warning, then its parse warnings)."""
     paths = scan.glob(".py")
-    jobs = workers() if jobs is None else jobs
-    parsed = _in_parallel(scan, paths, jobs) if jobs > 1 and len(paths) >= PARALLEL_FROM else None
-    if parsed is None:
-        modules = [(rel, text) for rel in paths if _project_code(text := scan.read_text(rel))]
-        parsed = [_one(rel, text) for rel, text in modules]
     index = CodeIndex()
-    for source, warnings in parsed:
-        scan.warnings.extend(warnings)
-        index.files[source.path] = source
+    parallel = len(paths) >= PARALLEL_FROM and threading.active_count() == 1
+    jobs = (workers() if jobs is None else jobs) if parallel else 1
+    if jobs <= 1 or not _in_parallel(scan, paths, jobs, index):
+        for rel in paths:
+            _add(scan, index, rel, scan.read_text(rel))
     for rel in scan.glob(".ipynb"):
         notebook = _notebook(scan, rel, scan.warnings)
         if notebook is not None:
             index.files[rel] = notebook
     return index
+
+
+def _add(scan: Scan, index: CodeIndex, rel: str, text: str | None, keep: bool = True) -> None:
+    """One module read here into the index, its parse warnings after its read's."""
+    if _project_code(text):
+        source, warnings = _one(rel, text)
+        if not keep:
+            source.nodes = None  # parsed again on demand, like the workers' modules
+        scan.warnings.extend(warnings)
+        index.files[rel] = source
 
 
 def _project_code(text: str | None) -> TypeGuard[str]:
@@ -652,13 +683,12 @@ _OWN = 0.9
 _BATCH = 250
 
 
-def _in_parallel(
-    scan: Scan, paths: list[str], jobs: int
-) -> list[tuple[SourceFile, list[str]]] | None:
-    """The modules read and parsed by ``jobs`` processes, this one among them: it takes a
-    smaller first share (it also takes in what the workers send) and keeps no trees either,
-    which parses faster. None when no worker can be started; a worker that dies (killed for
-    memory) leaves its modules to this process: never a hang, never a module missing."""
+def _in_parallel(scan: Scan, paths: list[str], jobs: int, index: CodeIndex) -> bool:
+    """The modules read and parsed by ``jobs`` processes into ``index``, this one among
+    them: it takes a smaller first share (it also takes in what the workers send) and keeps
+    no trees either, which parses faster. False when the workers cannot be started (then
+    this process does it all). A worker that dies (killed for memory) leaves its batches to
+    this process; an interrupt (Ctrl-C) stops the workers at once, then goes on up."""
     # Imported here (12 ms): most projects are below PARALLEL_FROM, and every command
     # imports this module.
     import multiprocessing  # noqa: PLC0415
@@ -666,36 +696,56 @@ def _in_parallel(
     from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415
 
     own = int(len(paths) * _OWN / jobs)
+    batches = [(start, start + _BATCH) for start in range(own, len(paths), _BATCH)]
+    jobs = min(jobs, len(batches) + 1)
     _SHARED.append((scan, paths))
+    pool = None
     try:
-        pool = ProcessPoolExecutor(jobs - 1, mp_context=multiprocessing.get_context("fork"))
-        batches = [(start, start + _BATCH) for start in range(own, len(paths), _BATCH)]
+        context = multiprocessing.get_context("fork")
+        pool = ProcessPoolExecutor(jobs - 1, mp_context=context, initializer=_worker_start)
         pending = [pool.submit(_batch, bounds) for bounds in batches]
-    except (OSError, ValueError):
-        return None
+    except Exception:  # no fork, no semaphores, a fork refused half-way: this process parses
+        if pool is not None:
+            _stop(pool)
+        return False
     finally:
         _SHARED.clear()
-    found: list[tuple[SourceFile, list[str]]] = []
-    with pool:
+    try:
         for rel in paths[:own]:
-            if _project_code(text := scan.read_text(rel)):
-                source, warnings = _one(rel, text)
-                source.nodes = None  # parsed again on demand, like the workers' modules
-                found.append((source, warnings))
+            _add(scan, index, rel, scan.read_text(rel), keep=False)
         for (start, stop), future in zip(batches, pending, strict=True):
             try:
                 done = future.result()
             except BrokenProcessPool:
-                modules = [
-                    (r, t) for r in paths[start:stop] if _project_code(t := scan.read_text(r))
-                ]
-                found += [_one(rel, text) for rel, text in modules]
+                for rel in paths[start:stop]:
+                    _add(scan, index, rel, scan.read_text(rel))
                 continue
             for read, packed in done:
                 scan.remember(read)
                 if packed is not None and read[1] is not None:
-                    found.append(_unpacked(packed, read[1]))
-    return found
+                    source, warnings = _unpacked(packed, read[1])
+                    scan.warnings.extend(warnings)
+                    index.files[source.path] = source
+    except BaseException:
+        _stop(pool)  # Ctrl-C, or a bug: no worker left parsing, nothing to wait for
+        raise
+    pool.shutdown()
+    return True
+
+
+def _worker_start() -> None:
+    """A worker leaves Ctrl-C to the process that started it, which stops the workers."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop(pool: Any) -> None:
+    """Every worker of ``pool`` stopped now, its queued batches dropped."""
+    processes = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(5)
 
 
 def _batch(bounds: tuple[int, int]) -> list[tuple[_Read, _Packed | None]]:
