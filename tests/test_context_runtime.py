@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import posixpath
 import tempfile
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dockerize_ml.detect.code import HERE, build_index
-from dockerize_ml.detect.context.runtime import referenced_files
+from dockerize_ml.detect.context.runtime import named_paths, referenced_files
 from dockerize_ml.scan import Scan, scan
 
 _PARTS = st.sampled_from(["data", "src", "models", "x.csv", "m.pkl", "cfg.yaml", "..", ".", "a.b"])
@@ -36,25 +35,13 @@ _FILES = st.lists(
 
 
 def _every_literal(project: Scan, literals: list[tuple[str, str]]) -> set[str]:
-    """What the code names, each literal tried at each base (the definition, no shortcut)."""
-    found: set[str] = set()
-    for path, value in literals:
-        candidate = value.strip().removeprefix("./")
-        if not candidate or candidate.startswith("/") or "." not in candidate:
-            continue
-        folder = posixpath.dirname(path)
-        bases: tuple[str, ...] = (folder,) if folder else ("",)
-        if candidate.startswith(HERE + "/"):
-            candidate = candidate.removeprefix(HERE + "/")
-        elif candidate.startswith(HERE):
-            continue
-        else:
-            bases = ("", folder) if folder else ("",)
-        for base in bases:
-            joined = posixpath.normpath(posixpath.join(base, candidate))
-            if not joined.startswith("../") and project.is_file(joined):
-                found.add(joined)
-    return found
+    """What the code names, every path each literal may name tried (no shortcut)."""
+    return {
+        path
+        for where, value in literals
+        for path in named_paths(value, where)
+        if project.is_file(path)
+    }
 
 
 @settings(max_examples=100, deadline=None)

@@ -25,6 +25,25 @@ from dockerize_ml.profile import Evidence
 from dockerize_ml.scan import Scan
 
 
+def named_paths(value: str, path: str) -> list[str]:
+    """The project paths a literal written in the file ``path`` may name: relative to the
+    root or to the file's folder, or to the file's own place when built from ``__file__``
+    (``<here>/...``); none for an absolute path or a value without a dot."""
+    candidate = value.strip().removeprefix("./")
+    if not candidate or candidate.startswith("/") or "." not in candidate:
+        return []
+    folder = posixpath.dirname(path)
+    bases: tuple[str, ...] = (folder,) if folder else ("",)
+    if candidate.startswith(HERE + "/"):
+        candidate = candidate.removeprefix(HERE + "/")
+    elif candidate.startswith(HERE):
+        return []
+    else:
+        bases = ("", folder) if folder else ("",)
+    joined = (posixpath.normpath(posixpath.join(base, candidate)) for base in bases)
+    return [p for p in joined if not p.startswith("../")]
+
+
 def referenced_files(scan: Scan, index: CodeIndex) -> dict[str, Evidence]:
     """Project files the code names (string literals and literal path joins), relative to
     the root or to the naming file's folder."""
@@ -35,25 +54,11 @@ def referenced_files(scan: Scan, index: CodeIndex) -> dict[str, Evidence]:
     names = {rel.rpartition("/")[2] for rel in (*scan.files, *scan.skipped)}
     unwalked = {rel.rpartition("/")[2] for rel, entry in scan.skipped.items() if entry.is_dir}
     for lit in index.literals():
-        candidate = lit.value.strip().removeprefix("./")
-        if not candidate or candidate.startswith("/") or "." not in candidate:
-            continue
-        parts = candidate.rstrip("/").split("/")
+        parts = lit.value.strip().rstrip("/").split("/")
         if parts[-1] not in names and parts[-1] not in (".", "..") and unwalked.isdisjoint(parts):
             continue
-        folder = posixpath.dirname(lit.path)
-        bases: tuple[str, ...] = (folder,) if folder else ("",)
-        if candidate.startswith(HERE + "/"):  # built from the file's own place (__file__)
-            candidate = candidate.removeprefix(HERE + "/")
-        elif candidate.startswith(HERE):
-            continue
-        else:
-            bases = ("", folder) if folder else ("",)
-        for base in bases:
-            path = posixpath.normpath(posixpath.join(base, candidate))
-            if path.startswith("../") or path in found:
-                continue
-            if scan.is_file(path):
+        for path in named_paths(lit.value, lit.path):
+            if path not in found and scan.is_file(path):
                 detail = f"names {lit.value!r}" + (f" (cell {lit.cell})" if lit.cell else "")
                 found[path] = Evidence(lit.path, lit.line, detail)
     return found
