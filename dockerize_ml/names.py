@@ -7,7 +7,9 @@ here; none of them imports another for a name.
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 #: Generated file -> template, written on every ``init``; scripts are written executable.
 OUTPUTS = {
@@ -83,3 +85,10 @@ NOT_IN_IMAGE = (
 #: Characters no name, command or path may hold: a newline ends a comment or a YAML scalar
 #: and starts a command in what is generated from it; the others hide what a line does.
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def cache_home() -> Path:
+    """Where dockerize-ml keeps what it may lose (the index's answers, compiled templates):
+    ``$XDG_CACHE_HOME/dockerize-ml``, else ``~/.cache/dockerize-ml``."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path("~/.cache").expanduser()
+    return Path(base) / "dockerize-ml"

@@ -27,6 +27,7 @@ from dockerize_ml.names import (
     K8S_DIR,
     MARKER,
     OUTPUTS,
+    cache_home,
 )
 from dockerize_ml.plan import BuildPlan
 from dockerize_ml.probes import IMPORT_PROBE, SCRIPT_PROBE
@@ -44,12 +45,12 @@ def templates_dir() -> Path:
 
 
 class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
-    """Jinja's own cache of compiled templates, in its per-user folder (created private,
-    its owner checked): a run loads the templates it renders instead of compiling them
-    again (0.2-0.4 s of every ``check`` after an edit). A template is found by its name
-    and the checksum of its text; the file names carry dockerize-ml's version and the
-    environment's settings, which shape the compiled code. A cache that cannot be read or
-    written costs a compile, never a run."""
+    """Jinja's own cache of compiled templates, in the user's dockerize-ml cache folder
+    (``templates/``, created private): a run loads the templates it renders instead of
+    compiling them again (0.2-0.4 s of every ``check`` after an edit). A template is found
+    by its name and the checksum of its text; the file names carry dockerize-ml's version
+    and the environment's settings, which shape the compiled code. A cache that cannot be
+    read or written costs a compile, never a run."""
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         try:
@@ -69,10 +70,12 @@ _KEEP_NEWLINE, _TRIM, _LSTRIP = True, True, True
 
 def _template_cache() -> jinja2.BytecodeCache | None:
     shape = "".join("1" if on else "0" for on in (_KEEP_NEWLINE, _TRIM, _LSTRIP))
+    folder = cache_home() / "templates"
     try:
-        return _CompiledTemplates(pattern=f"dockerize-ml-{__version__}-{shape}-%s.cache")
-    except (OSError, RuntimeError):  # no private folder can be made: compile each run
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError:  # no folder can be made (a read-only home): compiled each run
         return None
+    return _CompiledTemplates(str(folder), f"{__version__}-{shape}-%s.cache")
 
 
 @cache

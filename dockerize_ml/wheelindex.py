@@ -39,6 +39,7 @@ from packaging.version import InvalidVersion, Version
 
 from dockerize_ml import knowledge
 from dockerize_ml.detect.python_version import candidates, table_pythons
+from dockerize_ml.names import cache_home
 from dockerize_ml.profile import Dependency, Evidence, WheelFact, pinned
 
 __all__ = [
@@ -71,8 +72,7 @@ def offline() -> bool:
 
 def cache_dir() -> Path:
     """Where answers are kept between runs."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "dockerize-ml" / "pypi"
+    return cache_home() / "pypi"
 
 
 def _linux(platform: str, machine: str) -> bool:
