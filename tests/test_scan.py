@@ -109,6 +109,21 @@ def test_huge_folders_are_not_walked_file_by_file(
     assert not any(p.startswith("images/") for p in result.files)
 
 
+def test_a_huge_folder_of_modules_is_code_and_walked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A generated package of thousands of modules is the project's code, not data; a folder
+    of as many files of which most are not code is still left unwalked."""
+    monkeypatch.setattr(scan_walk, "LARGE_DIR_ENTRIES", 50)
+    files = {f"proto/m{i}_pb2.py": "import os\n" for i in range(120)}
+    files |= {f"mixed/m{i}.py": "" for i in range(30)} | {f"mixed/{i}.npy": "" for i in range(90)}
+    write_tree(tmp_path, {**files, "main.py": ""})
+    result = scan(tmp_path)
+    assert "proto" not in result.skipped
+    assert sum(p.startswith("proto/") for p in result.files) == 120
+    assert result.skipped["mixed"].reason.startswith("large:")
+
+
 def test_symlink_loops_are_not_followed(tmp_path: Path) -> None:
     write_tree(tmp_path, {"pkg/mod.py": ""})
     (tmp_path / "pkg" / "loop").symlink_to(tmp_path)

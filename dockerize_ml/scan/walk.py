@@ -228,14 +228,22 @@ class _TooLarge(Exception):
         self.count = count
 
 
+#: Past the cap, a folder whose entries so far are at least this share Python modules and
+#: notebooks is code (a generated package of 5,000 modules), listed whole like the root.
+CODE_SHARE = 0.9
+
+
 def _list_dir(folder: Path, cap: int | None) -> list[os.DirEntry[str]]:
     """The folder's entries, sorted; raises :class:`_TooLarge` past ``cap`` without listing
-    all."""
+    all, unless what it listed so far is code (:data:`CODE_SHARE`)."""
     entries: list[os.DirEntry[str]] = []
     with os.scandir(folder) as it:
         for entry in it:
             entries.append(entry)
             if cap is not None and len(entries) > cap:
-                raise _TooLarge(len(entries))
+                code = sum(e.name.endswith((".py", ".ipynb")) for e in entries)
+                if code < CODE_SHARE * len(entries):
+                    raise _TooLarge(len(entries))
+                cap = None
     entries.sort(key=lambda e: e.name)
     return entries
