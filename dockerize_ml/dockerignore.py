@@ -98,7 +98,6 @@ class Matcher:
     (:func:`matcher`) instead of finding the rules' compiled form again for each path."""
 
     def __init__(self, rules: tuple[tuple[str, bool], ...]) -> None:
-        self.rules = rules
         self._any = _any_rule(rules)
         self._each = tuple((_regex(pattern), negated) for pattern, negated in rules)
 

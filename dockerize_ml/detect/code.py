@@ -540,12 +540,12 @@ MAX_WORKERS = 8
 def workers() -> int:
     """How many processes may parse: the CPUs this process may use (its affinity, and its
     cgroup's CPU quota in a container: ``--cpus=2`` on a 64-core host is 2), at most
-    :data:`MAX_WORKERS`; 1 where the platform does not fork cheaply (only Linux does),
-    where another thread runs (a fork copies only the calling one) or in a daemonic process
-    (a multiprocessing worker may not have children)."""
+    :data:`MAX_WORKERS`; 1 where the platform does not fork cheaply (only Linux does) or in
+    a daemonic process (a multiprocessing worker may not have children). Whether another
+    thread runs, which forbids a fork whatever ``jobs`` says, :func:`build_index` asks."""
     import multiprocessing  # noqa: PLC0415 (asked only of large projects)
 
-    if not sys.platform.startswith("linux") or threading.active_count() > 1:
+    if not sys.platform.startswith("linux"):
         return 1
     if multiprocessing.current_process().daemon:
         return 1
@@ -574,6 +574,7 @@ def build_index(scan: Scan, jobs: int | None = None) -> CodeIndex:
     same order (each module's read warning, then its parse warnings)."""
     paths = scan.glob(".py")
     index = CodeIndex()
+    # A fork copies only the calling thread: with another one running, no worker.
     parallel = len(paths) >= PARALLEL_FROM and threading.active_count() == 1
     jobs = (workers() if jobs is None else jobs) if parallel else 1
     if jobs <= 1 or not _in_parallel(scan, paths, jobs, index):
@@ -749,4 +750,6 @@ def _stop(pool: Any) -> None:
 
 
 def _batch(bounds: tuple[int, int]) -> list[tuple[_Read, _Packed | None]]:
+    """A worker's task, sent by name: it finds :func:`_packed` in the worker's own copy of
+    this module (a test replaces it there to slow or kill a worker)."""
     return _packed(*bounds)
